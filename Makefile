@@ -1,0 +1,111 @@
+# Effective Concurrency in C: one Makefile for the whole workbook.
+#
+#   make                 build every program (item54/race from item54/race.c, ...)
+#   make item54          build one item's programs (likewise item52 ... item64, item56-60)
+#   make test            build, then run the bats suite; ends with "N passed, M failed"
+#   make check           the same suite under ASan+UBSan (build/asan/) and TSan (build/tsan/)
+#   make bench           the performance tables (bench/*.sh)
+#   make clean, make format
+#   make STRICT=1        warnings are errors (CI);  make CC=clang  builds with clang
+#
+# Layout rules (no per-directory Makefiles to edit):
+#   common/*.c                      -> libcommon.a, linked into everything
+#   itemNN/foo.c with itemNN/foo.h  -> a shared part of that item (life.c), linked into its programs
+#   itemNN/foo.c otherwise          -> the program itemNN/foo
+#   tests/unit/foo.c                -> the unit-test program tests/unit/foo (links every item's shared parts)
+#
+# VARIANT=asan|tsan builds the same tree with sanitizers into build/VARIANT/
+# (build/tsan/item54/race); `make check` does that itself. In-tree binaries are
+# never sanitized.
+
+CC ?= cc
+VARIANT ?=
+
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -pthread $(WARN)
+ifeq ($(STRICT),1)
+CFLAGS += -Werror
+endif
+CPPFLAGS := -Icommon -MMD -MP
+LDLIBS := -lm
+
+ifeq ($(VARIANT),asan)
+CFLAGS += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=address,undefined
+else ifeq ($(VARIANT),tsan)
+CFLAGS += -O1 -fsanitize=thread
+LDFLAGS += -fsanitize=thread
+endif
+
+ifeq ($(VARIANT),)
+OUT := build/obj
+BINPREFIX :=
+else
+OUT := build/$(VARIANT)/obj
+BINPREFIX := build/$(VARIANT)/
+endif
+
+ITEMS := $(sort $(patsubst %/,%,$(dir $(wildcard item*/*.c))))
+COMMON_SRCS := $(wildcard common/*.c)
+ITEM_PART_SRCS := $(foreach h,$(wildcard item*/*.h),$(wildcard $(h:.h=.c)))
+PROG_SRCS := $(filter-out $(ITEM_PART_SRCS),$(wildcard item*/*.c))
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+
+LIBCOMMON := $(OUT)/libcommon.a
+LIBITEMS := $(OUT)/libitems.a
+PROGS := $(addprefix $(BINPREFIX),$(PROG_SRCS:.c=))
+UNITS := $(addprefix $(BINPREFIX),$(UNIT_SRCS:.c=))
+
+.PHONY: all test check bench clean format $(ITEMS)
+all: $(PROGS) $(UNITS)
+
+$(OUT)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(LIBCOMMON): $(COMMON_SRCS:%.c=$(OUT)/%.o)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(LIBITEMS): $(ITEM_PART_SRCS:%.c=$(OUT)/%.o)
+	@rm -f $@
+	ar rcs $@ $^
+
+# A program links its own object, its directory's shared parts, and libcommon.
+define program
+$(BINPREFIX)$(1): $(OUT)/$(1).o $(patsubst %.c,$(OUT)/%.o,$(filter $(dir $(1))%,$(ITEM_PART_SRCS))) $(LIBCOMMON)
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach p,$(PROG_SRCS:.c=),$(eval $(call program,$(p))))
+
+define unit
+$(BINPREFIX)$(1): $(OUT)/$(1).o $(LIBITEMS) $(LIBCOMMON)
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach u,$(UNIT_SRCS:.c=),$(eval $(call unit,$(u))))
+$(UNIT_SRCS:%.c=$(OUT)/%.o): CPPFLAGS += $(addprefix -I,$(ITEMS))
+
+# make item54: just that item's programs.
+$(foreach d,$(ITEMS),$(eval $(d): $(addprefix $(BINPREFIX),$(filter $(d)/%,$(PROG_SRCS:.c=)))))
+
+test: all
+	@tests/run
+
+# The whole suite twice more, against sanitized builds of every program.
+check:
+	$(MAKE) VARIANT=asan all
+	$(MAKE) VARIANT=tsan all
+	@tests/run-check
+
+bench: all
+	@bench/run
+
+clean:
+	rm -rf build $(PROGS) $(UNITS)
+
+format:
+	clang-format -i $(COMMON_SRCS) $(wildcard common/*.h item*/*.[ch] tests/unit/*.[ch])
+
+-include $(shell find build -name '*.d' 2>/dev/null)

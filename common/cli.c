@@ -1,0 +1,235 @@
+/* cli: see cli.h. */
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct cli_flag *find_flag(const struct cli *cli, const char *name, size_t len)
+{
+    for (const struct cli_flag *f = cli->flags; f && f->name; f++)
+        if (strlen(f->name) == len && strncmp(f->name, name, len) == 0)
+            return f;
+    return NULL;
+}
+
+static bool takes_value(const struct cli_flag *f)
+{
+    return f->kind != CLI_SWITCH && f->kind != CLI_CLEAR;
+}
+
+/* What a flag expects, in words: "an integer from 1 to 1024". */
+static void expectation(const struct cli_flag *f, char *buf, size_t len)
+{
+    switch (f->kind) {
+    case CLI_INT:
+        snprintf(buf, len, "an integer from %.0f to %.0f", f->min, f->max);
+        break;
+    case CLI_DOUBLE:
+        snprintf(buf, len, "a number from %g to %g", f->min, f->max);
+        break;
+    case CLI_YX:
+        snprintf(buf, len, "Y,X with integers from %.0f to %.0f", f->min, f->max);
+        break;
+    default:
+        snprintf(buf, len, "a value");
+        break;
+    }
+}
+
+/* strtol that accepts only a whole, in-range number with nothing after it. */
+static bool parse_long(const char *s, char **end, long *out, double min, double max)
+{
+    errno = 0;
+    long v = strtol(s, end, 10);
+    if (*end == s || errno == ERANGE || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool parse_value(const struct cli_flag *f, const char *s)
+{
+    char *end;
+    switch (f->kind) {
+    case CLI_INT: {
+        long v;
+        if (!parse_long(s, &end, &v, f->min, f->max) || *end != '\0')
+            return false;
+        *(long *)f->value = v;
+        return true;
+    }
+    case CLI_DOUBLE: {
+        errno = 0;
+        double v = strtod(s, &end);
+        if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v) || v < f->min ||
+            v > f->max)
+            return false;
+        *(double *)f->value = v;
+        return true;
+    }
+    case CLI_YX: {
+        struct cli_yx yx;
+        if (!parse_long(s, &end, &yx.y, f->min, f->max) || *end != ',')
+            return false;
+        if (!parse_long(end + 1, &end, &yx.x, f->min, f->max) || *end != '\0')
+            return false;
+        *(struct cli_yx *)f->value = yx;
+        return true;
+    }
+    case CLI_STRING:
+        *(const char **)f->value = s;
+        return true;
+    default:
+        return false;
+    }
+}
+
+enum cli_status cli_parse(const struct cli *cli, int argc, char **argv, char ***rest,
+                          int *nrest, char *errbuf, size_t errlen)
+{
+    if (rest)
+        *rest = NULL;
+    if (nrest)
+        *nrest = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--") == 0) {
+            if (!cli->rest) {
+                if (i + 1 < argc) {
+                    snprintf(errbuf, errlen, "unexpected argument '%s'", argv[i + 1]);
+                    return CLI_ERROR;
+                }
+                return CLI_OK;
+            }
+            if (rest)
+                *rest = argv + i + 1;
+            if (nrest)
+                *nrest = argc - i - 1;
+            return CLI_OK;
+        }
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
+            return CLI_HELP;
+        if (strncmp(arg, "--", 2) != 0) {
+            snprintf(errbuf, errlen, "unexpected argument '%s'", arg);
+            return CLI_ERROR;
+        }
+        const char *eq = strchr(arg, '=');
+        size_t namelen = eq ? (size_t)(eq - arg) : strlen(arg);
+        const struct cli_flag *f = find_flag(cli, arg, namelen);
+        if (!f) {
+            snprintf(errbuf, errlen, "unknown flag '%.*s'", (int)namelen, arg);
+            return CLI_ERROR;
+        }
+        if (!takes_value(f)) {
+            if (eq) {
+                snprintf(errbuf, errlen, "%s: takes no value, got '%s'", f->name, eq + 1);
+                return CLI_ERROR;
+            }
+            *(bool *)f->value = f->kind == CLI_SWITCH;
+            continue;
+        }
+        const char *value = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        char expect[96];
+        expectation(f, expect, sizeof expect);
+        if (!value) {
+            snprintf(errbuf, errlen, "%s: missing value (expected %s)", f->name, expect);
+            return CLI_ERROR;
+        }
+        if (!parse_value(f, value)) {
+            snprintf(errbuf, errlen, "%s: expected %s, got '%s'", f->name, expect, value);
+            return CLI_ERROR;
+        }
+    }
+    return CLI_OK;
+}
+
+void cli_usage(const struct cli *cli, FILE *out)
+{
+    fprintf(out, "usage: %s", program_invocation_short_name);
+    for (const struct cli_flag *f = cli->flags; f && f->name; f++) {
+        if (takes_value(f))
+            fprintf(out, " [%s %s]", f->name, f->metavar ? f->metavar : "VALUE");
+        else
+            fprintf(out, " [%s]", f->name);
+    }
+    if (cli->rest)
+        fprintf(out, " [%s]", cli->rest);
+    fputc('\n', out);
+}
+
+static void print_default(const struct cli_flag *f, FILE *out)
+{
+    switch (f->kind) {
+    case CLI_INT:
+        fprintf(out, " (default %ld)", *(long *)f->value);
+        break;
+    case CLI_DOUBLE:
+        fprintf(out, " (default %g)", *(double *)f->value);
+        break;
+    case CLI_YX: {
+        const struct cli_yx *yx = f->value;
+        if (yx->y >= f->min && yx->x >= f->min)
+            fprintf(out, " (default %ld,%ld)", yx->y, yx->x);
+        break;
+    }
+    case CLI_STRING:
+        if (*(const char **)f->value)
+            fprintf(out, " (default %s)", *(const char **)f->value);
+        break;
+    default:
+        break;
+    }
+}
+
+static void help(const struct cli *cli)
+{
+    cli_usage(cli, stdout);
+    if (cli->summary)
+        printf("\n%s\n", cli->summary);
+    printf("\nflags:\n");
+    for (const struct cli_flag *f = cli->flags; f && f->name; f++) {
+        char left[64];
+        if (takes_value(f))
+            snprintf(left, sizeof left, "%s %s", f->name, f->metavar ? f->metavar : "VALUE");
+        else
+            snprintf(left, sizeof left, "%s", f->name);
+        printf("  %-24s %s", left, f->help ? f->help : "");
+        print_default(f, stdout);
+        putchar('\n');
+    }
+    printf("  %-24s %s\n", "--help", "show this help and exit");
+}
+
+int cli_parse_or_exit(const struct cli *cli, int argc, char **argv, char ***rest)
+{
+    char err[512];
+    int nrest = 0;
+    switch (cli_parse(cli, argc, argv, rest, &nrest, err, sizeof err)) {
+    case CLI_OK:
+        return nrest;
+    case CLI_HELP:
+        help(cli);
+        exit(0);
+    case CLI_ERROR:
+    default:
+        fprintf(stderr, "%s: %s\n", program_invocation_short_name, err);
+        cli_usage(cli, stderr);
+        exit(2);
+    }
+}
+
+void cli_usage_error(const struct cli *cli, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "%s: %s\n", program_invocation_short_name, msg);
+    cli_usage(cli, stderr);
+    exit(2);
+}
