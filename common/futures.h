@@ -1,0 +1,73 @@
+/* futures: concurrent.futures, in C.
+ *
+ *   Python                                  C
+ *   ------------------------------------    -----------------------------------------
+ *   ThreadPoolExecutor(max_workers=n)       thread_pool_create(n)
+ *   ProcessPoolExecutor(max_workers=n)      process_pool_create(n)
+ *   executor.submit(fn, arg)                executor_submit(ex, fn, arg)
+ *   executor.map(fn, args)                  executor_map(ex, fn, args, n, results, errors)
+ *   future.result()                         future_result(f, &value)  (returns the error)
+ *   future.done()                           future_done(f)
+ *   executor.shutdown(wait=True)            executor_shutdown(ex, true)
+ *   (garbage collection)                    future_destroy(f), executor_destroy(ex)
+ *
+ * A task is `struct error *fn(void *arg, void **result)`: it stores its return
+ * value in *result and returns NULL, or returns the error it "raised". The
+ * future keeps that error and future_result hands a copy to every caller,
+ * which must error_free it: Future.result() re-raising in the caller.
+ *
+ * Both executors share struct future and the executor_* calls; only the
+ * constructor differs ("the one change" of Item 64). For a process pool,
+ * arguments and results cross a pipe as bytes, so arg and *result must point
+ * to plain data with no pointers inside, and the pool needs their sizes:
+ * process_pool_create takes arg_size and result_size, and the future's value
+ * is a malloc'd copy of the worker's result that the caller frees.
+ *
+ * The future core (future_* below) is also usable on its own: a producer
+ * calls future_set_result or future_set_error exactly once, any number of
+ * threads may wait in future_result.
+ */
+#ifndef COMMON_FUTURES_H
+#define COMMON_FUTURES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "error.h"
+
+typedef struct error *task_fn(void *arg, void **result);
+
+/* ---- the future ---- */
+struct future;
+
+struct future *future_create(void);
+void future_set_result(struct future *f, void *value); /* exactly one of these two, once */
+void future_set_error(struct future *f, struct error *error);
+bool future_done(struct future *f);
+/* Block until done; store the value in *value (may be NULL) and return NULL,
+ * or return a copy of the error (caller frees it). */
+struct error *future_result(struct future *f, void **value);
+void future_destroy(struct future *f);
+
+/* ---- executors ---- */
+struct executor;
+
+struct executor *thread_pool_create(int max_workers);
+struct executor *process_pool_create(int max_workers, size_t arg_size, size_t result_size);
+
+/* Returns NULL (and sets errno) only after shutdown or when a process pool
+ * cannot start a worker. */
+struct future *executor_submit(struct executor *ex, task_fn *fn, void *arg);
+
+/* Run fn over args[0..n-1] (each args[i] is a pointer), wait for all, store
+ * result i in results[i] (in submission order, as Executor.map does), and
+ * return the first error, or NULL. */
+struct error *executor_map(struct executor *ex, task_fn *fn, void *const *args, size_t n,
+                           void **results);
+
+/* Stop accepting work; with wait, block until every submitted task finished
+ * and every worker exited (joined or reaped). Idempotent. */
+void executor_shutdown(struct executor *ex, bool wait);
+void executor_destroy(struct executor *ex); /* shuts down (waiting) first */
+
+#endif

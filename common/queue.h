@@ -1,0 +1,50 @@
+/* queue: queue.Queue, in C: a blocking FIFO of pointers.
+ *
+ *   Python                           C
+ *   ------------------------------   ------------------------------------------
+ *   Queue(maxsize)                   queue_create(maxsize)   0 = unbounded
+ *   q.put(item)                      queue_put(q, item)       blocks while full
+ *   q.put_nowait(item)               queue_put_nowait(q, item)  QUEUE_FULL
+ *   q.get()                          queue_get(q, &item)      blocks while empty
+ *   q.get_nowait()                   queue_get_nowait(q, &item) QUEUE_EMPTY
+ *   q.qsize()                        queue_qsize(q)
+ *   q.task_done()                    queue_task_done(q)       QUEUE_TOO_MANY_DONE
+ *   q.join()                         queue_join(q)
+ *   q.shutdown() (3.13; the book's   queue_close(q)
+ *     ClosableQueue.close())
+ *   (no Python counterpart)          queue_waiting_getters(q), queue_wait_for_getters(q, n)
+ *
+ * Return codes: QUEUE_OK (0), or QUEUE_EMPTY / QUEUE_FULL (the _nowait calls),
+ * QUEUE_CLOSED (put after close; get once closed and drained),
+ * QUEUE_TOO_MANY_DONE (task_done called more times than items were put).
+ */
+#ifndef COMMON_QUEUE_H
+#define COMMON_QUEUE_H
+
+#include <stddef.h>
+
+enum queue_status {
+    QUEUE_OK = 0,
+    QUEUE_EMPTY,
+    QUEUE_FULL,
+    QUEUE_CLOSED,
+    QUEUE_TOO_MANY_DONE,
+};
+
+struct queue;
+
+struct queue *queue_create(size_t maxsize);
+void queue_destroy(struct queue *q);
+enum queue_status queue_put(struct queue *q, void *item);
+enum queue_status queue_put_nowait(struct queue *q, void *item);
+enum queue_status queue_get(struct queue *q, void **item);
+enum queue_status queue_get_nowait(struct queue *q, void **item);
+size_t queue_qsize(struct queue *q);
+enum queue_status queue_task_done(struct queue *q);
+void queue_join(struct queue *q);
+void queue_close(struct queue *q);
+size_t queue_waiting_getters(struct queue *q);
+void queue_wait_for_getters(struct queue *q, size_t n); /* block until >= n getters wait */
+const char *queue_strstatus(enum queue_status status);
+
+#endif
