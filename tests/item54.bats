@@ -1,0 +1,141 @@
+#!/usr/bin/env bats
+# Item 54: Use Lock to Prevent Data Races in Threads.
+bats_require_minimum_version 1.5.0
+
+setup() {
+    BIN=${BIN:-$PWD}
+}
+
+counter_line='^Counter should be ([0-9]+), got ([0-9]+)$'
+
+# run_counter PROG ARGS...: run it, check it printed exactly one counter line, set $got.
+run_counter() {
+    run --separate-stderr timeout 60 "$BIN/item54/$@"
+    [ "$status" -eq 0 ]
+    [ "${#lines[@]}" -eq 1 ]
+    [[ ${lines[0]} =~ $counter_line ]]
+    expected=${BASH_REMATCH[1]}
+    got=${BASH_REMATCH[2]}
+}
+
+@test "race: prints 'Counter should be 500000, got N' and nothing else, with N <= 500000" {
+    run_counter race
+    [ "$expected" -eq 500000 ]
+    [ "$got" -le 500000 ]
+}
+
+@test "race: unsynchronised increments lose updates in at least one of 10 runs" {
+    [ "$(nproc)" -gt 1 ] || skip "needs two cores for the threads to overlap"
+    short=0
+    for i in $(seq 10); do
+        run_counter race
+        [ "$got" -le 500000 ]
+        if [ "$got" -lt 500000 ]; then short=$((short + 1)); fi
+    done
+    echo "short in $short of 10 runs"
+    [ "$short" -ge 1 ]
+}
+
+@test "race --gil: the GIL does not protect you: updates are lost even on one core" {
+    short=0
+    for i in $(seq 5); do
+        run_counter race --gil
+        if [ "$got" -lt 500000 ]; then short=$((short + 1)); fi
+        run_counter race --gil
+        [ "$got" -le 500000 ]
+        if [ "$got" -lt 500000 ]; then short=$((short + 1)); fi
+        run --separate-stderr timeout 60 taskset -c 0 "$BIN/item54/race" --gil
+        [ "$status" -eq 0 ]
+        [[ $output =~ $counter_line ]]
+        if [ "${BASH_REMATCH[2]}" -lt 500000 ]; then
+            pinned_short=1
+        fi
+    done
+    [ "$short" -ge 1 ]
+    [ "${pinned_short:-0}" -eq 1 ]
+}
+
+@test "race --gil --time: the GIL really changed hands during the run" {
+    run --separate-stderr timeout 60 "$BIN/item54/race" --gil --time
+    [ "$status" -eq 0 ]
+    [[ $stderr =~ The\ GIL\ changed\ hands\ ([0-9]+)\ times ]]
+    [ "${BASH_REMATCH[1]}" -ge 2 ]
+}
+
+@test "locked: exactly 500000 in 10 runs" {
+    for i in $(seq 10); do
+        run_counter locked
+        [ "$got" -eq 500000 ]
+    done
+}
+
+@test "locked --gil: exactly 500000 in 10 runs under the GIL" {
+    for i in $(seq 10); do
+        run_counter locked --gil
+        [ "$got" -eq 500000 ]
+    done
+}
+
+@test "atomic: exactly 500000 in 10 runs, with and without the GIL" {
+    for i in $(seq 10); do
+        run_counter atomic
+        [ "$got" -eq 500000 ]
+        run_counter atomic --gil
+        [ "$got" -eq 500000 ]
+    done
+}
+
+@test "counters: --threads and --count change the expected total" {
+    run_counter locked --threads 3 --count 1000
+    [ "$expected" -eq 3000 ]
+    [ "$got" -eq 3000 ]
+    run_counter atomic --threads 7 --count 10 --gil
+    [ "$got" -eq 70 ]
+}
+
+@test "interleave: the book's schedule, step by step, every run; the counter ends at 1" {
+    want=$(cat <<'TXT'
+# Running in Thread A
+value_a = getattr(counter, 'count')    # value_a = 0
+# Context switch to Thread B
+value_b = getattr(counter, 'count')    # value_b = 0
+result_b = value_b + 1                 # result_b = 1
+setattr(counter, 'count', result_b)    # counter.count = 1
+# Context switch back to Thread A
+result_a = value_a + 1                 # result_a = 1
+setattr(counter, 'count', result_a)    # counter.count = 1
+Counter should be 2, got 1
+TXT
+)
+    for i in $(seq 20); do
+        run -0 --separate-stderr timeout 10 "$BIN/item54/interleave"
+        [ "$output" = "$want" ]
+        [ "$stderr" = "" ]
+    done
+}
+
+@test "bad flags: exit 2, one line naming the flag, then the usage, nothing on stdout" {
+    for args in "--threads abc" "--threads 0" "--count -1" "--count 99999999999999999999" \
+        "--threads 12abc" "--switch-interval-ms 0" "--threads"; do
+        run -2 --separate-stderr timeout 10 "$BIN/item54/race" $args
+        [ "$output" = "" ]
+        flag=${args%% *}
+        [[ ${stderr_lines[0]} == "race: $flag: "* ]]
+        [[ ${stderr_lines[1]} == "usage: race "* ]]
+    done
+    run -2 --separate-stderr timeout 10 "$BIN/item54/locked" --nope
+    [ "$output" = "" ]
+    [ "${stderr_lines[0]}" = "locked: unknown flag '--nope'" ]
+    run -2 --separate-stderr timeout 10 "$BIN/item54/interleave" --threads 2
+    [ "${stderr_lines[0]}" = "interleave: unknown flag '--threads'" ]
+}
+
+@test "--help: usage and flags on stdout, exit 0" {
+    for prog in race locked atomic interleave; do
+        run -0 --separate-stderr timeout 10 "$BIN/item54/$prog" --help
+        [[ ${lines[0]} == "usage: $prog"* ]]
+        [ "$stderr" = "" ]
+    done
+    run -0 timeout 10 "$BIN/item54/race" --help
+    [[ $output == *"--gil"* ]]
+}
