@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Append text at buf[at]. When it does not fit, return size, so that every
@@ -50,10 +51,31 @@ char *pyrepr_bytes(char *buf, size_t size, const void *data, size_t len)
 
 char *pyrepr_float(char *buf, size_t size, double x, int digits)
 {
-    snprintf(buf, size, "%.*g", digits, x);
-    /* %g drops ".0" (1.0 -> "1"); Python keeps one digit after the point
-     * whenever it uses fixed-point notation. */
-    if (isfinite(x) && !strpbrk(buf, ".e") && strlen(buf) + 3 <= size)
-        strcat(buf, ".0");
+    if (digits < 1)
+        digits = 1;
+    char sci[64];
+    snprintf(sci, sizeof sci, "%.*e", digits - 1, x); /* rounded: its exponent is the real one */
+    const char *e = strchr(sci, 'e');
+    int exponent = e ? atoi(e + 1) : 0;
+    /* CPython (format_float_short with ADD_DOT_0): since fixed-point output
+     * needs one digit after the point, it switches to an exponent one digit
+     * earlier than %g does: 123.456 -> 1.23e+02, where %.3g gives 123. */
+    if (!isfinite(x) || exponent < -4 || exponent >= digits - 1) {
+        if (!e) {
+            snprintf(buf, size, "%s", sci); /* inf, nan */
+            return buf;
+        }
+        /* %g's sci form: the mantissa without trailing zeros (1.00e+03 -> 1e+03). */
+        size_t m = (size_t)(e - sci);
+        while (m > 1 && sci[m - 1] == '0')
+            m--;
+        if (m > 1 && sci[m - 1] == '.')
+            m--;
+        snprintf(buf, size, "%.*s%s", (int)m, sci, e);
+        return buf;
+    }
+    snprintf(buf, size, "%.*g", digits, x); /* fixed-point here, trailing zeros dropped */
+    if (!strchr(buf, '.') && strlen(buf) + 3 <= size)
+        strcat(buf, ".0"); /* 1.0, not 1 */
     return buf;
 }

@@ -21,8 +21,9 @@
  * \xNN (lower-case hex); printable ASCII as itself. */
 char *pyrepr_bytes(char *buf, size_t size, const void *data, size_t len);
 
-/* format(x, '.Ng') the way a float with no presentation type prints: %.Ng,
- * but fixed-point output keeps at least one digit after the point (1.0 not 1). */
+/* f'{x:.N}' (a float with a precision and no presentation type): like %.Ng,
+ * but fixed-point output keeps one digit after the point (1.0, 10.0), and
+ * the exponent form starts one digit earlier (123.456 -> 1.23e+02). */
 char *pyrepr_float(char *buf, size_t size, double x, int digits);
 
 #endif
