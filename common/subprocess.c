@@ -66,15 +66,16 @@ static int returncode_of(int status)
 
 /* Python's repr of a str, close enough for argv in messages: quotes chosen
  * as Python does, backslash and control characters escaped, UTF-8 kept. */
-static void append_str_repr(char **buf, size_t *len, size_t *cap, const char *s)
+static bool append_str_repr(char **buf, size_t *len, size_t *cap, const char *s)
 {
     char quote = (strchr(s, '\'') && !strchr(s, '"')) ? '"' : '\'';
     size_t need = *len + 4 * strlen(s) + 8;
     if (need > *cap) {
+        char *bigger = realloc(*buf, need * 2);
+        if (!bigger)
+            return false;
+        *buf = bigger;
         *cap = need * 2;
-        *buf = realloc(*buf, *cap);
-        if (!*buf)
-            abort(); /* out of memory building a message: nothing sensible left */
     }
     char *p = *buf + *len;
     *p++ = quote;
@@ -94,6 +95,7 @@ static void append_str_repr(char **buf, size_t *len, size_t *cap, const char *s)
     *p++ = quote;
     *p = '\0';
     *len = (size_t)(p - *buf);
+    return true;
 }
 
 /* "['sleep', '10']": how Python's messages show the command. */
@@ -109,7 +111,10 @@ static char *args_repr(char *const argv[])
             buf[len++] = ',';
             buf[len++] = ' ';
         }
-        append_str_repr(&buf, &len, &cap, argv[i]);
+        if (!append_str_repr(&buf, &len, &cap, argv[i])) {
+            free(buf);
+            return NULL;
+        }
     }
     buf[len++] = ']';
     buf[len] = '\0';
