@@ -518,8 +518,9 @@ static int drain_once(int *fd, struct proc_bytes *b, size_t *cap)
 }
 
 /* Feed stdin and drain stdout/stderr until all three are closed or the
- * deadline passes. Returns 1 done, 0 timed out, or -errno. */
-static int pump(struct proc *proc, double deadline)
+ * deadline passes. Returns 1 done, 0 timed out, or -errno; *epipe tells
+ * whether a write met a closed pipe (and so raised SIGPIPE). */
+static int pump(struct proc *proc, double deadline, bool *epipe)
 {
     while (proc->stdin_fd >= 0 || proc->stdout_fd >= 0 || proc->stderr_fd >= 0) {
         struct pollfd fds[3];
@@ -549,9 +550,10 @@ static int pump(struct proc *proc, double deadline)
             if (owners[i] == &proc->stdin_fd) {
                 ssize_t w = write_some(proc->stdin_fd, proc->input + proc->input_done,
                                        proc->input_len - proc->input_done);
-                if (w == -EPIPE) /* the child stopped reading: fine, as in Python */
+                if (w == -EPIPE) { /* the child stopped reading: fine, as in Python */
+                    *epipe = true;
                     proc->input_done = proc->input_len;
-                else if (w < 0)
+                } else if (w < 0)
                     err = (int)-w;
                 else
                     proc->input_done += (size_t)w;
@@ -592,10 +594,10 @@ struct error *proc_communicate(struct proc *proc, const void *input, size_t len,
             proc->err.data[0] = '\0';
     }
     struct sigpipe_guard guard;
+    bool epipe = false;
     sigpipe_block(&guard);
-    int r = pump(proc, deadline);
-    /* An EPIPE inside pump was a write that raised SIGPIPE: consume it. */
-    sigpipe_unblock(&guard, true);
+    int r = pump(proc, deadline, &epipe);
+    sigpipe_unblock(&guard, epipe);
     if (r == 1 && (r = wait_until(proc, deadline)) == -1)
         r = -errno;
     if (r == 0)
