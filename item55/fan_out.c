@@ -22,7 +22,7 @@
 
 int main(int argc, char **argv)
 {
-    struct stage_options o = STAGE_OPTIONS_DEFAULTS;
+    struct stage_options o;
     long counts[STAGES] = {3, 4, 5}; /* the book's */
     long maxsize = 0;
     const struct cli_flag flags[] = {
@@ -31,12 +31,10 @@ int main(int argc, char **argv)
         {"--upload-threads", CLI_INT, &counts[UPLOAD], 1, 1000, "N", "upload workers"},
         {"--maxsize", CLI_INT, &maxsize, 0, 1000000, "N",
          "bound the queues in front of the stages (0: unbounded, the book's)"},
-        STAGE_FLAGS(&o),
+        {0},
     };
-    const struct cli cli = {"The book's fan-out pipeline: start_threads and stop_threads.", flags,
-                            NULL};
-    cli_parse_or_exit(&cli, argc, argv, NULL);
-    stage_options_check(&cli, &o);
+    stage_parse_flags(argc, argv, "The book's fan-out pipeline: start_threads and stop_threads.",
+                      flags, &o);
 
     struct queue *queues[STAGES + 1]; /* download, resize, upload; done (unbounded) */
     for (int i = 0; i <= STAGES; i++)

@@ -95,7 +95,7 @@ static void start_worker(struct stoppable_worker *w, worker_fn *func, void *ctx,
 
 int main(int argc, char **argv)
 {
-    struct stage_options o = STAGE_OPTIONS_DEFAULTS;
+    struct stage_options o;
     long maxsize = 0;
     bool with_sentinel = false;
     const struct cli_flag flags[] = {
@@ -103,11 +103,10 @@ int main(int argc, char **argv)
          "bound the queues in front of the stages (0: unbounded, the book's)"},
         {"--sentinel", CLI_SWITCH, &with_sentinel, 0, 0, NULL,
          "close queues the book's way, with a sentinel item"},
-        STAGE_FLAGS(&o),
+        {0},
     };
-    const struct cli cli = {"The book's ClosableQueue + StoppableWorker pipeline.", flags, NULL};
-    cli_parse_or_exit(&cli, argc, argv, NULL);
-    stage_options_check(&cli, &o);
+    stage_parse_flags(argc, argv, "The book's ClosableQueue + StoppableWorker pipeline.", flags,
+                      &o);
 
     struct queue *queues[STAGES + 1]; /* download, resize, upload; done (unbounded) */
     for (int i = 0; i <= STAGES; i++)

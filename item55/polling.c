@@ -125,12 +125,9 @@ static void *run(void *arg)
 
 int main(int argc, char **argv)
 {
-    struct stage_options o = STAGE_OPTIONS_DEFAULTS;
-    const struct cli_flag flags[] = {STAGE_FLAGS(&o)};
-    const struct cli cli = {"The book's busy-polling pipeline on a hand-rolled MyQueue.", flags,
-                            NULL};
-    cli_parse_or_exit(&cli, argc, argv, NULL);
-    stage_options_check(&cli, &o);
+    struct stage_options o;
+    stage_parse_flags(argc, argv, "The book's busy-polling pipeline on a hand-rolled MyQueue.",
+                      NULL, &o);
 
     struct my_queue queues[STAGES + 1]; /* download, resize, upload, done */
     for (int i = 0; i <= STAGES; i++)

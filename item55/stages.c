@@ -12,8 +12,31 @@
 const char *const stage_names[STAGES] = {"download", "resize", "upload"};
 const char *const stage_queue_names[STAGES] = {"download_queue", "resize_queue", "upload_queue"};
 
-void stage_options_check(const struct cli *cli, struct stage_options *o)
+void stage_parse_flags(int argc, char **argv, const char *summary, const struct cli_flag *extra,
+                       struct stage_options *o)
 {
+    *o = (struct stage_options){.items = 1000, .slow_us = 1000, .slow = STAGES};
+    const struct cli_flag shared[] = {
+        {"--items", CLI_INT, &o->items, 1, 10000000, "N", "work items to process"},
+        {"--work-us", CLI_INT, &o->work_us, 0, 1000000, "US",
+         "simulated I/O per item in every stage (the book: 0)"},
+        {"--slow-stage", CLI_STRING, &o->slow_stage, 0, 0, "NAME",
+         "make one stage slow: download, resize or upload"},
+        {"--slow-us", CLI_INT, &o->slow_us, 0, 1000000, "US", "the slow stage's work per item"},
+        {"--time", CLI_SWITCH, &o->time, 0, 0, NULL, "print wall and CPU time to stderr"},
+    };
+    size_t nextra = 0, nshared = sizeof shared / sizeof shared[0];
+    while (extra && extra[nextra].name)
+        nextra++;
+    struct cli_flag flags[nextra + nshared + 1];
+    for (size_t i = 0; i < nextra; i++)
+        flags[i] = extra[i];
+    for (size_t i = 0; i < nshared; i++)
+        flags[nextra + i] = shared[i];
+    flags[nextra + nshared] = (struct cli_flag){0};
+    const struct cli cli = {summary, flags, NULL};
+    cli_parse_or_exit(&cli, argc, argv, NULL);
+
     o->slow = STAGES;
     if (!o->slow_stage)
         return;
@@ -21,7 +44,7 @@ void stage_options_check(const struct cli *cli, struct stage_options *o)
         if (strcmp(o->slow_stage, stage_names[s]) == 0)
             o->slow = (enum stage)s;
     if (o->slow == STAGES)
-        cli_usage_error(cli, "--slow-stage: expected download, resize or upload, got '%s'",
+        cli_usage_error(&cli, "--slow-stage: expected download, resize or upload, got '%s'",
                         o->slow_stage);
 }
 

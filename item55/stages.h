@@ -26,36 +26,12 @@ struct stage_options {
     enum stage slow;        /* slow_stage parsed, or STAGES for none */
 };
 
-#define STAGE_OPTIONS_DEFAULTS                                                                     \
-    {                                                                                              \
-        .items = 1000, .slow_us = 1000, .slow = STAGES                                             \
-    }
-
-/* The flag table entries for the fields above; end a table with them. */
-#define STAGE_FLAGS(o)                                                                             \
-    {"--items", CLI_INT, &(o)->items, 1, 10000000, "N", "work items to process"},                  \
-        {"--work-us",                                                                              \
-         CLI_INT,                                                                                  \
-         &(o)->work_us,                                                                            \
-         0,                                                                                        \
-         1000000,                                                                                  \
-         "US",                                                                                     \
-         "simulated I/O per item in every stage (the book: 0)"},                                   \
-        {"--slow-stage",                                                                           \
-         CLI_STRING,                                                                               \
-         &(o)->slow_stage,                                                                         \
-         0,                                                                                        \
-         0,                                                                                        \
-         "NAME",                                                                                   \
-         "make one stage slow: download, resize or upload"},                                       \
-        {"--slow-us", CLI_INT, &(o)->slow_us, 0, 1000000, "US", "the slow stage's work per item"}, \
-        {"--time", CLI_SWITCH, &(o)->time, 0, 0, NULL, "print wall and CPU time to stderr"},       \
-    {                                                                                              \
-        0                                                                                          \
-    }
-
-/* Check what the flag table cannot (the stage name); exits 2 on bad input. */
-void stage_options_check(const struct cli *cli, struct stage_options *o);
+/* Fill *o with the defaults (the book's 1000 items; a slow stage takes 1 ms
+ * per item), then parse the program's own flags (extra, ended by a zeroed
+ * entry; may be NULL) followed by the shared ones above. Exits 0 on --help,
+ * 2 on bad input. */
+void stage_parse_flags(int argc, char **argv, const char *summary, const struct cli_flag *extra,
+                       struct stage_options *o);
 
 /* The stages: download(item), resize(item), upload(item), each returning its
  * item. ctx is the struct stage_options. Safe to call from many threads. */
