@@ -102,6 +102,6 @@ struct run_clock run_clock_start(void)
 void run_clock_report(const struct stage_options *o, struct run_clock start)
 {
     if (o->time)
-        fprintf(stderr, "Took %.3f seconds, %.3f seconds of CPU\n", clock_now() - start.wall,
+        fprintf(stderr, "Took %.3f seconds, CPU %.6f seconds\n", clock_now() - start.wall,
                 cpu_seconds() - start.cpu);
 }

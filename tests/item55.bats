@@ -175,7 +175,7 @@ index_of() {
         prog $p --time --items 50
         [ "$status" -eq 0 ]
         [ "${#lines[@]}" -eq 1 ]
-        [[ $stderr =~ ^Took\ [0-9]+\.[0-9]{3}\ seconds,\ [0-9]+\.[0-9]{3}\ seconds\ of\ CPU$ ]]
+        [[ $stderr =~ ^Took\ [0-9]+\.[0-9]{3}\ seconds,\ CPU\ [0-9]+\.[0-9]{6}\ seconds$ ]]
     done
 }
 
