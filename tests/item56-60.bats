@@ -196,10 +196,12 @@ final() {
 }
 
 @test "pipeline --fail-at: the error travels through the queue and is re-raised as SimulationError from OSError, exit 1" {
-    for v in pipeline "pipeline --phased"; do
-        run -1 --separate-stderr timeout 10 "$L/"$v --fail-at 2,3
+    for stage in game_logic count_neighbors; do
+        args=(--fail-at 2,3)
+        [ "$stage" = game_logic ] || args+=(--phased) # --phased: count_neighbors' I/O fails first
+        run -1 --separate-stderr timeout 10 "$L/pipeline" "${args[@]}"
         [ "$output" = "" ]
-        want=$(printf '%s\n' "OSError: Problem with I/O in game_logic" "" \
+        want=$(printf '%s\n' "OSError: Problem with I/O in $stage" "" \
             "The above exception was the direct cause of the following exception:" "" \
             "SimulationError: (2, 3)")
         [ "$stderr" = "$want" ]
