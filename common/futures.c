@@ -19,8 +19,8 @@
 struct future {
     pthread_mutex_t mutex;
     pthread_cond_t finished;
-    bool done;          /* guarded by mutex */
-    void *value;        /* guarded by mutex */
+    bool done;           /* guarded by mutex */
+    void *value;         /* guarded by mutex */
     struct error *error; /* guarded by mutex */
 };
 
@@ -42,9 +42,15 @@ static void resolve(struct future *f, void *value, struct error *error)
     pthread_mutex_unlock(&f->mutex);
 }
 
-void future_set_result(struct future *f, void *value) { resolve(f, value, NULL); }
+void future_set_result(struct future *f, void *value)
+{
+    resolve(f, value, NULL);
+}
 
-void future_set_error(struct future *f, struct error *error) { resolve(f, NULL, error); }
+void future_set_error(struct future *f, struct error *error)
+{
+    resolve(f, NULL, error);
+}
 
 bool future_done(struct future *f)
 {
@@ -109,7 +115,10 @@ struct error *executor_map(struct executor *ex, task_fn *fn, void *const *args, 
     return first;
 }
 
-void executor_shutdown(struct executor *ex, bool wait) { ex->ops->shutdown(ex, wait); }
+void executor_shutdown(struct executor *ex, bool wait)
+{
+    ex->ops->shutdown(ex, wait);
+}
 
 void executor_destroy(struct executor *ex)
 {
@@ -119,4 +128,174 @@ void executor_destroy(struct executor *ex)
     ex->ops->destroy(ex);
 }
 
-/* ---- ThreadPoolExecutor: written by the Items 56-59 work ---- */
+/* ---- ThreadPoolExecutor ----
+ *
+ * Implementation notes: the thread pool
+ *   max_workers threads are created up front and live until shutdown; each
+ *   takes one task at a time from a FIFO, so no more than max_workers
+ *   functions ever run at once.
+ *
+ *   mutex guards head, tail and shutting_down.
+ *   work_ready is signalled by submit (one new task: one worker need wake) and
+ *   broadcast by shutdown (every idle worker must wake to see the flag).
+ *   A worker waits while the queue is empty and the pool is not shutting
+ *   down; it runs the task's function *without* the mutex (else the workers
+ *   would take turns), then resolves the task's future and frees the task.
+ *   A worker exits only once shutting_down is set AND the queue is empty, so
+ *   shutdown(wait=false) still runs everything already submitted, as Python's
+ *   shutdown does without cancel_futures.
+ *
+ *   join_mutex guards joined: two callers of shutdown(wait=true) must not
+ *   both pthread_join the same thread (undefined behaviour); the second waits
+ *   on join_mutex until the first has joined them all, then returns.
+ *
+ *   Limits: no cancel(), no result(timeout); the queue is unbounded (Python's
+ *   is a SimpleQueue too). The caller owns each future and destroys it after
+ *   future_result; the pool never touches a future once it is resolved.
+ */
+
+struct task {
+    struct task *next;
+    task_fn *fn;
+    void *arg;
+    struct future *future;
+};
+
+struct thread_pool {
+    struct executor base; /* first: a struct executor * points here */
+    pthread_mutex_t mutex;
+    pthread_cond_t work_ready;
+    struct task *head, *tail; /* guarded by mutex */
+    bool shutting_down;       /* guarded by mutex */
+    pthread_mutex_t join_mutex;
+    bool joined; /* guarded by join_mutex */
+    int nthreads;
+    pthread_t threads[]; /* nthreads of them */
+};
+
+static void *pool_worker(void *arg)
+{
+    struct thread_pool *pool = arg;
+    for (;;) {
+        pthread_mutex_lock(&pool->mutex);
+        while (!pool->head && !pool->shutting_down)
+            pthread_cond_wait(&pool->work_ready, &pool->mutex);
+        struct task *task = pool->head;
+        if (!task) { /* shutting down and nothing left to do */
+            pthread_mutex_unlock(&pool->mutex);
+            return NULL;
+        }
+        pool->head = task->next;
+        if (!pool->head)
+            pool->tail = NULL;
+        pthread_mutex_unlock(&pool->mutex);
+
+        void *value = NULL;
+        struct error *error = task->fn(task->arg, &value);
+        if (error)
+            future_set_error(task->future, error);
+        else
+            future_set_result(task->future, value);
+        free(task);
+    }
+}
+
+static struct future *thread_pool_submit(struct executor *ex, task_fn *fn, void *arg)
+{
+    struct thread_pool *pool = (struct thread_pool *)ex;
+    struct task *task = xmalloc(sizeof *task);
+    *task = (struct task){NULL, fn, arg, future_create()};
+    struct future *future = task->future;
+
+    pthread_mutex_lock(&pool->mutex);
+    if (pool->shutting_down) {
+        /* Python: RuntimeError('cannot schedule new futures after shutdown') */
+        pthread_mutex_unlock(&pool->mutex);
+        future_destroy(future);
+        free(task);
+        errno = ESHUTDOWN;
+        return NULL;
+    }
+    if (pool->tail)
+        pool->tail->next = task;
+    else
+        pool->head = task;
+    pool->tail = task;
+    pthread_cond_signal(&pool->work_ready);
+    pthread_mutex_unlock(&pool->mutex);
+    /* The worker may resolve the future before we return: the caller's copy
+     * of the pointer stays valid because only the caller destroys it. */
+    return future;
+}
+
+static void join_workers(struct thread_pool *pool, int n)
+{
+    for (int i = 0; i < n; i++)
+        pthread_join(pool->threads[i], NULL);
+}
+
+static void thread_pool_shutdown(struct executor *ex, bool wait)
+{
+    struct thread_pool *pool = (struct thread_pool *)ex;
+    pthread_mutex_lock(&pool->mutex);
+    pool->shutting_down = true;
+    pthread_cond_broadcast(&pool->work_ready);
+    pthread_mutex_unlock(&pool->mutex);
+    if (!wait)
+        return;
+    pthread_mutex_lock(&pool->join_mutex);
+    if (!pool->joined) {
+        join_workers(pool, pool->nthreads);
+        pool->joined = true;
+    }
+    pthread_mutex_unlock(&pool->join_mutex);
+}
+
+static void thread_pool_free(struct thread_pool *pool)
+{
+    pthread_mutex_destroy(&pool->mutex);
+    pthread_cond_destroy(&pool->work_ready);
+    pthread_mutex_destroy(&pool->join_mutex);
+    free(pool);
+}
+
+static void thread_pool_destroy(struct executor *ex)
+{
+    thread_pool_free((struct thread_pool *)ex);
+}
+
+static const struct executor_ops thread_pool_ops = {
+    thread_pool_submit,
+    thread_pool_shutdown,
+    thread_pool_destroy,
+};
+
+struct executor *thread_pool_create(int max_workers)
+{
+    if (max_workers < 1) { /* Python: ValueError('max_workers must be greater than 0') */
+        errno = EINVAL;
+        return NULL;
+    }
+    struct thread_pool *pool = xcalloc(1, sizeof *pool + (size_t)max_workers * sizeof(pthread_t));
+    pool->base.ops = &thread_pool_ops;
+    pthread_mutex_init(&pool->mutex, NULL);
+    pthread_cond_init(&pool->work_ready, NULL);
+    pthread_mutex_init(&pool->join_mutex, NULL);
+    pool->nthreads = max_workers;
+    for (int i = 0; i < max_workers; i++) {
+        int err = pthread_create(&pool->threads[i], NULL, pool_worker, pool);
+        if (err) {
+            /* Library code does not exit: stop the threads already started,
+             * give everything back, and tell the caller why. */
+            pthread_mutex_lock(&pool->mutex);
+            pool->shutting_down = true;
+            pthread_cond_broadcast(&pool->work_ready);
+            pthread_mutex_unlock(&pool->mutex);
+            join_workers(pool, i);
+            thread_pool_free(pool);
+            errno = err;
+            return NULL;
+        }
+    }
+    return &pool->base;
+}
