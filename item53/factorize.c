@@ -13,6 +13,7 @@
  * cores (C's result). Compare with syscalls, where threads help even under
  * the GIL, and with convoy, where the GIL hurts a thread that does I/O.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -145,7 +146,7 @@ static size_t parse_numbers(const struct cli *cli, const char *text, unsigned lo
         char *end;
         errno = 0;
         unsigned long v = strtoul(s, &end, 10);
-        if (end == s || *s == '-' || *s == '+' || errno || v < 1 || (double)v > MAX_NUMBER ||
+        if (!isdigit((unsigned char)*s) || errno || v < 1 || (double)v > MAX_NUMBER ||
             (*end != ',' && *end != '\0') || n == MAX_NUMBERS)
             cli_usage_error(cli,
                             "--numbers: expected up to %d whole numbers from 1 to %.0f, "
