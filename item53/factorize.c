@@ -29,6 +29,7 @@
 #define MAX_NUMBER 1000000000000.0 /* trial division up to 10**12 takes about an hour */
 
 static const char *book_numbers = "2139079,1214759,1516637,1852285";
+static bool verbose; /* --verbose: how often the GIL changed hands, on stderr */
 
 /* list(factorize(number)): a growing array of divisors. */
 struct factors {
@@ -117,6 +118,8 @@ static void timed_run(const char *label, bool threads, bool gil, double interval
     CHECK_PT(gil_init(gil, interval));
     double took = threads ? run_threads(jobs, n) : run_serial(jobs, n);
     printf("%s: Took %.3f seconds\n", label, took);
+    if (verbose && threads && gil)
+        fprintf(stderr, "%s: the GIL changed hands %lu times\n", label, gil_switches());
     for (size_t i = 0; expected && i < n; i++)
         if (jobs[i].factors.count != expected[i].factors.count ||
             memcmp(jobs[i].factors.items, expected[i].factors.items,
@@ -173,6 +176,8 @@ int main(int argc, char **argv)
         {"--switch-interval-ms", CLI_DOUBLE, &interval_ms, 0.001, 1000, "MS",
          "the emulated GIL's switch interval"},
         {"--show", CLI_SWITCH, &show, 0, 0, NULL, "print each number's factors"},
+        {"--verbose", CLI_SWITCH, &verbose, 0, 0, NULL,
+         "print how often the GIL changed hands, to stderr"},
         {0},
     };
     const struct cli cli = {"Factorize numbers serially, then in threads: under the "
