@@ -1,0 +1,56 @@
+#!/usr/bin/env bats
+# The shared library's plumbing: common/check, cli and clock (tests/unit/test_common.c).
+bats_require_minimum_version 1.5.0
+
+setup() {
+    BIN=${BIN:-$PWD}
+    T=$BIN/tests/unit/test_common
+}
+
+@test "cli: every parser case (kinds, bounds, junk, overflow, --, unknown flags) passes" {
+    run -0 timeout 10 "$T" cli
+    [[ ${lines[-1]} =~ ^[0-9]+\ cases,\ 0\ failed$ ]]
+}
+
+@test "cli: a program sees the parsed values and the arguments after --" {
+    run -0 timeout 10 "$T" demo --n 3 --ms=0.25 --on --no-off --name hi --at 1,2 -- echo a b
+    [ "$output" = "n=3 ms=0.25 on=1 off=0 name=hi at=1,2 rest=3" ]
+}
+
+@test "cli: a bad value is one line naming the flag, then the usage, exit 2, nothing on stdout" {
+    run -2 --separate-stderr timeout 10 "$T" demo --at 1,x
+    [ "$output" = "" ]
+    [ "${#stderr_lines[@]}" -eq 2 ]
+    [ "${stderr_lines[0]}" = "test_common: --at: expected Y,X with integers from 0 to 99, got '1,x'" ]
+    [[ ${stderr_lines[1]} == "usage: test_common [--n N] [--ms MS] [--on] [--no-off]"* ]]
+}
+
+@test "cli: --help lists every flag with its default on stdout and exits 0" {
+    run -0 --separate-stderr timeout 10 "$T" demo --help
+    [ "$stderr" = "" ]
+    [[ $output == *"--n N"*"(default 5)"* ]]
+    [[ $output == *"--ms MS"*"(default 1.5)"* ]]
+    [[ $output == *"--name TEXT"*"(default default)"* ]]
+}
+
+@test "clock: monotonic, and clock_sleep sleeps at least as long as asked, even through signals" {
+    run -0 timeout 20 "$T" clock
+    [[ ${lines[-1]} =~ ^[0-9]+\ cases,\ 0\ failed$ ]]
+}
+
+@test "check: CHECK_SYS names the call, the place and the error, and exits 1" {
+    run -1 --separate-stderr timeout 10 "$T" sys
+    [ "$output" = "" ]
+    [[ $stderr =~ ^test_common:\ close\(-1\)\ failed\ at\ tests/unit/test_common.c:[0-9]+:\ EBADF\ \(Bad\ file\ descriptor\)$ ]]
+}
+
+@test "check: CHECK_PT reports the returned error number by name, and exits 1" {
+    run -1 --separate-stderr timeout 10 "$T" pt
+    [[ $stderr == *"pthread_mutex_unlock(&m) failed at "*": EPERM (Operation not permitted)" ]]
+}
+
+@test "check: xmalloc that cannot allocate exits 1 with a message instead of returning NULL" {
+    [ -z "${SANITIZED:-}" ] || skip "the sanitizers' allocators abort on impossible sizes by design"
+    run -1 --separate-stderr timeout 10 "$T" oom
+    [[ $stderr == "test_common: out of memory allocating "* ]]
+}

@@ -1,0 +1,186 @@
+/* Unit tests for common/check, cli and clock, driven by tests/common.bats.
+ *
+ *   test_common cli          the parser's cases; prints "ok N" lines, exits 1 on a failure
+ *   test_common clock        clock_now is monotonic; clock_sleep sleeps at least as asked,
+ *                            even when signals interrupt it
+ *   test_common demo ARGS    a program with one flag of every kind: prints what it parsed
+ *   test_common sys|pt|oom   CHECK_SYS / CHECK_PT / xmalloc failing: must exit 1 with a message
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "cli.h"
+#include "clock.h"
+
+static int failures, cases;
+
+#define EXPECT(cond)                                                                               \
+    do {                                                                                           \
+        cases++;                                                                                   \
+        if (!(cond)) {                                                                             \
+            failures++;                                                                            \
+            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                                 \
+        }                                                                                          \
+    } while (0)
+
+static long n = 5;
+static double ms = 1.5;
+static bool on, off = true;
+static const char *name = "default";
+static struct cli_yx at = {-1, -1};
+
+static const struct cli_flag flags[] = {
+    {"--n", CLI_INT, &n, 1, 1024, "N", "an integer"},
+    {"--ms", CLI_DOUBLE, &ms, 0, 1000, "MS", "a number"},
+    {"--on", CLI_SWITCH, &on, 0, 0, NULL, "a switch"},
+    {"--no-off", CLI_CLEAR, &off, 0, 0, NULL, "a switch that clears"},
+    {"--name", CLI_STRING, &name, 0, 0, "TEXT", "a string"},
+    {"--at", CLI_YX, &at, 0, 99, "Y,X", "a pair"},
+    {0},
+};
+static const struct cli with_rest = {"Every kind of flag.", flags, "-- COMMAND [ARG...]"};
+static const struct cli no_rest = {"Every kind of flag.", flags, NULL};
+
+static enum cli_status parse(const struct cli *cli, char *err, const char *a1, const char *a2,
+                             const char *a3, const char *a4)
+{
+    char *argv[] = {"prog", (char *)a1, (char *)a2, (char *)a3, (char *)a4, NULL};
+    int argc = 1;
+    while (argc < 5 && argv[argc])
+        argc++;
+    char **rest;
+    int nrest;
+    return cli_parse(cli, argc, argv, &rest, &nrest, err, 256);
+}
+
+static void test_cli(void)
+{
+    char err[256];
+    EXPECT(parse(&no_rest, err, "--n", "12", "--ms", "2.5") == CLI_OK && n == 12 && ms == 2.5);
+    EXPECT(parse(&no_rest, err, "--n=7", "--on", "--no-off", NULL) == CLI_OK && n == 7 && on &&
+           !off);
+    EXPECT(parse(&no_rest, err, "--name", "x y", "--at", "3,4") == CLI_OK &&
+           strcmp(name, "x y") == 0 && at.y == 3 && at.x == 4);
+    EXPECT(parse(&no_rest, err, "--help", NULL, NULL, NULL) == CLI_HELP);
+
+    EXPECT(parse(&no_rest, err, "--n", "abc", NULL, NULL) == CLI_ERROR &&
+           strcmp(err, "--n: expected an integer from 1 to 1024, got 'abc'") == 0);
+    EXPECT(parse(&no_rest, err, "--n", "12abc", NULL, NULL) == CLI_ERROR);
+    EXPECT(parse(&no_rest, err, "--n", "0", NULL, NULL) == CLI_ERROR);
+    EXPECT(parse(&no_rest, err, "--n", "1025", NULL, NULL) == CLI_ERROR);
+    EXPECT(parse(&no_rest, err, "--n", "-1", NULL, NULL) == CLI_ERROR);
+    EXPECT(parse(&no_rest, err, "--n", "99999999999999999999", NULL, NULL) == CLI_ERROR);
+    EXPECT(parse(&no_rest, err, "--n", "", NULL, NULL) == CLI_ERROR);
+    EXPECT(parse(&no_rest, err, "--n", NULL, NULL, NULL) == CLI_ERROR &&
+           strcmp(err, "--n: missing value (expected an integer from 1 to 1024)") == 0);
+    EXPECT(parse(&no_rest, err, "--ms", "nan", NULL, NULL) == CLI_ERROR);
+    EXPECT(parse(&no_rest, err, "--ms", "1e999", NULL, NULL) == CLI_ERROR);
+    EXPECT(parse(&no_rest, err, "--ms", "1001", NULL, NULL) == CLI_ERROR);
+    EXPECT(parse(&no_rest, err, "--at", "3", NULL, NULL) == CLI_ERROR);
+    EXPECT(parse(&no_rest, err, "--at", "3,", NULL, NULL) == CLI_ERROR);
+    EXPECT(parse(&no_rest, err, "--at", "3,4,5", NULL, NULL) == CLI_ERROR);
+    EXPECT(parse(&no_rest, err, "--at", "100,1", NULL, NULL) == CLI_ERROR);
+    EXPECT(parse(&no_rest, err, "--on=yes", NULL, NULL, NULL) == CLI_ERROR &&
+           strcmp(err, "--on: takes no value, got 'yes'") == 0);
+    EXPECT(parse(&no_rest, err, "--nope", NULL, NULL, NULL) == CLI_ERROR &&
+           strcmp(err, "unknown flag '--nope'") == 0);
+    EXPECT(parse(&no_rest, err, "--n", "3", "stray", NULL) == CLI_ERROR &&
+           strcmp(err, "unexpected argument 'stray'") == 0);
+    EXPECT(parse(&no_rest, err, "--", "echo", NULL, NULL) == CLI_ERROR);
+
+    char *argv[] = {"prog", "--n", "9", "--", "echo", "--n", NULL};
+    char **rest = NULL;
+    int nrest = 0;
+    EXPECT(cli_parse(&with_rest, 6, argv, &rest, &nrest, err, sizeof err) == CLI_OK && n == 9 &&
+           nrest == 2 && strcmp(rest[0], "echo") == 0 && strcmp(rest[1], "--n") == 0);
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+}
+
+static void *interrupter(void *arg)
+{
+    pthread_t *target = arg;
+    for (int i = 0; i < 20; i++) {
+        pthread_kill(*target, SIGUSR1);
+        usleep(1000);
+    }
+    return NULL;
+}
+
+static void test_clock(void)
+{
+    double t0 = clock_now();
+    double prev = t0;
+    for (int i = 0; i < 100000; i++) {
+        double t = clock_now();
+        EXPECT(t >= prev);
+        prev = t;
+    }
+    clock_sleep(0.02);
+    EXPECT(clock_now() - t0 >= 0.02);
+
+    /* Signals interrupt nanosleep (EINTR); clock_sleep must still sleep it all. */
+    struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART */
+    CHECK_SYS(sigaction(SIGUSR1, &sa, NULL));
+    pthread_t self = pthread_self(), t;
+    double start = clock_now();
+    CHECK_PT(pthread_create(&t, NULL, interrupter, &self));
+    clock_sleep(0.05);
+    EXPECT(clock_now() - start >= 0.05);
+    CHECK_PT(pthread_join(t, NULL));
+
+    struct timespec d = clock_deadline(0.5);
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double diff = (double)(d.tv_sec - now.tv_sec) + (double)(d.tv_nsec - now.tv_nsec) / 1e9;
+    EXPECT(diff > 0.0 && diff <= 0.5);
+    EXPECT(d.tv_nsec >= 0 && d.tv_nsec < 1000000000L);
+}
+
+static int demo(int argc, char **argv)
+{
+    char **rest;
+    int nrest = cli_parse_or_exit(&with_rest, argc, argv, &rest);
+    printf("n=%ld ms=%g on=%d off=%d name=%s at=%ld,%ld rest=%d\n", n, ms, on, off, name, at.y,
+           at.x, nrest);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *mode = argc > 1 ? argv[1] : "";
+    if (strcmp(mode, "cli") == 0)
+        test_cli();
+    else if (strcmp(mode, "clock") == 0)
+        test_clock();
+    else if (strcmp(mode, "demo") == 0)
+        return demo(argc - 1, argv + 1);
+    else if (strcmp(mode, "sys") == 0)
+        CHECK_SYS(close(-1));
+    else if (strcmp(mode, "pt") == 0) {
+        pthread_mutex_t m;
+        pthread_mutexattr_t attr;
+        CHECK_PT(pthread_mutexattr_init(&attr));
+        CHECK_PT(pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK));
+        CHECK_PT(pthread_mutex_init(&m, &attr));
+        CHECK_PT(pthread_mutex_unlock(&m)); /* not locked: EPERM */
+    } else if (strcmp(mode, "oom") == 0) {
+        volatile size_t huge = SIZE_MAX / 2;
+        xmalloc(huge);
+    } else {
+        fprintf(stderr, "usage: test_common cli|clock|demo ARGS|sys|pt|oom\n");
+        return 2;
+    }
+    printf("%d cases, %d failed\n", cases, failures);
+    return failures ? 1 : 0;
+}
