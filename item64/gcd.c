@@ -60,25 +60,37 @@ static struct error *gcd(struct pair pair, bool under_gil, int *result)
     return error_new("AssertionError", "Not reachable");
 }
 
+/* A task's value is malloc'd: the caller of future_result frees it, and a
+ * process pool's worker frees it after sending a copy (see futures.h). */
+static int *box(int value)
+{
+    int *p = xmalloc(sizeof *p);
+    *p = value;
+    return p;
+}
+
 /* gcd as a pool task: the same function for threads and processes. */
 static struct error *gcd_task(void *arg, void **result)
 {
     const struct pair *pair = arg;
     if (pair->a == CRASH_ME) /* --crash: stands for a bug that segfaults */
         raise(SIGSEGV);
-    int *value = xmalloc(sizeof *value);
-    *result = value;
-    return gcd(*pair, false, value);
+    int value = 0;
+    struct error *error = gcd(*pair, false, &value);
+    if (!error)
+        *result = box(value);
+    return error;
 }
 
 /* The same task as a Python thread runs it: holding the GIL throughout. */
 static struct error *gcd_task_under_gil(void *arg, void **result)
 {
-    int *value = xmalloc(sizeof *value);
-    *result = value;
+    int value = 0;
     gil_acquire();
-    struct error *error = gcd(*(const struct pair *)arg, true, value);
+    struct error *error = gcd(*(const struct pair *)arg, true, &value);
     gil_release();
+    if (!error)
+        *result = box(value);
     return error;
 }
 

@@ -367,7 +367,8 @@ static void test_process_pool(void)
 
 /* Shared with the workers: an anonymous MAP_SHARED page survives fork. */
 struct board {
-    atomic_int started;
+    atomic_int slots;   /* taken by the tasks, one each */
+    atomic_int started; /* counted once a task's pid is on the board */
     atomic_int pids[8];
 };
 static struct board *board;
@@ -377,8 +378,9 @@ static struct error *hang(void *arg, void **result)
 {
     (void)arg;
     (void)result;
-    int i = atomic_fetch_add(&board->started, 1);
+    int i = atomic_fetch_add(&board->slots, 1);
     atomic_store(&board->pids[i % 8], (int)getpid());
+    atomic_fetch_add(&board->started, 1); /* after the pid: the parent reads it next */
     for (;;)
         pause();
     return NULL;
