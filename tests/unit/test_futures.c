@@ -14,6 +14,7 @@
  * "N cases, M failed"; the exit status is 1 if any failed.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -262,8 +263,18 @@ static bool no_children(void)
     return waitpid(-1, &status, WNOHANG) == -1 && errno == ECHILD;
 }
 
+/* How many file descriptors this process has open. */
+static int open_fds(void)
+{
+    int n = 0;
+    for (int fd = 0; fd < 1024; fd++)
+        n += fcntl(fd, F_GETFD) != -1;
+    return n;
+}
+
 static void test_process_pool(void)
 {
+    int fds_before = open_fds();
     struct executor *ex = process_pool_create(2, sizeof(long), sizeof(long));
     EXPECT(ex != NULL);
     test_map_order(ex);
@@ -361,6 +372,7 @@ static void test_process_pool(void)
     }
     EXPECT(no_children());
 
+    EXPECT(open_fds() == fds_before); /* every socket and pipe closed */
     errno = 0;
     EXPECT(process_pool_create(0, 1, 1) == NULL && errno == EINVAL);
 }
@@ -416,6 +428,7 @@ static void test_broken_pool(bool by_kill)
     board = mmap(NULL, sizeof *board, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (board == MAP_FAILED)
         die_errno("mmap");
+    int fds_before = open_fds();
     struct executor *ex = process_pool_create(2, sizeof(long), sizeof(long));
     EXPECT(ex != NULL);
     long x = 4;
@@ -435,10 +448,16 @@ static void test_broken_pool(bool by_kill)
         killed = atomic_load(&board->pids[0]);
         EXPECT(killed > 0 && kill(killed, SIGKILL) == 0);
     } else {
-        /* one task crashes its worker while the other worker is kept busy,
-         * so the four queued tasks are certainly still pending */
-        fs[0] = executor_submit(ex, segfault, &x);
-        fs[1] = executor_submit(ex, hang, &x);
+        /* one worker is kept busy, then a task crashes the other, so the
+         * four tasks after it cannot run. They may be submitted before the
+         * crash is noticed (queued: "while the future was ... pending") or
+         * after (refused: "not usable anymore"): both are BrokenProcessPool. */
+        fs[0] = executor_submit(ex, hang, &x);
+        double deadline = clock_now() + 20;
+        while (atomic_load(&board->started) < 1 && clock_now() < deadline)
+            clock_sleep(0.001);
+        EXPECT(atomic_load(&board->started) == 1);
+        fs[1] = executor_submit(ex, segfault, &x);
         for (int i = 2; i < 6; i++)
             fs[i] = executor_submit(ex, square, &x);
     }
@@ -465,6 +484,7 @@ static void test_broken_pool(bool by_kill)
     future_destroy(f);
     executor_destroy(ex);
     EXPECT(no_children());
+    EXPECT(open_fds() == fds_before);
     munmap(board, sizeof *board);
 }
 
