@@ -47,8 +47,8 @@ void warn(const char *fmt, ...)
 void die_call(const char *call, const char *file, int line, int err)
 {
     const char *name = strerrorname_np(err);
-    fprintf(stderr, "%s: %s failed at %s:%d: %s (%s)\n", program_invocation_short_name, call,
-            file, line, name ? name : "?", strerror(err));
+    fprintf(stderr, "%s: %s failed at %s:%d: %s (%s)\n", program_invocation_short_name, call, file,
+            line, name ? name : "?", strerror(err));
     exit(1);
 }
 
@@ -59,7 +59,10 @@ static void *check_alloc(void *p, size_t size)
     return p;
 }
 
-void *xmalloc(size_t size) { return check_alloc(malloc(size), size); }
+void *xmalloc(size_t size)
+{
+    return check_alloc(malloc(size), size);
+}
 
 void *xcalloc(size_t count, size_t size)
 {
@@ -69,6 +72,12 @@ void *xcalloc(size_t count, size_t size)
     return p;
 }
 
-void *xrealloc(void *ptr, size_t size) { return check_alloc(realloc(ptr, size), size); }
+void *xrealloc(void *ptr, size_t size)
+{
+    return check_alloc(realloc(ptr, size), size);
+}
 
-char *xstrdup(const char *s) { return check_alloc(strdup(s), 1); }
+char *xstrdup(const char *s)
+{
+    return check_alloc(strdup(s), 1);
+}

@@ -65,8 +65,7 @@ static bool parse_value(const struct cli_flag *f, const char *s)
     case CLI_DOUBLE: {
         errno = 0;
         double v = strtod(s, &end);
-        if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v) || v < f->min ||
-            v > f->max)
+        if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v) || v < f->min || v > f->max)
             return false;
         *(double *)f->value = v;
         return true;
@@ -88,8 +87,8 @@ static bool parse_value(const struct cli_flag *f, const char *s)
     }
 }
 
-enum cli_status cli_parse(const struct cli *cli, int argc, char **argv, char ***rest,
-                          int *nrest, char *errbuf, size_t errlen)
+enum cli_status cli_parse(const struct cli *cli, int argc, char **argv, char ***rest, int *nrest,
+                          char *errbuf, size_t errlen)
 {
     if (rest)
         *rest = NULL;

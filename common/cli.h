@@ -64,8 +64,8 @@ enum cli_status { CLI_OK, CLI_HELP, CLI_ERROR };
 /* Parse argv[1..argc-1]. On CLI_ERROR, errbuf holds the one-line message
  * (without the program name). *rest and *nrest receive the arguments after
  * "--" when the program declares them (both may be NULL otherwise). */
-enum cli_status cli_parse(const struct cli *cli, int argc, char **argv, char ***rest,
-                          int *nrest, char *errbuf, size_t errlen);
+enum cli_status cli_parse(const struct cli *cli, int argc, char **argv, char ***rest, int *nrest,
+                          char *errbuf, size_t errlen);
 
 /* cli_parse, then: on --help print the help to stdout and exit 0; on error
  * print the message and the usage line to stderr and exit 2. Returns the

@@ -36,8 +36,8 @@ static void increment(void *arg, long offset)
 int main(int argc, char **argv)
 {
     struct sensor_run run = SENSOR_RUN_DEFAULTS;
-    sensor_parse_flags(argc, argv, "The book's LockingCounter: a mutex makes every increment count.",
-                       &run);
+    sensor_parse_flags(argc, argv,
+                       "The book's LockingCounter: a mutex makes every increment count.", &run);
 
     struct locking_counter counter = {.lock = PTHREAD_MUTEX_INITIALIZER, .count = 0};
     run_sensor_workers(&run, increment, &counter);

@@ -15,7 +15,10 @@ struct sensor_run {
 };
 
 /* The book's constants, and CPython's 5 ms switch interval. */
-#define SENSOR_RUN_DEFAULTS {.threads = 5, .how_many = 100000, .switch_interval = 0.005}
+#define SENSOR_RUN_DEFAULTS                                                                        \
+    {                                                                                              \
+        .threads = 5, .how_many = 100000, .switch_interval = 0.005                                 \
+    }
 
 typedef void increment_fn(void *counter, long offset);
 

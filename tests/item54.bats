@@ -36,23 +36,28 @@ run_counter() {
     [ "$short" -ge 1 ]
 }
 
-@test "race --gil: the GIL does not protect you: updates are lost even on one core" {
+@test "race --gil: the GIL does not protect you: updates are lost in at least one of 5 runs" {
     short=0
     for i in $(seq 5); do
         run_counter race --gil
-        if [ "$got" -lt 500000 ]; then short=$((short + 1)); fi
-        run_counter race --gil
         [ "$got" -le 500000 ]
         if [ "$got" -lt 500000 ]; then short=$((short + 1)); fi
+    done
+    echo "short in $short of 5 runs"
+    [ "$short" -ge 1 ]
+}
+
+@test "race --gil: updates are lost even pinned to one core (taskset -c 0)" {
+    command -v taskset >/dev/null || skip "taskset is not installed"
+    short=0
+    for i in $(seq 5); do
         run --separate-stderr timeout 60 taskset -c 0 "$BIN/item54/race" --gil
         [ "$status" -eq 0 ]
         [[ $output =~ $counter_line ]]
-        if [ "${BASH_REMATCH[2]}" -lt 500000 ]; then
-            pinned_short=1
-        fi
+        if [ "${BASH_REMATCH[2]}" -lt 500000 ]; then short=$((short + 1)); fi
     done
+    echo "short in $short of 5 pinned runs"
     [ "$short" -ge 1 ]
-    [ "${pinned_short:-0}" -eq 1 ]
 }
 
 @test "race --gil --time: the GIL really changed hands during the run" {

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Item 54: the cost of a correct increment, and how often the race loses updates.
+#   ns per increment: 5 threads x 10**5 increments, wall time / 500,000, thread start-up
+#   included (as c-probes.md measured it), median of 5 runs.
+#   lost-update rate: the share of 20 runs of race whose count came out short.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+. bench/lib.sh
+
+ns_per_increment() {
+    local runs=()
+    for _ in 1 2 3 4 5; do
+        runs+=("$("item54/$1" "${@:2}" --time 2>&1 >/dev/null | awk '/ns per increment/ { print $4 }')")
+    done
+    median "${runs[@]}"
+}
+
+lost_rate() {
+    local short=0 total=0 lost=0
+    for _ in $(seq 20); do
+        got=$("$@" | awk '{ print $NF }')
+        if [ "$got" -lt 500000 ]; then short=$((short + 1)); fi
+        lost=$((lost + 500000 - got))
+        total=$((total + 1))
+    done
+    echo "$short $total $lost"
+}
+
+echo "Item 54: ns per increment (median of 5; reference: c-probes.md on this machine kind)"
+header
+row "locked: pthread mutex, 2 cores" "$(ns_per_increment locked)" 60 "(report)"
+row "atomic: atomic_fetch_add, 2 cores" "$(ns_per_increment atomic)" 16 "faster than locked"
+row "locked, emulated GIL (CPython: ~480 ns)" "$(ns_per_increment locked --gil)" 480 "(report)"
+echo
+echo "Item 54: lost updates in race (20 runs each)"
+printf '| %-36s | %12s | %22s |\n' "run" "runs short" "mean increments lost"
+printf '|%s|%s|%s|\n' "--------------------------------------" "--------------" "------------------------"
+for mode in "item54/race" "item54/race --gil" "taskset -c 0 item54/race" "taskset -c 0 item54/race --gil"; do
+    read -r short total lost < <(lost_rate $mode)
+    printf '| %-36s | %6d of %-3d | %22d |\n' "$mode" "$short" "$total" "$((lost / total))"
+done
