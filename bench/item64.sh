@@ -13,6 +13,7 @@ RUNS=5
 REPEAT=${ITEM64_REPEAT:-32}
 PYTHON_SERIAL=0.970
 
+load=$(cut -d' ' -f1 /proc/loadavg) # other work on the machine steals cores: say how much
 threads=() processes=() gil=() serial=() book=()
 for i in $(seq "$RUNS"); do
     out=$(./item64/gcd --repeat "$REPEAT") || exit 1
@@ -28,7 +29,8 @@ for i in $(seq "$RUNS"); do
 done
 
 echo "Item 64: gcd, 2 workers; speed-up = serial / mode within one run; median of $RUNS runs;"
-echo "--repeat $REPEAT (serial median $(median "${serial[@]}") s); limits: 2 cores, the GIL, Python's serial"
+echo "--repeat $REPEAT (serial median $(median "${serial[@]}") s); limits: 2 cores, the GIL, Python's serial;"
+echo "load average $load before the runs, $(cut -d' ' -f1 /proc/loadavg) after (a busy machine lowers the speed-ups)"
 header
 row "process pool of 2 vs serial (x)" "$(median "${processes[@]}")" 2.0 ">= 1.85x"
 row "thread pool of 2 vs serial (x)" "$(median "${threads[@]}")" 2.0 ">= 1.85x"
