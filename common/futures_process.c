@@ -345,10 +345,11 @@ static void break_pool(struct process_pool *pool)
     pool->head = pool->tail = NULL;
     pthread_mutex_unlock(&pool->mutex);
 
-    /* The cause, as Python 3.12 words it: which process died and how. A
+    /* The cause, as recent CPython words it: which process died and how. A
      * worker that closed its socket is exiting, so this waitpid is short;
      * the SIGKILL first makes sure of it (it does not change the status of a
-     * process that is already dying). */
+     * process that is already dying, and its pid cannot be reused before the
+     * waitpid). */
     struct error *cause = NULL;
     for (int i = 0; i < pool->nworkers; i++) {
         struct worker *w = &pool->workers[i];
@@ -359,7 +360,7 @@ static void break_pool(struct process_pool *pool)
         while (waitpid(w->pid, &status, 0) < 0 && errno == EINTR)
             ;
         int code = WIFSIGNALED(status) ? -WTERMSIG(status) : WEXITSTATUS(status);
-        if (!cause) /* the first one to die is the one to blame */
+        if (!cause) /* usually only one died; name the first found */
             cause =
                 error_new("_RemoteTraceback", "Process %d terminated abruptly with exit code %d",
                           (int)w->pid, code);
