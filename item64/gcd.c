@@ -114,8 +114,9 @@ static struct error *run_serial(struct run *r)
     return NULL;
 }
 
-/* `pool.map(gcd, NUMBERS)` on any executor; the pool is created, used and
- * shut down here, inside the timed region, like the book's. */
+/* `pool.map(gcd, NUMBERS)` on any executor. The pool is created and used
+ * inside the timed region, as in the book, and shut down there too: the
+ * book never shuts its pools down (a `with` block would). */
 static struct error *run_pool(struct run *r, struct executor *pool, task_fn *task)
 {
     if (!pool)
