@@ -1,148 +1,224 @@
 /* gil: CPython's global interpreter lock, emulated. See gil.h for the API.
  *
- * Implementation notes (after CPython's Python/ceval_gil.c)
+ * Implementation notes (after CPython's Python/ceval_gil.c, FORCE_SWITCHING on)
  *
- * State, all in `gil` below:
- *   locked          whether some thread holds the GIL            (mutex)
- *   last_holder     the thread that took it last                 (mutex; read
- *                   under switch_mutex too, so it is atomic)
- *   switch_number   how many times it changed hands              (mutex)
- *   drop_request    a waiter asks the holder to let go           (atomic: the
- *                   holder polls it at every tick without a lock)
+ * The GIL is a flag, `locked`, guarded by a mutex and announced through a
+ * condition variable, exactly as in CPython. State, all in `gil` below:
+ *   locked          whether some thread holds the GIL              (mutex)
+ *   switch_number   how many times the GIL changed hands           (mutex)
+ *   interval        the switch interval, seconds                   (mutex)
+ *   last_holder     id of the thread that took the GIL last; while
+ *                   locked, the holder                  (written holding both
+ *                   mutex and switch_mutex; atomic so either one suffices to
+ *                   read it)
+ *   drop_request    a waiter asks the holder to let go  (atomic: the holder
+ *                   polls it at every tick without taking a lock; CPython's
+ *                   gil_drop_request, read through eval_breaker)
+ *   enabled         the emulation is on                 (atomic; written only
+ *                   by gil_init, while no thread holds the GIL)
  *
  * Who signals what:
- *   cond         signalled by drop_gil: "the GIL is free"; waiters in take_gil
- *   switch_cond  signalled by take_gil: "a new holder took it"; the thread that
- *                dropped on request waits here (FORCE_SWITCHING), so that it
- *                cannot grab the GIL straight back before the waiter, which
- *                on a multicore machine it otherwise nearly always would.
+ *   cond         drop_gil signals it: "the GIL is free". Waiters in take_gil
+ *                sleep on it for at most one switch interval at a time.
+ *   switch_cond  take_gil broadcasts it when last_holder changes. A thread
+ *                that dropped the GIL because it was asked to waits on it
+ *                (FORCE_SWITCHING) until someone else has taken the GIL:
+ *                otherwise, on a multicore machine, the dropper, still running,
+ *                would nearly always take the GIL straight back before the
+ *                waiter has even woken up, and the waiter would starve.
  *
- * The switching rule: a waiter sleeps on `cond` for one switch interval. If it
- * times out and switch_number has not moved (nobody else got a turn either),
- * it sets drop_request. The holder sees the request at its next gil_tick(),
- * drops the GIL, waits until another thread has taken it, then queues up again.
- * A thread that blocks (gil_begin_blocking) simply drops the GIL: nobody has
- * to wait an interval for it.
+ * The switching rule: a waiter sleeps on `cond` for one interval. If it times
+ * out, the GIL is still locked and switch_number has not moved (nobody else
+ * got a turn in between either), it sets drop_request and sleeps again. The
+ * holder sees the request at its next gil_tick(), drops the GIL, waits on
+ * switch_cond until another thread has taken it, then queues up like anyone
+ * else. The next taker clears drop_request. A thread that blocks
+ * (gil_begin_blocking) drops the GIL at once: nobody has to wait an interval.
  *
- * Invariants: at most one thread has locked set by it; drop_request is only
- * set while the GIL is locked by another thread, and is cleared by the next
- * taker, so a waiter exists whenever it is set (which is why the dropper's wait
- * on switch_cond always ends).
+ * Invariants: while locked, last_holder is the holder, and only the holder
+ * drops, ticks or blocks (drop_gil asserts it, as CPython's drop_gil dies with
+ * "drop_gil: GIL is not locked"). drop_request is set only under the mutex
+ * while the GIL is locked, and every take clears it, so whenever the holder
+ * sees it set, the waiter that set it is still in take_gil; that waiter (or
+ * another) will take the GIL, which is why the forced-switching wait in
+ * drop_gil always ends. Lock order: mutex, then switch_mutex.
  *
- * Limits: one global GIL per process, as in CPython before 3.12. No priority
- * for I/O threads: that is the convoy effect, and it is faithful.
+ * Limits: one GIL per process, as in CPython before 3.12's per-interpreter
+ * GIL. Switches happen only where the emulated code calls gil_tick: a thread
+ * that runs a long stretch of C without ticking holds everyone up, as a long
+ * C call does in CPython. No priority for threads returning from I/O: they
+ * wait an interval like anyone else. That is the convoy effect (bpo-7946),
+ * and it is faithful.
  */
 #include "gil.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdatomic.h>
 
 #include "clock.h"
 
 static struct {
-    bool enabled;
+    atomic_bool enabled;
     double interval;
     pthread_mutex_t mutex;
     pthread_cond_t cond;
     pthread_mutex_t switch_mutex;
     pthread_cond_t switch_cond;
     bool locked;
-    _Atomic(const void *) last_holder;
     unsigned long switch_number;
+    atomic_ulong last_holder; /* a thread_id(); 0: nobody yet */
     atomic_int drop_request;
 } gil = {
     .mutex = PTHREAD_MUTEX_INITIALIZER,
     .switch_mutex = PTHREAD_MUTEX_INITIALIZER,
+    .interval = GIL_DEFAULT_INTERVAL,
 };
 
-/* Each thread's identity: the address of its own copy of this variable. */
-static _Thread_local char me_marker;
-#define ME ((const void *)&me_marker)
+/* CPython identifies a thread by its PyThreadState pointer. Here each thread
+ * draws a number on first use: a thread-local's address would do until a new
+ * thread reused a finished one's TLS block and passed for its predecessor. */
+static atomic_ulong next_thread_id = 1;
+static _Thread_local unsigned long my_thread_id;
+
+static unsigned long thread_id(void)
+{
+    if (my_thread_id == 0)
+        my_thread_id = atomic_fetch_add(&next_thread_id, 1);
+    return my_thread_id;
+}
+
+/* The condition variables are made once; gil_init may run again between runs. */
+static pthread_once_t create_once = PTHREAD_ONCE_INIT;
+static int create_error;
+
+static void create_gil(void)
+{
+    create_error = clock_cond_init(&gil.cond); /* timed waits on CLOCK_MONOTONIC */
+    if (!create_error)
+        create_error = pthread_cond_init(&gil.switch_cond, NULL);
+}
 
 int gil_init(bool on, double switch_interval)
 {
-    gil.enabled = on;
-    gil.interval = switch_interval > 0 ? switch_interval : GIL_DEFAULT_INTERVAL;
-    int err = clock_cond_init(&gil.cond);
+    int err = pthread_once(&create_once, create_gil);
     if (!err)
-        err = pthread_cond_init(&gil.switch_cond, NULL);
+        err = create_error;
+    if (err)
+        return err;
+    pthread_mutex_lock(&gil.mutex);
+    if (gil.locked) {
+        err = EBUSY;
+    } else {
+        atomic_store(&gil.enabled, on);
+        gil.interval = switch_interval > 0 ? switch_interval : GIL_DEFAULT_INTERVAL;
+        gil.switch_number = 0;
+        atomic_store(&gil.last_holder, 0);
+        atomic_store(&gil.drop_request, 0);
+    }
+    pthread_mutex_unlock(&gil.mutex);
     return err;
 }
 
-bool gil_enabled(void) { return gil.enabled; }
+bool gil_enabled(void)
+{
+    return atomic_load_explicit(&gil.enabled, memory_order_relaxed);
+}
 
 static void take_gil(void)
 {
+    int saved_errno = errno; /* CPython's take_gil keeps errno for its caller */
+    unsigned long me = thread_id();
+
     pthread_mutex_lock(&gil.mutex);
     while (gil.locked) {
-        unsigned long saved = gil.switch_number;
+        unsigned long saved_switch_number = gil.switch_number;
         struct timespec deadline = clock_deadline(gil.interval);
         int err = pthread_cond_timedwait(&gil.cond, &gil.mutex, &deadline);
-        /* A whole interval passed and nobody switched: ask the holder to let go. */
-        if (err == ETIMEDOUT && gil.locked && gil.switch_number == saved)
+        /* A whole interval passed and nobody got a turn: ask the holder. */
+        if (err == ETIMEDOUT && gil.locked && gil.switch_number == saved_switch_number)
             atomic_store(&gil.drop_request, 1);
     }
     gil.locked = true;
-    if (atomic_load(&gil.last_holder) != ME) {
-        pthread_mutex_lock(&gil.switch_mutex);
-        atomic_store(&gil.last_holder, ME);
-        pthread_cond_signal(&gil.switch_cond); /* wakes a forced-switching dropper */
-        pthread_mutex_unlock(&gil.switch_mutex);
+
+    pthread_mutex_lock(&gil.switch_mutex);
+    if (atomic_load(&gil.last_holder) != me) {
+        atomic_store(&gil.last_holder, me);
         gil.switch_number++;
+        pthread_cond_broadcast(&gil.switch_cond); /* the dropper may go and queue */
     }
-    atomic_store(&gil.drop_request, 0); /* whoever asked has got it now */
+    pthread_mutex_unlock(&gil.switch_mutex);
+
+    atomic_store(&gil.drop_request, 0); /* granted, whoever asked */
     pthread_mutex_unlock(&gil.mutex);
+    errno = saved_errno;
 }
 
 static void drop_gil(bool forced_switch)
 {
+    int saved_errno = errno;
+    unsigned long me = thread_id();
+
     pthread_mutex_lock(&gil.mutex);
+    assert(gil.locked && atomic_load(&gil.last_holder) == me && "drop_gil: GIL is not held");
     gil.locked = false;
     pthread_cond_signal(&gil.cond);
     pthread_mutex_unlock(&gil.mutex);
-    if (!forced_switch)
-        return;
-    /* FORCE_SWITCHING: do not come back until somebody else had a turn. */
-    pthread_mutex_lock(&gil.switch_mutex);
-    while (atomic_load(&gil.last_holder) == ME)
-        pthread_cond_wait(&gil.switch_cond, &gil.switch_mutex);
-    pthread_mutex_unlock(&gil.switch_mutex);
+
+    if (forced_switch) {
+        /* FORCE_SWITCHING: do not queue again until somebody else had a turn.
+         * Checking and waiting under switch_mutex, which take_gil holds while
+         * it changes last_holder, means the wake-up cannot slip by unseen. */
+        pthread_mutex_lock(&gil.switch_mutex);
+        while (atomic_load(&gil.last_holder) == me)
+            pthread_cond_wait(&gil.switch_cond, &gil.switch_mutex);
+        pthread_mutex_unlock(&gil.switch_mutex);
+    }
+    errno = saved_errno;
 }
 
 void gil_acquire(void)
 {
-    if (gil.enabled)
+    if (gil_enabled())
         take_gil();
 }
 
 void gil_release(void)
 {
-    if (gil.enabled)
+    if (gil_enabled())
         drop_gil(false);
 }
 
+/* The hot path: one relaxed load per "bytecode". drop_request is only ever
+ * set when the GIL is on (gil_init clears it), so no need to ask first. */
 void gil_tick(void)
 {
-    if (gil.enabled && atomic_load_explicit(&gil.drop_request, memory_order_relaxed)) {
+    if (atomic_load_explicit(&gil.drop_request, memory_order_relaxed)) {
         drop_gil(true);
         take_gil();
     }
 }
 
-void gil_begin_blocking(void) { gil_release(); }
+void gil_begin_blocking(void)
+{
+    gil_release();
+}
 
-void gil_end_blocking(void) { gil_acquire(); }
+void gil_end_blocking(void)
+{
+    gil_acquire();
+}
 
 int gil_mutex_lock(pthread_mutex_t *mutex)
 {
-    if (!gil.enabled)
+    if (!gil_enabled())
         return pthread_mutex_lock(mutex);
+    /* threading.Lock.acquire: an uncontended lock is taken without letting
+     * go of the GIL; only a real wait releases it. */
     int err = pthread_mutex_trylock(mutex);
     if (err != EBUSY)
         return err;
-    gil_begin_blocking();
-    err = pthread_mutex_lock(mutex);
-    gil_end_blocking();
+    GIL_ALLOW_THREADS(err = pthread_mutex_lock(mutex));
     return err;
 }
 
@@ -152,4 +228,15 @@ unsigned long gil_switches(void)
     unsigned long n = gil.switch_number;
     pthread_mutex_unlock(&gil.mutex);
     return n;
+}
+
+bool gil_held(void)
+{
+    if (!gil_enabled())
+        return false;
+    unsigned long me = thread_id();
+    pthread_mutex_lock(&gil.mutex);
+    bool held = gil.locked && atomic_load(&gil.last_holder) == me;
+    pthread_mutex_unlock(&gil.mutex);
+    return held;
 }

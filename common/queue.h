@@ -12,15 +12,29 @@
  *   q.join()                         queue_join(q)
  *   q.shutdown() (3.13; the book's   queue_close(q)
  *     ClosableQueue.close())
+ *   q.is_shutdown (3.13)             queue_closed(q)
  *   (no Python counterpart)          queue_waiting_getters(q), queue_wait_for_getters(q, n)
+ *   (no Python counterpart)          queue_waiting_putters(q), queue_wait_for_putters(q, n)
+ *   (no Python counterpart)          queue_peak_qsize(q)      the largest qsize ever seen
  *
  * Return codes: QUEUE_OK (0), or QUEUE_EMPTY / QUEUE_FULL (the _nowait calls),
  * QUEUE_CLOSED (put after close; get once closed and drained),
  * QUEUE_TOO_MANY_DONE (task_done called more times than items were put).
+ *
+ * Close is shutdown(immediate=False): put (blocked or not) then fails with
+ * QUEUE_CLOSED; get still returns the items left, then QUEUE_CLOSED to every
+ * waiting and future getter. join is unaffected: it waits for task_done on
+ * every item ever put. The queue stores pointers and never owns what they
+ * point to; queue_destroy frees the queue, not the items left in it. Do not
+ * destroy a queue while another thread may still be inside a call on it
+ * (join the threads that use it first). queue_create returns NULL only if
+ * pthreads cannot initialise (never, on Linux); allocation failure exits
+ * through check's xcalloc.
  */
 #ifndef COMMON_QUEUE_H
 #define COMMON_QUEUE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum queue_status {
@@ -43,8 +57,12 @@ size_t queue_qsize(struct queue *q);
 enum queue_status queue_task_done(struct queue *q);
 void queue_join(struct queue *q);
 void queue_close(struct queue *q);
-size_t queue_waiting_getters(struct queue *q);
+bool queue_closed(struct queue *q);
+size_t queue_peak_qsize(struct queue *q);
+size_t queue_waiting_getters(struct queue *q);          /* threads blocked in queue_get right now */
 void queue_wait_for_getters(struct queue *q, size_t n); /* block until >= n getters wait */
+size_t queue_waiting_putters(struct queue *q);          /* threads blocked in queue_put right now */
+void queue_wait_for_putters(struct queue *q, size_t n); /* block until >= n putters wait */
 const char *queue_strstatus(enum queue_status status);
 
 #endif

@@ -46,7 +46,7 @@ setup() {
 
 @test "check: CHECK_PT reports the returned error number by name, and exits 1" {
     run -1 --separate-stderr timeout 10 "$T" pt
-    [[ $stderr == *"pthread_mutex_unlock(&m) failed at "*": EPERM (Operation not permitted)" ]]
+    [[ $stderr == *"pthread_attr_setstacksize(&attr, 1) failed at "*": EINVAL (Invalid argument)" ]]
 }
 
 @test "check: xmalloc that cannot allocate exits 1 with a message instead of returning NULL" {

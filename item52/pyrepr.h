@@ -1,0 +1,29 @@
+/* pyrepr: how Python prints the values Item 52 shows, so the C output reads
+ * the same as the book's.
+ *
+ *   pyrepr_bytes(buf, size, data, len)   print(b): b'\x8c\xed\xc7m1\xf0F4\xe6'
+ *   pyrepr_float(buf, size, x, digits)   f'{x:.3}': 1.01, 1.0, 10.0, 1.23e+03
+ *
+ * Both write a '\0'-terminated string into buf and return buf; the output is
+ * cut short (still terminated) if buf is too small. PYREPR_BYTES_SIZE(n) is
+ * always big enough for n bytes.
+ */
+#ifndef ITEM52_PYREPR_H
+#define ITEM52_PYREPR_H
+
+#include <stddef.h>
+
+#define PYREPR_BYTES_SIZE(n) (4 * (n) + 4) /* b, 2 quotes, '\0', 4 per byte at most */
+
+/* CPython's bytes repr: quoted with ' unless the bytes hold a ' and no ",
+ * then with "; the quote in use and \ are escaped with \; tab, newline and
+ * carriage return as \t \n \r; other bytes below 0x20 or from 0x7f up as
+ * \xNN (lower-case hex); printable ASCII as itself. */
+char *pyrepr_bytes(char *buf, size_t size, const void *data, size_t len);
+
+/* f'{x:.N}' (a float with a precision and no presentation type): like %.Ng,
+ * but fixed-point output keeps one digit after the point (1.0, 10.0), and
+ * the exponent form starts one digit earlier (123.456 -> 1.23e+02). */
+char *pyrepr_float(char *buf, size_t size, double x, int digits);
+
+#endif

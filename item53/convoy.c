@@ -1,0 +1,142 @@
+/* convoy: the convoy effect (beyond the book; David Beazley, bpo-7946). One
+ * thread does many short blocking I/O operations; beside it, a CPU-bound
+ * thread spins. Under the GIL, each time an operation completes, the I/O
+ * thread has to wait a whole switch interval before it may ask the CPU-bound
+ * thread to let go, so every 0.1 ms operation costs about 5 ms.
+ *
+ *   ./item53/convoy    I/O alone: Took 0.031 seconds
+ *                      I/O beside a CPU-bound thread, under the GIL: Took 1.048 seconds
+ *                      I/O beside a CPU-bound thread, free threads: Took 0.031 seconds
+ *                      slowdown under the GIL: 33.8x (5.09 ms more per operation; ...)
+ *                      slowdown with free threads: 1.0x
+ *   ./item53/convoy --switch-interval-ms 1   a shorter interval, a smaller convoy
+ *
+ * Look for: the slowdown under the GIL is about (interval + operation) /
+ * operation, however little CPU the I/O thread needs; free threads do not
+ * slow down. Compare with syscalls, where nobody computes while the calls wait.
+ */
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "cli.h"
+#include "clock.h"
+#include "gil.h"
+
+struct convoy {
+    long ops;   /* blocking operations the I/O thread makes */
+    long io_us; /* how long each one blocks */
+    bool cpu;   /* is a CPU-bound thread running beside it? */
+    pthread_barrier_t start;
+    atomic_bool io_done; /* tells the CPU-bound thread to stop */
+    double io_seconds;   /* the I/O job's time, written by io_bound */
+};
+
+static void start_together(struct convoy *c)
+{
+    int err;
+    /* Barrier.wait() blocks, so it releases the GIL. */
+    GIL_ALLOW_THREADS(err = pthread_barrier_wait(&c->start));
+    if (err != 0 && err != PTHREAD_BARRIER_SERIAL_THREAD)
+        die_call("pthread_barrier_wait(&c->start)", __FILE__, __LINE__, err);
+}
+
+/* `while not io_done: x += 1`: Python that never blocks, ticking all along. */
+static void *cpu_bound(void *arg)
+{
+    struct convoy *c = arg;
+    gil_acquire();
+    start_together(c);
+    while (!atomic_load_explicit(&c->io_done, memory_order_relaxed))
+        gil_tick();
+    gil_release();
+    return NULL;
+}
+
+/* A short blocking operation, like a request to a fast device: poll() on a
+ * pipe that never becomes readable, with the GIL released meanwhile. */
+static void *io_bound(void *arg)
+{
+    struct convoy *c = arg;
+    int fds[2];
+    gil_acquire();
+    CHECK_SYS(pipe2(fds, O_CLOEXEC));
+    struct pollfd never_ready = {.fd = fds[0], .events = POLLIN};
+    struct timespec timeout = {.tv_sec = c->io_us / 1000000, .tv_nsec = c->io_us % 1000000 * 1000};
+    start_together(c);
+    double start = clock_now();
+    for (long i = 0; i < c->ops; i++) {
+        int ready;
+        /* Back from the kernel, gil_end_blocking() waits for the GIL: the convoy. */
+        GIL_ALLOW_THREADS(ready = ppoll(&never_ready, 1, &timeout, NULL));
+        CHECK_SYS(ready);
+    }
+    c->io_seconds = clock_now() - start;
+    CHECK_SYS(close(fds[0]));
+    CHECK_SYS(close(fds[1]));
+    atomic_store(&c->io_done, true);
+    gil_release();
+    return NULL;
+}
+
+/* One run: the I/O thread, alone or beside the CPU-bound one; the I/O job's time. */
+static double run(long ops, long io_us, bool cpu, bool gil, double interval)
+{
+    struct convoy c = {.ops = ops, .io_us = io_us, .cpu = cpu};
+    pthread_t io_thread, cpu_thread;
+    CHECK_PT(gil_init(gil, interval));
+    CHECK_PT(pthread_barrier_init(&c.start, NULL, cpu ? 2 : 1));
+    gil_acquire(); /* the main thread is a Python thread: it starts and joins */
+    if (cpu)
+        CHECK_PT(pthread_create(&cpu_thread, NULL, cpu_bound, &c));
+    CHECK_PT(pthread_create(&io_thread, NULL, io_bound, &c));
+    GIL_ALLOW_THREADS(CHECK_PT(pthread_join(io_thread, NULL)));
+    if (cpu)
+        GIL_ALLOW_THREADS(CHECK_PT(pthread_join(cpu_thread, NULL)));
+    gil_release();
+    CHECK_PT(pthread_barrier_destroy(&c.start));
+    return c.io_seconds;
+}
+
+int main(int argc, char **argv)
+{
+    long ops = 200, io_us = 100;
+    bool with_gil = true, with_free = true;
+    double interval_ms = GIL_DEFAULT_INTERVAL * 1e3;
+    const struct cli_flag flags[] = {
+        {"--ops", CLI_INT, &ops, 1, 1000000, "N", "blocking operations in the I/O job"},
+        {"--io-us", CLI_INT, &io_us, 0, 1000000, "US", "how long each operation blocks"},
+        {"--gil", CLI_CLEAR, &with_free, 0, 0, NULL, "only the run under the GIL"},
+        {"--no-gil", CLI_CLEAR, &with_gil, 0, 0, NULL, "only the run with free threads"},
+        {"--switch-interval-ms", CLI_DOUBLE, &interval_ms, 0.001, 1000, "MS",
+         "the emulated GIL's switch interval"},
+        {0},
+    };
+    const struct cli cli = {"The convoy effect: under the GIL, a CPU-bound thread slows "
+                            "down a thread that does I/O.",
+                            flags, NULL};
+    cli_parse_or_exit(&cli, argc, argv, NULL);
+    if (!with_gil && !with_free)
+        cli_usage_error(&cli, "--gil and --no-gil: choose one");
+    double interval = interval_ms / 1e3;
+
+    double alone = run(ops, io_us, false, true, interval);
+    printf("I/O alone: Took %.3f seconds\n", alone);
+    double under_gil = with_gil ? run(ops, io_us, true, true, interval) : 0;
+    if (with_gil)
+        printf("I/O beside a CPU-bound thread, under the GIL: Took %.3f seconds\n", under_gil);
+    double free_threads = with_free ? run(ops, io_us, true, false, interval) : 0;
+    if (with_free)
+        printf("I/O beside a CPU-bound thread, free threads: Took %.3f seconds\n", free_threads);
+    if (with_gil)
+        printf("slowdown under the GIL: %.1fx (%.2f ms more per operation; switch interval "
+               "%g ms)\n",
+               under_gil / alone, (under_gil - alone) * 1e3 / (double)ops, interval_ms);
+    if (with_free)
+        printf("slowdown with free threads: %.1fx\n", free_threads / alone);
+    return 0;
+}

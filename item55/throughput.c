@@ -1,0 +1,116 @@
+/* throughput: how many items per second one common/queue carries between
+ * threads. Not in the book: the measurement behind `make bench` and the
+ * README's "what a hand-off costs".
+ *
+ *   ./item55/throughput --capacity 1 --items 20000
+ *   ./item55/throughput --capacity 1024 --items 1000000 --producers 2 --consumers 2
+ *   taskset -c 0 ./item55/throughput --capacity 1      (both threads on one core)
+ *
+ * Prints one line, e.g.
+ *   capacity 1024, 1 producer(s), 1 consumer(s): 1000000 items in 0.210 s = 4.76 M items/s
+ *
+ * Look for: a small capacity makes every item a hand-off between sleeping
+ * threads, and on this VM waking a thread on the other vCPU costs ~43 us;
+ * a large one lets each side work through a batch per wake-up.
+ */
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "check.h"
+#include "cli.h"
+#include "clock.h"
+#include "queue.h"
+
+struct run {
+    struct queue *q;
+    long items;     /* in all */
+    long producers; /* each puts items / producers (the first also the rest) */
+    long consumers;
+    pthread_barrier_t start; /* every thread and main: the clock starts together */
+};
+
+struct role {
+    struct run *run;
+    long index;
+    long count; /* a producer: items to put; a consumer: items it got */
+};
+
+static void wait_at_start(struct run *run)
+{
+    int err = pthread_barrier_wait(&run->start);
+    if (err != 0 && err != PTHREAD_BARRIER_SERIAL_THREAD)
+        die_call("pthread_barrier_wait(&run->start)", __FILE__, __LINE__, err);
+}
+
+static void *producer(void *arg)
+{
+    struct role *me = arg;
+    wait_at_start(me->run);
+    for (long i = 0; i < me->count; i++)
+        if (queue_put(me->run->q, (void *)(uintptr_t)i) != QUEUE_OK)
+            die("put failed");
+    return NULL;
+}
+
+static void *consumer(void *arg)
+{
+    struct role *me = arg;
+    wait_at_start(me->run);
+    void *item;
+    while (queue_get(me->run->q, &item) == QUEUE_OK)
+        me->count++;
+    return NULL; /* closed and drained */
+}
+
+int main(int argc, char **argv)
+{
+    long capacity = 1, items = 20000, producers = 1, consumers = 1;
+    const struct cli_flag flags[] = {
+        {"--capacity", CLI_INT, &capacity, 0, 1 << 20, "N", "the queue's maxsize (0: unbounded)"},
+        {"--items", CLI_INT, &items, 1, 1000000000, "N", "items in all"},
+        {"--producers", CLI_INT, &producers, 1, 64, "N", "threads putting"},
+        {"--consumers", CLI_INT, &consumers, 1, 64, "N", "threads getting"},
+        {0},
+    };
+    const struct cli cli = {"Measure items per second through one queue.", flags, NULL};
+    cli_parse_or_exit(&cli, argc, argv, NULL);
+
+    struct run run = {.q = queue_create((size_t)capacity),
+                      .items = items,
+                      .producers = producers,
+                      .consumers = consumers};
+    if (!run.q)
+        die("queue_create failed");
+    CHECK_PT(pthread_barrier_init(&run.start, NULL, (unsigned)(producers + consumers + 1)));
+    pthread_t threads[producers + consumers];
+    struct role roles[producers + consumers];
+    for (long i = 0; i < producers + consumers; i++) {
+        bool is_producer = i < producers;
+        long count = is_producer ? items / producers + (i == 0 ? items % producers : 0) : 0;
+        roles[i] = (struct role){&run, i, count};
+        CHECK_PT(pthread_create(&threads[i], NULL, is_producer ? producer : consumer, &roles[i]));
+    }
+    wait_at_start(&run);
+    double t0 = clock_now();
+    for (long i = 0; i < producers; i++)
+        CHECK_PT(pthread_join(threads[i], NULL));
+    queue_close(run.q); /* the consumers drain what is left, then stop */
+    long got = 0;
+    for (long i = producers; i < producers + consumers; i++) {
+        CHECK_PT(pthread_join(threads[i], NULL));
+        got += roles[i].count;
+    }
+    double elapsed = clock_now() - t0;
+    if (got != items)
+        die("lost items: put %ld, got %ld", items, got);
+
+    double rate = (double)items / elapsed;
+    printf("capacity %ld, %ld producer(s), %ld consumer(s): %ld items in %.3f s = %.3g %sitems/s\n",
+           capacity, producers, consumers, items, elapsed, rate >= 1e6 ? rate / 1e6 : rate / 1e3,
+           rate >= 1e6 ? "M " : "k ");
+    CHECK_PT(pthread_barrier_destroy(&run.start));
+    queue_destroy(run.q);
+    return 0;
+}

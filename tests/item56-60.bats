@@ -1,0 +1,319 @@
+#!/usr/bin/env bats
+# Items 56-59: the Game of Life, serial and fanned out with threads, a queue
+# pipeline and a thread pool (item56-60/*.c, tests/unit/test_life.c).
+bats_require_minimum_version 1.5.0
+
+setup() {
+    BIN=${BIN:-$PWD}
+    L=$BIN/item56-60
+    P=$PWD/item56-60/patterns
+    VARIANTS=(threaded pipeline "pipeline --phased" pool)
+}
+
+# The book's five columns (python-reference.md: identical in Items 56-60).
+book_columns() {
+    cat <<'TXT'
+    0     |     1     |     2     |     3     |     4    
+---*----- | --------- | --------- | --------- | ---------
+----*---- | --*-*---- | ----*---- | ---*----- | ----*----
+--***---- | ---**---- | --*-*---- | ----**--- | -----*---
+--------- | ---*----- | ---**---- | ---**---- | ---***---
+--------- | --------- | --------- | --------- | ---------
+TXT
+}
+
+# soup FILE ROWS COLS SEED: a random pattern, about a third of it alive.
+soup() {
+    awk -v r="$2" -v c="$3" -v seed="$4" 'BEGIN {
+        srand(seed)
+        print "!random soup, seed " seed
+        for (y = 0; y < r; y++) { l = ""; for (x = 0; x < c; x++) l = l (rand() < 0.35 ? "O" : "."); print l }
+    }' >"$1"
+}
+
+# final VARIANT ARGS...: print the variant's --final grid. Use it as
+# got=$(final ...): the assignment fails the test if the program fails.
+final() {
+    local prog=$1
+    shift
+    timeout 30 "$L/$prog" --final "$@"
+}
+
+# ---- the book's output ----
+
+@test "serial: with no flags prints the book's glider, a blank line, then the book's five columns" {
+    run -0 --separate-stderr timeout 10 "$L/serial"
+    want=$(printf '%s\n' '---*-----' '----*----' '--***----' '---------' '---------')
+    want+=$'\n\n'$(book_columns) # print(grid) ends with the grid's newline and its own
+    [ "$output" = "$want" ]
+    [ "$stderr" = "" ]
+}
+
+@test "threaded, pipeline, pipeline --phased, pool: with no flags print the book's five columns exactly" {
+    for v in "${VARIANTS[@]}"; do
+        run -0 --separate-stderr timeout 10 "$L/"$v
+        [ "$output" = "$(book_columns)" ]
+        [ "$stderr" = "" ]
+    done
+}
+
+@test "the header keeps its trailing spaces, as the book's ColumnPrinter does" {
+    run -0 timeout 10 "$L/pool"
+    [ "${lines[0]}" = "    0     |     1     |     2     |     3     |     4    " ]
+}
+
+@test "--generations N simulates exactly N steps (no wasted fifth) and prints columns 0..N" {
+    run -0 --separate-stderr timeout 10 "$L/serial" --time
+    [ "${#stderr_lines[@]}" -eq 5 ]
+    [[ ${stderr_lines[3]} =~ ^Generation\ 4:\ Took\ [0-9]+\.[0-9]{3}\ seconds$ ]]
+    [[ ${stderr_lines[4]} =~ ^Per\ generation:\ Took\ [0-9]+\.[0-9]{3}\ seconds$ ]]
+    run -0 timeout 10 "$L/threaded" --generations 1
+    [ "${lines[0]}" = "    0     |     1    " ]
+    run -0 timeout 10 "$L/pool" --generations 0
+    [ "$output" = "$(printf '%s\n' '    0    ' '---*-----' '----*----' '--***----' '---------' '---------')" ]
+}
+
+@test "columns stay aligned for even widths and two-digit indices" {
+    for v in serial threaded pool pipeline; do
+        run -0 timeout 10 "$L/$v" --pattern "$P/blinker.cells" --height 4 --width 6 --at 1,1 --generations 11
+        rows=("${lines[@]: -5}") # serial prints the starting grid first
+        [ "${#rows[@]}" -eq 5 ]
+        [[ ${rows[0]} == "  0    |   1    |"*"|   10   |   11  " ]]
+        for row in "${rows[@]}"; do
+            [ "${#row}" -eq "${#rows[0]}" ]
+            [ "${row:6:3}" = " | " ]
+            [ "${row:87:3}" = " | " ]
+        done
+    done
+}
+
+# ---- the book's assert-only examples (Item 56), as unit tests ----
+
+@test "count_neighbors reads exactly the 8 neighbours in the book's order (N, NE, E, SE, S, SW, W, NW) and counts 2" {
+    run -0 timeout 10 "$BIN/tests/unit/test_life" count_neighbors count_neighbors_all
+    [ "$output" = "$(printf 'ok count_neighbors\nok count_neighbors_all')" ]
+}
+
+@test "game_logic: die with < 2 or > 3 neighbours, live on with 2 or 3, regenerate with exactly 3" {
+    run -0 timeout 10 "$BIN/tests/unit/test_life" game_logic
+    [ "$output" = "ok game_logic" ]
+}
+
+@test "step_cell: stay alive, stay dead, regenerate (fake get/set functions)" {
+    run -0 timeout 10 "$BIN/tests/unit/test_life" step_cell
+    [ "$output" = "ok step_cell" ]
+}
+
+@test "game_logic's simulated I/O blocks for --io-ms and fails only at --fail-at; a failed cell is not set" {
+    run -0 timeout 10 "$BIN/tests/unit/test_life" io_failure io_latency
+    [ "$output" = "$(printf 'ok io_failure\nok io_latency')" ]
+}
+
+@test "Grid wraps around like Python's modulo; LockingGrid serialises get, set and str across threads" {
+    run -0 timeout 20 "$BIN/tests/unit/test_life" grid_wraps locking_grid
+    [ "$output" = "$(printf 'ok grid_wraps\nok locking_grid')" ]
+}
+
+@test "ColumnPrinter: the book's layout for width 9, aligned for even widths and indices >= 10" {
+    run -0 timeout 10 "$BIN/tests/unit/test_life" columns_book columns_aligned
+    [ "$output" = "$(printf 'ok columns_book\nok columns_aligned')" ]
+}
+
+# ---- every variant computes the same game ----
+
+@test "every variant agrees with serial on --final: blinker, toad, beacon, glider, several sizes" {
+    for case in "blinker 5 5 1,1 3" "toad 6 6 1,1 5" "beacon 6 7 1,1 4" "glider 5 9 0,0 7" \
+        "glider 8 8 2,3 13" "glider 4 4 0,0 3" "blinker 1 3 0,0 2"; do
+        read -r name h w at n <<<"$case"
+        args=(--pattern "$P/$name.cells" --height "$h" --width "$w" --at "$at" --generations "$n")
+        want=$(final serial "${args[@]}")
+        for v in "${VARIANTS[@]}"; do
+            got=$(final $v "${args[@]}")
+            [ "$got" = "$want" ] || {
+                echo "$v ${args[*]}: got"$'\n'"$got"$'\n'"want"$'\n'"$want"
+                false
+            }
+        done
+    done
+}
+
+@test "every variant agrees with serial on --final for random soups (1x1 up to 13x17)" {
+    for case in "1 1 1" "2 7 2" "7 11 3" "13 17 4" "10 10 5"; do
+        read -r h w seed <<<"$case"
+        soup "$BATS_TEST_TMPDIR/soup.cells" "$h" "$w" "$seed"
+        args=(--pattern "$BATS_TEST_TMPDIR/soup.cells" --height "$h" --width "$w" --generations 6)
+        want=$(final serial "${args[@]}")
+        [[ $want == *"*"* ]] || [ "$h" -lt 3 ] # a real soup keeps something alive
+        for v in "${VARIANTS[@]}"; do
+            [ "$v" = threaded ] && workers=() || workers=(--workers 3)
+            got=$(final $v "${args[@]}" "${workers[@]}")
+            [ "$got" = "$want" ]
+        done
+    done
+}
+
+@test "oscillators come back after a full period in every variant: blinker, toad, beacon after 2, pulsar after 3" {
+    for case in "blinker 5 5 2" "toad 6 6 2" "beacon 6 6 2" "pulsar 17 17 3"; do
+        read -r name h w period <<<"$case"
+        args=(--pattern "$P/$name.cells" --height "$h" --width "$w" --at 1,1)
+        start=$(final serial "${args[@]}" --generations 0)
+        for v in serial "${VARIANTS[@]}"; do
+            got=$(final $v "${args[@]}" --generations "$period")
+            [ "$got" = "$start" ]
+            got=$(final $v "${args[@]}" --generations 1)
+            [ "$got" != "$start" ]
+        done
+    done
+}
+
+@test "a glider crosses an 8x8 torus and comes back to where it started after 32 steps" {
+    start=$(final serial --pattern "$P/glider.cells" --height 8 --width 8 --generations 0)
+    for v in serial threaded pool; do
+        got=$(final $v --pattern "$P/glider.cells" --height 8 --width 8 --generations 32)
+        [ "$got" = "$start" ]
+    done
+}
+
+# ---- how each variant's errors travel (--fail-at) ----
+
+@test "serial --fail-at: the error leaves simulate at once: OSError on stderr, exit 1" {
+    run -1 --separate-stderr timeout 10 "$L/serial" --fail-at 2,3
+    [ "$stderr" = "OSError: Problem with I/O" ]
+}
+
+@test "threaded --fail-at: the thread prints its error, join() never sees it, the program carries on and exits 0" {
+    run -0 --separate-stderr timeout 10 "$L/threaded" --fail-at 2,3
+    # Thread-22 is cell (2,3) of generation 1: Python numbers threads as they start.
+    [ "${stderr_lines[0]}" = "Exception in thread Thread-22 (step_cell):" ]
+    [ "${stderr_lines[1]}" = "OSError: Problem with I/O" ]
+    [ "${stderr_lines[2]}" = "Exception in thread Thread-67 (step_cell):" ]
+    [ "${#stderr_lines[@]}" -eq 8 ] # once per generation
+    # The columns are printed, but cell (2,3) of generation 1 silently stayed empty.
+    [ "${#lines[@]}" -eq 6 ]
+    [ "${lines[3]:12:9}" = "----*----" ]
+    run -0 timeout 10 "$L/threaded"
+    [ "${lines[3]:12:9}" = "---**----" ]
+}
+
+@test "pipeline --fail-at: the error travels through the queue and is re-raised as SimulationError from OSError, exit 1" {
+    for stage in game_logic count_neighbors; do
+        args=(--fail-at 2,3)
+        [ "$stage" = game_logic ] || args+=(--phased) # --phased: count_neighbors' I/O fails first
+        run -1 --separate-stderr timeout 10 "$L/pipeline" "${args[@]}"
+        [ "$output" = "" ]
+        want=$(printf '%s\n' "OSError: Problem with I/O in $stage" "" \
+            "The above exception was the direct cause of the following exception:" "" \
+            "SimulationError: (2, 3)")
+        [ "$stderr" = "$want" ]
+    done
+}
+
+@test "pipeline --fail-at: the queues are drained and the workers stopped, also when other cells are still queued" {
+    # A big grid with a slow round trip and one worker: most cells are still
+    # queued when the failure surfaces; the program must still exit promptly
+    # with every thread stopped (ASan's leak check sees anything left queued).
+    run -1 --separate-stderr timeout 20 "$L/pipeline" --height 20 --width 20 --workers 1 --fail-at 0,0
+    [ "${stderr_lines[-1]}" = "SimulationError: (0, 0)" ]
+    run -1 --separate-stderr timeout 20 "$L/pipeline" --phased --height 20 --width 20 --workers 2 --fail-at 19,19
+    [ "${stderr_lines[-1]}" = "SimulationError: (19, 19)" ]
+}
+
+@test "pool --fail-at: result() re-raises the worker's error in the caller: OSError on stderr, exit 1" {
+    run -1 --separate-stderr timeout 10 "$L/pool" --fail-at 2,3
+    [ "$output" = "" ]
+    [ "$stderr" = "OSError: Problem with I/O" ]
+    run -1 --separate-stderr timeout 10 "$L/pool" --fail-at 0,0 --workers 1 --height 10 --width 10
+    [ "$stderr" = "OSError: Problem with I/O" ]
+}
+
+# ---- cost reports ----
+
+@test "--io-ms: each variant reports the time per generation on stderr; threaded also the peak threads alive" {
+    for v in serial threaded pipeline pool; do
+        run -0 --separate-stderr timeout 20 "$L/$v" --io-ms 1 --generations 2 --final
+        [[ ${stderr_lines[0]} =~ ^Generation\ 1:\ Took\ [0-9]+\.[0-9]{3}\ seconds$ ]]
+        [[ ${stderr_lines[-1]} =~ ^Per\ generation:\ Took\ [0-9]+\.[0-9]{3}\ seconds$ ]]
+        [ "${#lines[@]}" -eq 5 ]
+    done
+    run -0 --separate-stderr timeout 20 "$L/threaded" --io-ms 5 --generations 1
+    [[ $stderr =~ Peak\ threads\ alive:\ ([0-9]+) ]]
+    [ "${BASH_REMATCH[1]}" -ge 1 ]
+    [ "${BASH_REMATCH[1]}" -le 45 ]
+}
+
+@test "threaded: when the system cannot start another thread it says so and exits 1" {
+    [ "${SANITIZED:-0}" = 1 ] && skip "sanitizers reserve terabytes of address space: ulimit -v cannot apply"
+    # 10,000 threads x 64 KiB stacks do not fit in 200 MB of address space.
+    run -1 --separate-stderr timeout 30 bash -c "ulimit -v 200000 && exec '$L/threaded' --height 100 --width 100"
+    [ "$output" = "" ]
+    [[ ${stderr_lines[0]} =~ ^threaded:\ cannot\ start\ thread\ [0-9]+\ of\ 10000\ \(cell\ [0-9]+,[0-9]+\)\ in\ generation\ 1:\ pthread_create:\ EAGAIN ]]
+    [[ ${stderr_lines[1]} == *"ran out of threads"* ]]
+}
+
+# ---- bad input ----
+
+@test "bad patterns exit 2 with one line naming the file and the problem, then the usage" {
+    printf '!ok\n.O.\nOxO\n' >"$BATS_TEST_TMPDIR/bad.cells"
+    printf 'OOOOOOOOOO\n' >"$BATS_TEST_TMPDIR/wide.cells"
+    for v in serial threaded pipeline pool; do
+        run -2 --separate-stderr timeout 10 "$L/$v" --pattern "$BATS_TEST_TMPDIR/bad.cells"
+        [ "$output" = "" ]
+        [ "${stderr_lines[0]}" = "$v: --pattern $BATS_TEST_TMPDIR/bad.cells: line 3: unexpected character 'x' (alive is 'O' or '*', dead is '.')" ]
+        [[ ${stderr_lines[1]} == "usage: $v "* ]]
+        [ "${#stderr_lines[@]}" -eq 2 ]
+    done
+    run -2 --separate-stderr timeout 10 "$L/serial" --pattern "$BATS_TEST_TMPDIR/wide.cells"
+    [ "${stderr_lines[0]}" = "serial: --pattern $BATS_TEST_TMPDIR/wide.cells: 1 rows x 10 columns at 0,0 do not fit the 5 x 9 grid" ]
+    run -2 --separate-stderr timeout 10 "$L/threaded" --pattern "$P/toad.cells" --at 4,0
+    [[ ${stderr_lines[0]} == *"2 rows x 4 columns at 4,0 do not fit the 5 x 9 grid" ]]
+    run -2 --separate-stderr timeout 10 "$L/pool" --height 2
+    [ "${stderr_lines[0]}" = "pool: the book's glider: 3 rows x 5 columns at 0,0 do not fit the 2 x 9 grid" ]
+    run -2 --separate-stderr timeout 10 "$L/serial" --pattern "$BATS_TEST_TMPDIR/missing.cells"
+    [ "${stderr_lines[0]}" = "serial: --pattern $BATS_TEST_TMPDIR/missing.cells: cannot open: No such file or directory" ]
+    run -2 --separate-stderr timeout 10 "$L/serial" --pattern "$BATS_TEST_TMPDIR"
+    [ "${stderr_lines[0]}" = "serial: --pattern $BATS_TEST_TMPDIR: cannot read: Is a directory" ]
+    printf 'O\001\n' >"$BATS_TEST_TMPDIR/binary.cells"
+    run -2 --separate-stderr timeout 10 "$L/serial" --pattern "$BATS_TEST_TMPDIR/binary.cells"
+    [[ ${stderr_lines[0]} == *": line 1: unexpected byte 0x01 "* ]]
+}
+
+@test "a pattern may use '*', comments, CRLF line ends and short lines" {
+    printf '!a comment\r\n*\r\n.O\r\n\r\n' >"$BATS_TEST_TMPDIR/loose.cells"
+    run -0 timeout 10 "$L/serial" --pattern "$BATS_TEST_TMPDIR/loose.cells" --height 3 --width 3 --at 1,1 --generations 0 --final
+    [ "$output" = "$(printf '%s\n' '---' '-*-' '--*')" ]
+}
+
+@test "bad flags exit 2 with one line naming the flag, then the usage, nothing on stdout" {
+    for args in "--height 0" "--width abc" "--at 1" "--fail-at x,1" "--generations -1" \
+        "--io-ms -5" "--height 1001" "--at 1,-2" "--io-ms"; do
+        for v in serial threaded; do
+            run -2 --separate-stderr timeout 10 "$L/$v" $args
+            [ "$output" = "" ]
+            [[ ${stderr_lines[0]} == "$v: ${args%% *}: "* ]]
+            [[ ${stderr_lines[1]} == "usage: $v "* ]]
+        done
+    done
+    run -2 --separate-stderr timeout 10 "$L/serial" --fail-at 5,0
+    [ "${stderr_lines[0]}" = "serial: --fail-at: 5,0 is outside the 5 x 9 grid" ]
+    run -2 --separate-stderr timeout 10 "$L/serial" --workers 3
+    [ "${stderr_lines[0]}" = "serial: unknown flag '--workers'" ]
+    run -2 --separate-stderr timeout 10 "$L/threaded" --phased
+    [ "${stderr_lines[0]}" = "threaded: unknown flag '--phased'" ]
+    for v in pool pipeline; do
+        run -2 --separate-stderr timeout 10 "$L/$v" --workers 0
+        [ "${stderr_lines[0]}" = "$v: --workers: expected an integer from 1 to 1024, got '0'" ]
+    done
+}
+
+@test "--help: usage and every flag on stdout, exit 0" {
+    for v in serial threaded pipeline pool; do
+        run -0 --separate-stderr timeout 10 "$L/$v" --help
+        [[ ${lines[0]} == "usage: $v [--height H] [--width W] [--pattern FILE] [--at Y,X] [--generations N]"* ]]
+        [[ $output == *"--fail-at Y,X"* ]]
+        [ "$stderr" = "" ]
+    done
+    run -0 timeout 10 "$L/pipeline" --help
+    [[ $output == *"--phased"* && $output == *"--workers N"*"(default 5)"* ]]
+    run -0 timeout 10 "$L/pool" --help
+    [[ $output == *"--workers N"*"(default 10)"* ]]
+}

@@ -1,0 +1,97 @@
+#!/usr/bin/env bats
+# common/subprocess: the library's own tests (tests/unit/test_subprocess.c),
+# one case per process. Each runs under `timeout`, so a deadlock or a hung
+# pipeline fails the test instead of hanging the suite.
+bats_require_minimum_version 1.5.0
+
+setup() {
+    BIN=${BIN:-$PWD}
+}
+
+# unit CASE: run one case of the unit-test program; it prints "ok".
+unit() {
+    run --separate-stderr timeout 60 "$BIN/tests/unit/test_subprocess" "$1"
+    echo "$stderr"
+    [ "$status" -eq 0 ]
+    [ "$output" = ok ]
+}
+
+@test "subprocess: the unit-test program knows every case this file runs" {
+    run -0 "$BIN/tests/unit/test_subprocess" --list
+    for name in $(grep -o 'unit [a-z_0-9]*' "$BATS_TEST_FILENAME" | awk '$2 != "CASE" { print $2 }'); do
+        [[ $'\n'$output$'\n' == *$'\n'$name$'\n'* ]]
+    done
+    run -2 "$BIN/tests/unit/test_subprocess" no_such_case
+}
+
+@test "subprocess: communicate sends 8 MiB through cat and gets the same 8 MiB back, no deadlock" {
+    unit communicate_8mib
+}
+
+@test "subprocess: communicate keeps stdout and stderr apart" {
+    unit stdout_and_stderr_apart
+}
+
+@test "subprocess: a communicate timeout leaves the child running; terminate then wait gives -15" {
+    unit timeout_then_terminate
+}
+
+@test "subprocess: kill gives return code -9" {
+    unit kill_gives_minus_9
+}
+
+@test "subprocess: output read before a timeout is kept; the retry returns all of it" {
+    unit timeout_keeps_output
+}
+
+@test "subprocess: exit codes 0 to 255 come back exactly" {
+    unit exit_codes_exact
+}
+
+@test "subprocess: run captures output; check_returncode reports exit codes and signals as Python does" {
+    unit run_and_check_returncode
+}
+
+@test "subprocess: run with a timeout kills and reaps the child" {
+    unit run_timeout_kills
+}
+
+@test "subprocess: a missing or non-executable command is an error naming it, leaving no child or descriptor" {
+    unit missing_command_is_an_error
+}
+
+@test "subprocess: the child gets the given environment; the parent's is unchanged" {
+    unit environment_reaches_child
+}
+
+@test "subprocess: /dev/null and an existing descriptor work as stdin and stdout" {
+    unit devnull_and_fd
+}
+
+@test "subprocess: children start correctly when the parent's stdin and stdout are closed" {
+    unit works_with_stdio_closed
+}
+
+@test "subprocess: writing to a child that exited is BrokenPipeError, not a SIGPIPE death" {
+    unit write_to_exited_child
+}
+
+@test "subprocess: no child inherits another child's pipe (close-on-exec)" {
+    unit no_inherited_pipes
+}
+
+@test "subprocess: a chain of 3 whose last child exits early ends, upstream by SIGPIPE" {
+    unit chain_ends_when_last_exits
+}
+
+@test "subprocess: after 100 children, no zombies and no more open descriptors than before" {
+    unit hundred_children_leave_nothing
+}
+
+@test "pyrepr: bytes print as Python's print(bytes) does, quotes and backslashes included" {
+    unit bytes_repr_like_python
+}
+
+@test "pyrepr: floats format as Python's f'{x:.3}' does" {
+    unit float_format_like_python
+}

@@ -1,0 +1,487 @@
+/* test_subprocess: the library's own tests (common/subprocess) and the
+ * printers of item52/pyrepr. Each case is a claim; tests/lib_subprocess.bats
+ * runs them one per process (under `timeout`, which turns a deadlock into a
+ * failure):
+ *
+ *   tests/unit/test_subprocess CASE     run one case: "ok" and exit 0, or the
+ *                                       failed expectation and exit 1
+ *   tests/unit/test_subprocess --list   the case names
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "pyrepr.h"
+#include "subprocess.h"
+
+static const char *current_case;
+
+#define EXPECT(cond)                                                                               \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            fail(__LINE__, "expected %s", #cond);                                                  \
+    } while (0)
+
+#define EXPECT_OK(call)                                                                            \
+    do {                                                                                           \
+        struct error *e_ = (call);                                                                 \
+        if (e_)                                                                                    \
+            fail(__LINE__, "%s returned %s: %s", #call, e_->type, e_->message);                    \
+    } while (0)
+
+__attribute__((format(printf, 2, 3), noreturn)) static void fail(int line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "test_subprocess %s: line %d: ", current_case, line);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(1);
+}
+
+/* Expect e to be an error of that type whose message contains `part`; free it. */
+static void expect_error(int line, struct error *e, const char *type, const char *part)
+{
+    if (!e)
+        fail(line, "expected %s, got success", type);
+    if (strcmp(e->type, type) != 0 || !strstr(e->message, part))
+        fail(line, "expected %s containing \"%s\", got %s: %s", type, part, e->type, e->message);
+    error_free(e);
+}
+
+static int open_fds(void)
+{
+    DIR *dir = opendir("/proc/self/fd");
+    if (!dir)
+        fail(__LINE__, "opendir /proc/self/fd: %s", strerror(errno));
+    int n = 0;
+    while (readdir(dir))
+        n++;
+    closedir(dir);
+    return n; /* includes ".", ".." and the directory's own descriptor: same every time */
+}
+
+/* No child of ours exists, running or zombie. */
+static bool no_children(void)
+{
+    int status;
+    return waitpid(-1, &status, WNOHANG) == -1 && errno == ECHILD;
+}
+
+/* ---- the deadlock classic ---- */
+
+static void communicate_8mib(void)
+{
+    size_t len = 8u << 20;
+    char *input = malloc(len);
+    EXPECT(input);
+    unsigned x = 12345;
+    for (size_t i = 0; i < len; i++) {
+        x = x * 1103515245u + 12345u;
+        input[i] = (char)(x >> 16);
+    }
+    struct proc proc;
+    EXPECT_OK(proc_start(&proc, (char *[]){"cat", NULL},
+                         &(struct proc_options){.in = PROC_PIPE_IO, .out = PROC_PIPE_IO}));
+    struct proc_bytes out;
+    /* cat writes back while we still write: both pipes fill at 64 KiB, so a
+     * parent that wrote everything before reading would hang here forever. */
+    EXPECT_OK(proc_communicate(&proc, input, len, PROC_FOREVER, &out, NULL));
+    EXPECT(proc.returncode == 0);
+    EXPECT(out.len == len);
+    EXPECT(memcmp(out.data, input, len) == 0);
+    proc_fini(&proc);
+    free(input);
+}
+
+static void stdout_and_stderr_apart(void)
+{
+    struct proc proc;
+    char *argv[] = {"sh", "-c", "echo out; echo err >&2; echo more", NULL};
+    EXPECT_OK(
+        proc_start(&proc, argv, &(struct proc_options){.out = PROC_PIPE_IO, .err = PROC_PIPE_IO}));
+    struct proc_bytes out, err;
+    EXPECT_OK(proc_communicate(&proc, NULL, 0, PROC_FOREVER, &out, &err));
+    EXPECT(strcmp(out.data, "out\nmore\n") == 0);
+    EXPECT(strcmp(err.data, "err\n") == 0);
+    proc_fini(&proc);
+}
+
+/* ---- timeouts, signals, return codes ---- */
+
+static void timeout_then_terminate(void)
+{
+    struct proc proc;
+    EXPECT_OK(proc_start(&proc, (char *[]){"sleep", "10", NULL}, NULL));
+    expect_error(__LINE__, proc_communicate(&proc, NULL, 0, 0.1, NULL, NULL), "TimeoutExpired",
+                 "Command '['sleep', '10']' timed out after 0.1 seconds");
+    EXPECT(proc_poll(&proc) == PROC_RUNNING); /* a timeout does not kill (as in Python) */
+    EXPECT(proc_terminate(&proc) == 0);
+    EXPECT_OK(proc_wait(&proc, PROC_FOREVER));
+    EXPECT(proc.returncode == -15);
+    EXPECT(proc_poll(&proc) == -15);
+    EXPECT(proc_terminate(&proc) == 0); /* reaped: a no-op, never a stray kill */
+    proc_fini(&proc);
+}
+
+static void kill_gives_minus_9(void)
+{
+    struct proc proc;
+    EXPECT_OK(proc_start(&proc, (char *[]){"sleep", "10", NULL}, NULL));
+    expect_error(__LINE__, proc_wait(&proc, 0.05), "TimeoutExpired", "sleep");
+    EXPECT(proc_kill(&proc) == 0);
+    EXPECT_OK(proc_wait(&proc, 10));
+    EXPECT(proc.returncode == -9);
+    proc_fini(&proc);
+}
+
+static void timeout_keeps_output(void)
+{
+    /* The child cannot finish before 1 s, so the 0.1 s timeout must expire
+     * first; the retry must return everything, the part read before too. */
+    struct proc proc;
+    char *argv[] = {"sh", "-c", "echo first; sleep 1; echo second", NULL};
+    EXPECT_OK(proc_start(&proc, argv, &(struct proc_options){.out = PROC_PIPE_IO}));
+    expect_error(__LINE__, proc_communicate(&proc, NULL, 0, 0.1, NULL, NULL), "TimeoutExpired",
+                 "timed out");
+    struct proc_bytes out;
+    EXPECT_OK(proc_communicate(&proc, NULL, 0, PROC_FOREVER, &out, NULL));
+    EXPECT(strcmp(out.data, "first\nsecond\n") == 0);
+    EXPECT(proc.returncode == 0);
+    proc_fini(&proc);
+}
+
+static void exit_codes_exact(void)
+{
+    for (int code = 0; code <= 255; code++) {
+        char script[32];
+        snprintf(script, sizeof script, "exit %d", code);
+        struct proc_result result;
+        EXPECT_OK(proc_run(&result, (char *[]){"sh", "-c", script, NULL}, false, PROC_FOREVER));
+        if (result.returncode != code)
+            fail(__LINE__, "exit %d came back as %d", code, result.returncode);
+        proc_result_fini(&result);
+    }
+}
+
+static void run_and_check_returncode(void)
+{
+    struct proc_result result;
+    EXPECT_OK(
+        proc_run(&result, (char *[]){"echo", "Hello from the child!", NULL}, true, PROC_FOREVER));
+    EXPECT(strcmp(result.out.data, "Hello from the child!\n") == 0);
+    EXPECT(result.err.len == 0);
+    EXPECT_OK(proc_check_returncode(&result));
+    proc_result_fini(&result);
+
+    EXPECT_OK(proc_run(&result, (char *[]){"sh", "-c", "exit 3", NULL}, false, PROC_FOREVER));
+    EXPECT(result.out.data == NULL); /* not captured */
+    expect_error(__LINE__, proc_check_returncode(&result), "CalledProcessError",
+                 "Command '['sh', '-c', 'exit 3']' returned non-zero exit status 3.");
+    proc_result_fini(&result);
+
+    EXPECT_OK(proc_run(&result, (char *[]){"sh", "-c", "kill -TERM $$", NULL}, false, 5));
+    EXPECT(result.returncode == -15);
+    expect_error(__LINE__, proc_check_returncode(&result), "CalledProcessError",
+                 "died with <Signals.SIGTERM: 15>.");
+    proc_result_fini(&result);
+}
+
+static void run_timeout_kills(void)
+{
+    struct proc_result result;
+    expect_error(__LINE__, proc_run(&result, (char *[]){"sleep", "10", NULL}, true, 0.1),
+                 "TimeoutExpired", "timed out after 0.1 seconds");
+    EXPECT(result.returncode == -9); /* run() kills and reaps before it returns */
+    proc_result_fini(&result);
+    EXPECT(no_children());
+}
+
+/* ---- starting ---- */
+
+static void missing_command_is_an_error(void)
+{
+    int before = open_fds();
+    struct proc proc;
+    expect_error(__LINE__,
+                 proc_start(&proc, (char *[]){"no-such-program", NULL},
+                            &(struct proc_options){.in = PROC_PIPE_IO, .out = PROC_PIPE_IO}),
+                 "FileNotFoundError", "[Errno 2] No such file or directory: 'no-such-program'");
+    expect_error(__LINE__, proc_start(&proc, (char *[]){"/etc/passwd", NULL}, NULL),
+                 "PermissionError", "'/etc/passwd'");
+    proc_fini(&proc); /* harmless after a failed start */
+    EXPECT(no_children());
+    EXPECT(open_fds() == before);
+}
+
+static void environment_reaches_child(void)
+{
+    char **env = proc_environ_with((const char *[]){"password=secret", "HOME=/nowhere", NULL});
+    EXPECT(env);
+    struct proc proc;
+    char *argv[] = {"sh", "-c", "printf '%s %s %s' \"$password\" \"$HOME\" \"${PATH:+path}\"",
+                    NULL};
+    EXPECT_OK(proc_start(&proc, argv, &(struct proc_options){.env = env, .out = PROC_PIPE_IO}));
+    proc_environ_free(env);
+    struct proc_bytes out;
+    EXPECT_OK(proc_communicate(&proc, NULL, 0, PROC_FOREVER, &out, NULL));
+    EXPECT(strcmp(out.data, "secret /nowhere path") == 0); /* set, replaced, kept */
+    EXPECT(getenv("password") == NULL);                    /* the parent's is untouched */
+    proc_fini(&proc);
+}
+
+static void devnull_and_fd(void)
+{
+    struct proc proc;
+    struct proc_bytes out;
+    EXPECT_OK(proc_start(&proc, (char *[]){"cat", NULL},
+                         &(struct proc_options){.in = PROC_DEVNULL_IO, .out = PROC_PIPE_IO}));
+    EXPECT_OK(proc_communicate(&proc, NULL, 0, 10, &out, NULL));
+    EXPECT(out.len == 0 && proc.returncode == 0);
+    proc_fini(&proc);
+
+    int fds[2];
+    EXPECT(pipe2(fds, O_CLOEXEC) == 0);
+    EXPECT_OK(proc_start(&proc, (char *[]){"echo", "via fd", NULL},
+                         &(struct proc_options){.out = PROC_FD_IO(fds[1])}));
+    close(fds[1]); /* PROC_FD: the caller's descriptor, the caller closes it */
+    EXPECT_OK(proc_wait(&proc, 10));
+    char buf[32] = {0};
+    EXPECT(read(fds[0], buf, sizeof buf - 1) == 7);
+    EXPECT(strcmp(buf, "via fd\n") == 0);
+    close(fds[0]);
+    proc_fini(&proc);
+}
+
+static void works_with_stdio_closed(void)
+{
+    /* With 0 and 1 closed, pipe2 hands out 0 and 1: the library must not let
+     * stdin's dup2 overwrite stdout's source. */
+    int saved = dup(1);
+    close(0);
+    close(1);
+    struct proc proc;
+    struct error *e = proc_start(&proc, (char *[]){"cat", NULL},
+                                 &(struct proc_options){.in = PROC_PIPE_IO, .out = PROC_PIPE_IO});
+    struct proc_bytes out = {0};
+    if (!e)
+        e = proc_communicate(&proc, "abc", 3, 10, &out, NULL);
+    dup2(saved, 1);
+    EXPECT_OK(e);
+    EXPECT(out.len == 3 && memcmp(out.data, "abc", 3) == 0);
+    proc_fini(&proc);
+}
+
+static void write_to_exited_child(void)
+{
+    signal(SIGPIPE, SIG_DFL); /* the default: a stray SIGPIPE would kill us */
+    struct proc proc;
+    EXPECT_OK(
+        proc_start(&proc, (char *[]){"true", NULL}, &(struct proc_options){.in = PROC_PIPE_IO}));
+    EXPECT_OK(proc_wait(&proc, 10)); /* it exited without reading: no reader left */
+    static char data[1 << 20];
+    expect_error(__LINE__, proc_write(&proc, data, sizeof data), "BrokenPipeError", "Errno 32");
+    /* communicate ignores a broken pipe, as Python does */
+    EXPECT_OK(proc_communicate(&proc, data, sizeof data, 10, NULL, NULL));
+    proc_fini(&proc);
+}
+
+/* ---- the descriptor and zombie classics ---- */
+
+static void no_inherited_pipes(void)
+{
+    /* cat gets a stdin pipe; then a sleeper starts. Had the sleeper inherited
+     * the write end of cat's stdin, closing ours would not give cat EOF and
+     * this communicate would time out. */
+    struct proc cat, sleeper;
+    EXPECT_OK(proc_start(&cat, (char *[]){"cat", NULL},
+                         &(struct proc_options){.in = PROC_PIPE_IO, .out = PROC_PIPE_IO}));
+    EXPECT_OK(proc_start(&sleeper, (char *[]){"sleep", "30", NULL}, NULL));
+    struct proc_bytes out;
+    EXPECT_OK(proc_communicate(&cat, "x", 1, 20, &out, NULL));
+    EXPECT(strcmp(out.data, "x") == 0);
+    EXPECT(proc_poll(&sleeper) == PROC_RUNNING);
+    proc_kill(&sleeper);
+    proc_fini(&sleeper);
+    proc_fini(&cat);
+}
+
+static void chain_ends_when_last_exits(void)
+{
+    /* yes | cat | head -c 1: head exits after one byte. cat then dies of
+     * SIGPIPE, and yes after it: only if no one (the parent included) still
+     * holds a read end of their pipes. We ignore SIGPIPE here (as Python
+     * does): the children must still start with it at its default. */
+    signal(SIGPIPE, SIG_IGN);
+    struct proc yes, cat, head;
+    EXPECT_OK(
+        proc_start(&yes, (char *[]){"yes", NULL}, &(struct proc_options){.out = PROC_PIPE_IO}));
+    EXPECT_OK(proc_start(&cat, (char *[]){"cat", NULL},
+                         &(struct proc_options){.in = PROC_STDOUT_OF(&yes), .out = PROC_PIPE_IO}));
+    EXPECT(yes.stdout_fd == -1); /* the library closed the parent's copy */
+    EXPECT_OK(proc_start(&head, (char *[]){"head", "-c", "1", NULL},
+                         &(struct proc_options){.in = PROC_STDOUT_OF(&cat), .out = PROC_PIPE_IO}));
+    EXPECT(cat.stdout_fd == -1);
+    struct proc_bytes out;
+    EXPECT_OK(proc_communicate(&head, NULL, 0, 20, &out, NULL));
+    EXPECT(strcmp(out.data, "y") == 0 && head.returncode == 0);
+    EXPECT_OK(proc_communicate(&cat, NULL, 0, 20, NULL, NULL));
+    EXPECT_OK(proc_communicate(&yes, NULL, 0, 20, NULL, NULL));
+    /* killed by SIGPIPE, not exiting on EPIPE: the ignored disposition was not inherited */
+    EXPECT(cat.returncode == -SIGPIPE);
+    EXPECT(yes.returncode == -SIGPIPE);
+    proc_fini(&head);
+    proc_fini(&cat);
+    proc_fini(&yes);
+}
+
+static void hundred_children_leave_nothing(void)
+{
+    int before = open_fds();
+    for (int i = 0; i < 80; i++) { /* 4 turns start 5 children: 100 in all */
+        struct proc a, b;
+        struct proc_bytes out;
+        switch (i % 4) {
+        case 0: /* all three streams piped */
+            EXPECT_OK(proc_start(&a, (char *[]){"cat", NULL},
+                                 &(struct proc_options){.in = PROC_PIPE_IO,
+                                                        .out = PROC_PIPE_IO,
+                                                        .err = PROC_PIPE_IO}));
+            EXPECT_OK(proc_communicate(&a, "hi", 2, 20, &out, NULL));
+            EXPECT(strcmp(out.data, "hi") == 0);
+            proc_fini(&a);
+            break;
+        case 1: /* a chain of two */
+            EXPECT_OK(proc_start(&a, (char *[]){"echo", "chain", NULL},
+                                 &(struct proc_options){.out = PROC_PIPE_IO}));
+            EXPECT_OK(
+                proc_start(&b, (char *[]){"cat", NULL},
+                           &(struct proc_options){.in = PROC_STDOUT_OF(&a), .out = PROC_PIPE_IO}));
+            EXPECT_OK(proc_communicate(&b, NULL, 0, 20, &out, NULL));
+            EXPECT(strcmp(out.data, "chain\n") == 0);
+            proc_fini(&a);
+            proc_fini(&b);
+            break;
+        case 2: /* killed, then cleaned up without communicate */
+            EXPECT_OK(
+                proc_start(&a, (char *[]){"sleep", "10", NULL},
+                           &(struct proc_options){.in = PROC_DEVNULL_IO, .out = PROC_PIPE_IO}));
+            proc_kill(&a);
+            proc_fini(&a);
+            break;
+        default: /* run() */
+        {
+            struct proc_result result;
+            EXPECT_OK(proc_run(&result, (char *[]){"true", NULL}, true, 20));
+            proc_result_fini(&result);
+        }
+        }
+    }
+    EXPECT(no_children()); /* every child reaped: no zombies */
+    int after = open_fds();
+    if (after != before)
+        fail(__LINE__, "%d descriptors open before, %d after", before, after);
+}
+
+/* ---- item52/pyrepr: Python's print(bytes) and f'{x:.3}' ---- */
+
+static void expect_bytes_repr(int line, const char *data, size_t len, const char *want)
+{
+    char buf[PYREPR_BYTES_SIZE(16)];
+    pyrepr_bytes(buf, sizeof buf, data, len);
+    if (strcmp(buf, want) != 0)
+        fail(line, "repr gave %s, Python gives %s", buf, want);
+}
+
+static void bytes_repr_like_python(void)
+{
+    /* Expected strings: printed by Python 3.11 for the same bytes. */
+    expect_bytes_repr(__LINE__, "", 0, "b''");
+    expect_bytes_repr(__LINE__, "abc", 3, "b'abc'");
+    expect_bytes_repr(__LINE__, "it's", 4, "b\"it's\"");
+    expect_bytes_repr(__LINE__, "'\"", 2, "b'\\'\"'");
+    expect_bytes_repr(__LINE__, "a\"b", 3, "b'a\"b'");
+    expect_bytes_repr(__LINE__, "'\\\"", 3, "b'\\'\\\\\"'");
+    expect_bytes_repr(__LINE__, "\\", 1, "b'\\\\'");
+    expect_bytes_repr(__LINE__, "\t\n\r", 3, "b'\\t\\n\\r'");
+    expect_bytes_repr(__LINE__, "\x00\x7f\x80\xff\x1b ~", 7, "b'\\x00\\x7f\\x80\\xff\\x1b ~'");
+    expect_bytes_repr(__LINE__,
+                      "\x8c\xed\xc7m1\xf0"
+                      "F4\xe6",
+                      9, "b'\\x8c\\xed\\xc7m1\\xf0F4\\xe6'");
+    /* too small a buffer: a clean prefix, terminated */
+    char small[8];
+    pyrepr_bytes(small, sizeof small, "\xff\xff", 2);
+    EXPECT(strcmp(small, "b'\\xff") == 0);
+}
+
+static void float_format_like_python(void)
+{
+    static const struct {
+        double x;
+        const char *want; /* f'{x:.3}' in Python 3.11 */
+    } cases[] = {
+        {1.0123, "1.01"},      {1.0, "1.0"},       {10.0, "10.0"}, {1000.0, "1e+03"},
+        {0.999951, "1.0"},     {12.345, "12.3"},   {1.05, "1.05"}, {1.234e-05, "1.23e-05"},
+        {123.456, "1.23e+02"}, {0.0001, "0.0001"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char buf[32];
+        pyrepr_float(buf, sizeof buf, cases[i].x, 3);
+        if (strcmp(buf, cases[i].want) != 0)
+            fail(__LINE__, "%g formatted as %s, Python gives %s", cases[i].x, buf, cases[i].want);
+    }
+}
+
+static const struct {
+    const char *name;
+    void (*run)(void);
+} cases[] = {
+    {"communicate_8mib", communicate_8mib},
+    {"stdout_and_stderr_apart", stdout_and_stderr_apart},
+    {"timeout_then_terminate", timeout_then_terminate},
+    {"kill_gives_minus_9", kill_gives_minus_9},
+    {"timeout_keeps_output", timeout_keeps_output},
+    {"exit_codes_exact", exit_codes_exact},
+    {"run_and_check_returncode", run_and_check_returncode},
+    {"run_timeout_kills", run_timeout_kills},
+    {"missing_command_is_an_error", missing_command_is_an_error},
+    {"environment_reaches_child", environment_reaches_child},
+    {"devnull_and_fd", devnull_and_fd},
+    {"works_with_stdio_closed", works_with_stdio_closed},
+    {"write_to_exited_child", write_to_exited_child},
+    {"no_inherited_pipes", no_inherited_pipes},
+    {"chain_ends_when_last_exits", chain_ends_when_last_exits},
+    {"hundred_children_leave_nothing", hundred_children_leave_nothing},
+    {"bytes_repr_like_python", bytes_repr_like_python},
+    {"float_format_like_python", float_format_like_python},
+};
+
+int main(int argc, char **argv)
+{
+    size_t n = sizeof cases / sizeof cases[0];
+    if (argc == 2 && strcmp(argv[1], "--list") == 0) {
+        for (size_t i = 0; i < n; i++)
+            printf("%s\n", cases[i].name);
+        return 0;
+    }
+    for (size_t i = 0; argc == 2 && i < n; i++) {
+        if (strcmp(argv[1], cases[i].name) == 0) {
+            current_case = cases[i].name;
+            cases[i].run();
+            printf("ok\n");
+            return 0;
+        }
+    }
+    fprintf(stderr, "usage: test_subprocess CASE   (--list shows the cases)\n");
+    return 2;
+}
