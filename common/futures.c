@@ -112,6 +112,9 @@ struct future *executor_submit(struct executor *ex, task_fn *fn, void *arg)
     return ex->ops->submit(ex, fn, arg);
 }
 
+/* For a process pool, the second loop is Item 64's Step 10: "merge the
+ * results from multiple children into a single list", in submission order
+ * whatever order the workers finished in. */
 struct error *executor_map(struct executor *ex, task_fn *fn, void *const *args, size_t n,
                            void **results)
 {
@@ -123,6 +126,7 @@ struct error *executor_map(struct executor *ex, task_fn *fn, void *const *args, 
             first = error_new("RuntimeError", "cannot schedule new futures after shutdown");
     }
     for (size_t i = 0; i < n; i++) {
+        results[i] = NULL;
         if (!futures[i])
             continue;
         void *value = NULL;

@@ -29,19 +29,21 @@
  *
  * Process pool specifics (see futures_process.c for why):
  * - Call process_pool_create while no other thread of the program runs (it
- *   forks): shut down and join a thread pool first; one process pool at a time.
+ *   forks): shut down and join a thread pool first; one process pool at a
+ *   time. It checks: otherwise it returns NULL with errno EBUSY.
  * - A worker that dies (killed, or a crash in the task) breaks the pool, as
  *   Python's BrokenProcessPool: every running and pending future fails with
  *   type "BrokenProcessPool", message "A process in the process pool was
  *   terminated abruptly while the future was running or pending.", its cause
  *   naming the process and its exit code; later submits return a future that
  *   has already failed ("... the process pool is not usable anymore").
- * - A worker starts with only fds 0-2 and its socket open.
+ * - A worker starts with only fds 0-2 (the caller's) and its own socket open.
  *
  * Errors from the executors themselves: thread_pool_create and
- * process_pool_create return NULL with errno EINVAL for max_workers < 1, or
- * the error of pthread_create/fork/socketpair; executor_submit after
- * shutdown returns NULL with errno ESHUTDOWN (Python: RuntimeError).
+ * process_pool_create return NULL with errno EINVAL for max_workers < 1,
+ * EBUSY (process pool) if another thread runs, or the error of
+ * pthread_create/fork/socketpair; executor_submit after shutdown returns
+ * NULL with errno ESHUTDOWN (Python: RuntimeError).
  *
  * The future core (future_* below) is also usable on its own: a producer
  * calls future_set_result or future_set_error exactly once, any number of
@@ -79,8 +81,8 @@ struct executor *process_pool_create(int max_workers, size_t arg_size, size_t re
 struct future *executor_submit(struct executor *ex, task_fn *fn, void *arg);
 
 /* Run fn over args[0..n-1] (each args[i] is a pointer), wait for all, store
- * result i in results[i] (in submission order, as Executor.map does), and
- * return the first error, or NULL. */
+ * result i in results[i] (in submission order, as Executor.map does; NULL for
+ * a task that failed or returned nothing), and return the first error, or NULL. */
 struct error *executor_map(struct executor *ex, task_fn *fn, void *const *args, size_t n,
                            void **results);
 

@@ -2,12 +2,18 @@
  * future itself and executor_map live in futures.c.
  *
  * The book lists ten things ProcessPoolExecutor does for one map() call. Each
- * is done by hand below and marked "Step N":
- *   1 take each item (executor_submit)        6 run the function (run_task)
- *   2 serialise it to bytes (encode_task)     7 serialise the result (encode_result)
- *   3 copy the bytes to a child (send_all)    8 copy them back (send_all)
- *   4 deserialise them there (worker_main)    9 deserialise in the parent (receive_result)
- *   5 "import the module" (worker_main)      10 merge the results (futures.c: executor_map)
+ * is done by hand in the section "the ten steps" below, in the book's order,
+ * and marked "Step N" where it happens:
+ *   1 take each item          process_pool_submit (called by executor_map)
+ *   2 serialise it to bytes   encode_task
+ *   3 copy them to a child    dispatch (the manager thread, over the socket)
+ *   4 deserialise them there  worker_main (in the child)
+ *   5 "import the module"     worker_main: nothing to do after fork
+ *   6 run the function        worker_main
+ *   7 serialise the result    encode_result (called by worker_main)
+ *   8 copy it back            worker_main (over the same socket)
+ *   9 deserialise it          receive_result (the manager, in the parent)
+ *  10 merge the results       executor_map (futures.c), in submission order
  * Python's pickle becomes plain bytes: arguments and results are fixed-size
  * blocks with no pointers inside (arg_size, result_size), and a function is
  * sent as its address, which means the same function in a forked child.
@@ -18,12 +24,18 @@
  * starts them on demand) and only then starts the parent's one extra thread,
  * the manager. fork() copies only the calling thread: a mutex that another
  * thread held at that instant (inside malloc, stdio, a pool's queue) stays
- * locked for ever in the child, whose first malloc can then hang. So create a
- * process pool while no other thread of the program runs: shut down and join
- * any thread pool first, and do not create a second process pool while one
- * is alive (its manager thread would be running). Each child keeps only its
- * own socket and fds 0-2 (close_range), so it holds no other worker's socket
- * open and no descriptor of the caller's (e.g. a test runner's pipe).
+ * locked for ever in the child, whose first malloc can then hang. So a
+ * process pool may only be created while no other thread of the program
+ * runs: shut down and join any thread pool first, and do not create a second
+ * process pool while one is alive (its manager thread runs). This is checked,
+ * not just hoped for: process_pool_create counts the threads in
+ * /proc/self/task and refuses (EBUSY) unless the caller is alone.
+ *
+ * Descriptors. Each child keeps only fds 0-2 and its own socket (moved to fd
+ * 3; close_range closes the rest), so it holds no other worker's socket and
+ * no descriptor of the caller's (e.g. a test runner's pipe). The pool's own
+ * descriptors are kept above 2 (off_stdio), or a caller that had closed stdin
+ * would hand the next one it opens to every worker as fd 0.
  *
  * Channels. One AF_UNIX stream socket pair per worker (the book's "local
  * socket"): the parent sends a task down it only when that worker is idle,
@@ -61,6 +73,7 @@
  */
 #include "futures.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -75,6 +88,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "clock.h"
 #include "futures_impl.h"
 
 #define BROKEN_FUTURE                                                                              \
@@ -111,6 +125,38 @@ struct message {
     unsigned char *bytes;
 };
 
+/* ---- the pool's state ---- */
+
+struct job {
+    struct job *next;
+    struct message message; /* the serialised task, until it is sent */
+    struct future *future;
+};
+
+struct worker {
+    pid_t pid;       /* 0 once reaped */
+    int fd;          /* the parent's end of this worker's socket; -1 once closed */
+    struct job *job; /* the job it runs, or NULL when idle */
+    bool died;       /* its socket reported end-of-file: it died on its own */
+};
+
+struct process_pool {
+    struct executor base; /* first: a struct executor * points here */
+    size_t arg_size, result_size;
+    pthread_mutex_t mutex;
+    struct job *head, *tail; /* guarded by mutex: jobs not yet sent */
+    bool shutting_down;      /* guarded by mutex */
+    bool broken;             /* guarded by mutex */
+    int wake[2];             /* the wake pipe: submit/shutdown write, the manager reads */
+    pthread_t manager;
+    pthread_mutex_t join_mutex;
+    bool joined; /* guarded by join_mutex */
+    int nworkers;
+    struct worker workers[]; /* the manager's alone once it runs */
+};
+
+/* ---- plumbing: whole messages over a stream socket, the wake pipe ---- */
+
 /* send() and recv() may move fewer bytes than asked (a stream socket): loop.
  * Both return 0 on success, -1 when the other end is gone (EOF or error). */
 static int send_all(int fd, const void *buf, size_t len)
@@ -143,7 +189,57 @@ static int recv_all(int fd, void *buf, size_t len)
     return 0;
 }
 
-/* Step 2: serialise the item (copied now, so the caller may reuse arg). */
+static void wake_manager(struct process_pool *pool)
+{
+    char byte = 1;
+    /* Non-blocking: if the pipe is full, the manager has wake-ups pending. */
+    while (write(pool->wake[1], &byte, 1) < 0 && errno == EINTR)
+        ;
+}
+
+/* ---- the ten steps of one map() call, in the book's order ---- */
+
+static struct message encode_task(uint64_t id, task_fn *fn, const void *arg, size_t arg_size);
+static struct message encode_result(uint64_t id, struct error *error, const void *value,
+                                    size_t result_size);
+
+/* Step 1: take an item (executor_map calls this for each one), serialise it
+ * and queue it for the manager. Returns NULL only after shutdown. */
+static struct future *process_pool_submit(struct executor *ex, task_fn *fn, void *arg)
+{
+    struct process_pool *pool = (struct process_pool *)ex;
+    struct future *future = future_create();
+    pthread_mutex_lock(&pool->mutex);
+    if (pool->broken) {
+        pthread_mutex_unlock(&pool->mutex);
+        /* Python raises BrokenProcessPool here; the C caller gets it from
+         * future_result, like any other error of this task. */
+        future_set_error(future, error_new("BrokenProcessPool", BROKEN_SUBMIT));
+        return future;
+    }
+    if (pool->shutting_down) {
+        pthread_mutex_unlock(&pool->mutex);
+        future_destroy(future);
+        errno = ESHUTDOWN;
+        return NULL;
+    }
+    struct job *job = xmalloc(sizeof *job);
+    /* The job's address is its id: unique while it is in flight. */
+    job->message = encode_task((uint64_t)(uintptr_t)job, fn, arg, pool->arg_size);
+    job->future = future;
+    job->next = NULL;
+    if (pool->tail)
+        pool->tail->next = job;
+    else
+        pool->head = job;
+    pool->tail = job;
+    pthread_mutex_unlock(&pool->mutex);
+    wake_manager(pool);
+    return future;
+}
+
+/* Step 2: serialise the item: a header (id, function, size), then a copy of
+ * the argument's bytes. Copied now, so the caller may change arg at once. */
 static struct message encode_task(uint64_t id, task_fn *fn, const void *arg, size_t arg_size)
 {
     struct task_header h = {id, fn, arg_size};
@@ -154,7 +250,54 @@ static struct message encode_task(uint64_t id, task_fn *fn, const void *arg, siz
     return m;
 }
 
-/* Step 7: serialise what the function returned: its value, or its error. */
+/* Step 3: copy the bytes to a child: the manager sends a queued job to an
+ * idle worker's socket. Returns -1 if the worker is gone. */
+static int dispatch(struct worker *w, struct job *job)
+{
+    w->job = job;
+    int sent = send_all(w->fd, job->message.bytes, job->message.len);
+    free(job->message.bytes);
+    job->message.bytes = NULL;
+    return sent;
+}
+
+/* Steps 4 to 8 happen in the child: a worker process serves tasks one at a
+ * time until its socket reads end-of-file. */
+static _Noreturn void worker_main(int fd, size_t arg_size, size_t result_size)
+{
+    unsigned char *arg = xmalloc(arg_size ? arg_size : 1);
+    for (;;) {
+        /* Step 4: deserialise: read the header, then the argument's bytes.
+         * End-of-file here is the parent saying "no more work" (shutdown
+         * closes its end), or the parent dying: exit either way. */
+        struct task_header h;
+        if (recv_all(fd, &h, sizeof h) < 0 || h.arg_size != arg_size ||
+            recv_all(fd, arg, arg_size) < 0)
+            _exit(0); /* _exit: no atexit handlers, no stdio flush of the parent's buffers */
+
+        /* Step 5: Python imports the module that defines fn. Nothing to do in
+         * C: this process is a copy of the parent, so h.fn is the same code. */
+
+        /* Step 6: run it; this is the part that runs in parallel. */
+        void *value = NULL;
+        struct error *error = h.fn(arg, &value);
+
+        /* Step 7: serialise the result: the value, or the error chain. */
+        struct message m = encode_result(h.id, error, value, result_size);
+        free(value); /* the task malloc'd it; the parent gets its own copy */
+        error_free(error);
+
+        /* Step 8: copy the bytes back through the socket. */
+        fflush(NULL); /* what the task printed, before the result and before any crash */
+        int sent = send_all(fd, m.bytes, m.len);
+        free(m.bytes);
+        if (sent < 0)
+            _exit(0); /* the parent is gone */
+    }
+}
+
+/* Step 7: serialise what the function returned: its value (result_size
+ * bytes), nothing (Python's None), or its error chain, link by link. */
 static struct message encode_result(uint64_t id, struct error *error, const void *value,
                                     size_t result_size)
 {
@@ -166,7 +309,7 @@ static struct message encode_result(uint64_t id, struct error *error, const void
         h.kind = RESULT_ERROR;
         h.size = (uint32_t)(links * sizeof(struct wire_error));
     } else if (!value || result_size == 0) {
-        h.kind = RESULT_NONE; /* Python's None: no value to send */
+        h.kind = RESULT_NONE;
         h.size = 0;
     }
     struct message m = {sizeof h + h.size, xcalloc(1, sizeof h + h.size)};
@@ -184,79 +327,9 @@ static struct message encode_result(uint64_t id, struct error *error, const void
     return m;
 }
 
-/* ---- the child: a worker process ---- */
-
-static _Noreturn void worker_main(int fd, size_t arg_size, size_t result_size)
-{
-    unsigned char *arg = xmalloc(arg_size ? arg_size : 1);
-    for (;;) {
-        /* Step 4: deserialise. End-of-file here is the parent saying "no more
-         * work" (shutdown closes its end), or the parent dying: exit either way. */
-        struct task_header h;
-        if (recv_all(fd, &h, sizeof h) < 0 || h.arg_size != arg_size ||
-            recv_all(fd, arg, arg_size) < 0)
-            _exit(0); /* _exit: no atexit handlers, no stdio flush of the parent's buffers */
-
-        /* Step 5: Python imports the module that defines fn. Nothing to do in
-         * C: this process is a copy of the parent, so h.fn is the same code. */
-
-        /* Step 6: run it; this is the part that runs in parallel. */
-        void *value = NULL;
-        struct error *error = h.fn(arg, &value);
-
-        /* Steps 7 and 8: serialise the result and send it back. */
-        struct message m = encode_result(h.id, error, value, result_size);
-        fflush(NULL); /* what the task printed, before the result and before any crash */
-        int sent = send_all(fd, m.bytes, m.len);
-        free(m.bytes);
-        free(value); /* the task malloc'd it; the parent gets its own copy */
-        error_free(error);
-        if (sent < 0)
-            _exit(0); /* the parent is gone */
-    }
-}
-
-/* ---- the parent ---- */
-
-struct job {
-    struct job *next;
-    struct message message; /* the serialised task, until it is sent */
-    struct future *future;
-};
-
-struct worker {
-    pid_t pid;       /* 0 once reaped */
-    int fd;          /* the parent's end of this worker's socket; -1 once closed */
-    struct job *job; /* the job it runs, or NULL when idle */
-    bool died;       /* its socket reported end-of-file: it died on its own */
-};
-
-struct process_pool {
-    struct executor base; /* first: a struct executor * points here */
-    size_t arg_size, result_size;
-    pthread_mutex_t mutex;
-    struct job *head, *tail; /* guarded by mutex: jobs not yet sent */
-    bool shutting_down;      /* guarded by mutex */
-    bool broken;             /* guarded by mutex */
-    uint64_t next_id;        /* guarded by mutex */
-    int wake[2];             /* the wake pipe: submit/shutdown write, the manager reads */
-    pthread_t manager;
-    pthread_mutex_t join_mutex;
-    bool joined; /* guarded by join_mutex */
-    int nworkers;
-    struct worker workers[]; /* the manager's alone once it runs */
-};
-
-static void wake_manager(struct process_pool *pool)
-{
-    char byte = 1;
-    /* Non-blocking: if the pipe is full, the manager has wake-ups pending. */
-    while (write(pool->wake[1], &byte, 1) < 0 && errno == EINTR)
-        ;
-}
-
-/* Step 9: read one result from a worker and resolve its job's future.
- * Returns -1 if the worker is gone (end-of-file or a garbled message). */
+/* Step 9: deserialise the result in the parent (the manager reads it from the
+ * worker's socket) and resolve the job's future with it. Returns -1 if the
+ * worker is gone (end-of-file) or sent something that is not the protocol. */
 static int receive_result(struct process_pool *pool, struct worker *w)
 {
     struct result_header h;
@@ -295,15 +368,10 @@ static int receive_result(struct process_pool *pool, struct worker *w)
     return 0;
 }
 
-/* Step 3: send a job's bytes to an idle worker. */
-static int dispatch(struct worker *w, struct job *job)
-{
-    w->job = job;
-    int sent = send_all(w->fd, job->message.bytes, job->message.len);
-    free(job->message.bytes);
-    job->message.bytes = NULL;
-    return sent;
-}
+/* Step 10, merging the results into one list in submission order, is
+ * executor_map in futures.c: the same code for both pools. */
+
+/* ---- a broken pool: fail every job, reap every worker ---- */
 
 static void fail_job(struct job *job, const struct error *cause)
 {
@@ -336,6 +404,20 @@ static void reap_workers(struct process_pool *pool, bool kill_them)
     }
 }
 
+/* The cause, as recent CPython words it: which process died and how; for a
+ * signal, Python's negative exit code and the signal's name. */
+static struct error *death_cause(pid_t pid, int status)
+{
+    if (WIFSIGNALED(status)) {
+        const char *name = sigabbrev_np(WTERMSIG(status));
+        return error_new("_RemoteTraceback",
+                         "Process %d terminated abruptly with exit code %d (killed by SIG%s)",
+                         (int)pid, -WTERMSIG(status), name ? name : "?");
+    }
+    return error_new("_RemoteTraceback", "Process %d terminated abruptly with exit code %d",
+                     (int)pid, WEXITSTATUS(status));
+}
+
 /* A worker died: fail everything, stop and reap the rest. */
 static void break_pool(struct process_pool *pool)
 {
@@ -345,8 +427,7 @@ static void break_pool(struct process_pool *pool)
     pool->head = pool->tail = NULL;
     pthread_mutex_unlock(&pool->mutex);
 
-    /* The cause, as recent CPython words it: which process died and how. A
-     * worker that closed its socket is exiting, so this waitpid is short;
+    /* A worker that closed its socket is exiting, so this waitpid is short;
      * the SIGKILL first makes sure of it (it does not change the status of a
      * process that is already dying, and its pid cannot be reused before the
      * waitpid). */
@@ -359,11 +440,8 @@ static void break_pool(struct process_pool *pool)
         kill(w->pid, SIGKILL);
         while (waitpid(w->pid, &status, 0) < 0 && errno == EINTR)
             ;
-        int code = WIFSIGNALED(status) ? -WTERMSIG(status) : WEXITSTATUS(status);
         if (!cause) /* usually only one died; name the first found */
-            cause =
-                error_new("_RemoteTraceback", "Process %d terminated abruptly with exit code %d",
-                          (int)w->pid, code);
+            cause = death_cause(w->pid, status);
         w->pid = 0;
     }
     reap_workers(pool, true);
@@ -379,6 +457,8 @@ static void break_pool(struct process_pool *pool)
     }
     error_free(cause);
 }
+
+/* ---- the manager thread: steps 3 and 9, and watching for deaths ---- */
 
 static void *manager(void *arg)
 {
@@ -442,39 +522,7 @@ static void *manager(void *arg)
     return NULL;
 }
 
-/* Step 1: take an item. Returns NULL only after shutdown. */
-static struct future *process_pool_submit(struct executor *ex, task_fn *fn, void *arg)
-{
-    struct process_pool *pool = (struct process_pool *)ex;
-    struct future *future = future_create();
-    pthread_mutex_lock(&pool->mutex);
-    if (pool->broken) {
-        pthread_mutex_unlock(&pool->mutex);
-        /* Python raises BrokenProcessPool here; the C caller gets it from
-         * future_result, like any other error of this task. */
-        future_set_error(future, error_new("BrokenProcessPool", BROKEN_SUBMIT));
-        return future;
-    }
-    if (pool->shutting_down) {
-        pthread_mutex_unlock(&pool->mutex);
-        future_destroy(future);
-        errno = ESHUTDOWN;
-        return NULL;
-    }
-    struct job *job = xmalloc(sizeof *job);
-    /* The job's address is its id: unique while it is in flight. */
-    job->message = encode_task((uint64_t)(uintptr_t)job, fn, arg, pool->arg_size);
-    job->future = future;
-    job->next = NULL;
-    if (pool->tail)
-        pool->tail->next = job;
-    else
-        pool->head = job;
-    pool->tail = job;
-    pthread_mutex_unlock(&pool->mutex);
-    wake_manager(pool);
-    return future;
-}
+/* ---- shutdown, creation ---- */
 
 static void process_pool_shutdown(struct executor *ex, bool wait)
 {
@@ -495,8 +543,10 @@ static void process_pool_shutdown(struct executor *ex, bool wait)
 
 static void process_pool_free(struct process_pool *pool)
 {
-    close(pool->wake[0]);
-    close(pool->wake[1]);
+    if (pool->wake[0] >= 0)
+        close(pool->wake[0]);
+    if (pool->wake[1] >= 0)
+        close(pool->wake[1]);
     pthread_mutex_destroy(&pool->mutex);
     pthread_mutex_destroy(&pool->join_mutex);
     free(pool);
@@ -513,6 +563,63 @@ static const struct executor_ops process_pool_ops = {
     process_pool_destroy,
 };
 
+/* ThreadSanitizer's runtime starts a thread of its own (with the program's
+ * first pthread_create) and makes fork safe for it: do not count it. */
+#if defined(__SANITIZE_THREAD__)
+#define RUNTIME_THREADS 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define RUNTIME_THREADS 1
+#endif
+#endif
+#ifndef RUNTIME_THREADS
+#define RUNTIME_THREADS 0
+#endif
+
+/* How many threads this process has, or -1 if /proc cannot say. */
+static int count_threads(void)
+{
+    DIR *dir = opendir("/proc/self/task");
+    if (!dir)
+        return -1;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(dir));)
+        n += e->d_name[0] != '.';
+    closedir(dir);
+    return n;
+}
+
+/* Whether the caller is the only thread, so that fork() is safe (see
+ * Processes in the notes). A thread that was just joined can stay listed for
+ * a moment while the kernel finishes its exit (it holds no lock any more):
+ * give the count up to a second to settle before saying no. Without /proc
+ * there is nothing to count: trust the caller. */
+static bool alone(void)
+{
+    double deadline = clock_now() + 1.0;
+    for (;;) {
+        int n = count_threads();
+        if (n < 0 || n <= 1 + RUNTIME_THREADS)
+            return true;
+        if (clock_now() > deadline)
+            return false;
+        clock_sleep(0.001);
+    }
+}
+
+/* Keep a pool descriptor above 0-2 (see Descriptors in the notes): if fd
+ * landed there, move it up. Returns the descriptor to use, or -1. */
+static int off_stdio(int fd)
+{
+    if (fd > 2)
+        return fd;
+    int moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    int err = errno;
+    close(fd);
+    errno = err;
+    return moved;
+}
+
 /* Fork worker i. In the child, keep only its socket (moved to fd 3) and fds
  * 0-2, then serve tasks until end-of-file. */
 static int start_worker(struct process_pool *pool, int i)
@@ -520,11 +627,15 @@ static int start_worker(struct process_pool *pool, int i)
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
         return -1;
-    pid_t pid = fork();
+    sv[0] = off_stdio(sv[0]);
+    sv[1] = off_stdio(sv[1]);
+    pid_t pid = sv[0] < 0 || sv[1] < 0 ? -1 : fork();
     if (pid < 0) {
         int err = errno;
-        close(sv[0]);
-        close(sv[1]);
+        if (sv[0] >= 0)
+            close(sv[0]);
+        if (sv[1] >= 0)
+            close(sv[1]);
         errno = err;
         return -1;
     }
@@ -545,6 +656,10 @@ struct executor *process_pool_create(int max_workers, size_t arg_size, size_t re
         errno = EINVAL;
         return NULL;
     }
+    if (!alone()) {
+        errno = EBUSY; /* another thread runs: forking now could hang a child */
+        return NULL;
+    }
     struct process_pool *pool =
         xcalloc(1, sizeof *pool + (size_t)max_workers * sizeof(struct worker));
     pool->base.ops = &process_pool_ops;
@@ -552,30 +667,35 @@ struct executor *process_pool_create(int max_workers, size_t arg_size, size_t re
     pool->result_size = result_size;
     pthread_mutex_init(&pool->mutex, NULL);
     pthread_mutex_init(&pool->join_mutex, NULL);
+    int err = 0;
     if (pipe2(pool->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
-        int err = errno;
-        pthread_mutex_destroy(&pool->mutex);
-        pthread_mutex_destroy(&pool->join_mutex);
-        free(pool);
-        errno = err;
-        return NULL;
+        pool->wake[0] = pool->wake[1] = -1;
+        err = errno;
+        goto fail;
+    }
+    pool->wake[0] = off_stdio(pool->wake[0]);
+    pool->wake[1] = off_stdio(pool->wake[1]);
+    if (pool->wake[0] < 0 || pool->wake[1] < 0) {
+        err = errno;
+        goto fail;
     }
     fflush(NULL); /* or the children could flush a copy of the parent's stdio buffers */
-    int err = 0;
-    for (int i = 0; i < max_workers && !err; i++) {
-        if (start_worker(pool, i) < 0)
+    for (int i = 0; i < max_workers; i++) {
+        if (start_worker(pool, i) < 0) {
             err = errno;
-        else
-            pool->nworkers = i + 1;
+            goto fail;
+        }
+        pool->nworkers = i + 1;
     }
     /* The manager starts only now, after the last fork (see the notes). */
-    if (!err)
-        err = pthread_create(&pool->manager, NULL, manager, pool);
-    if (err) {
-        reap_workers(pool, true);
-        process_pool_free(pool);
-        errno = err;
-        return NULL;
-    }
+    err = pthread_create(&pool->manager, NULL, manager, pool);
+    if (err)
+        goto fail;
     return &pool->base;
+
+fail:
+    reap_workers(pool, true);
+    process_pool_free(pool);
+    errno = err;
+    return NULL;
 }

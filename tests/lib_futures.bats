@@ -30,3 +30,15 @@ setup() {
     [[ $output == *"cause: _RemoteTraceback: Process "*" terminated abruptly with exit code "* ]]
     [[ ${lines[-1]} =~ ^[0-9]+\ cases,\ 0\ failed$ ]]
 }
+
+@test "process pool: each worker holds only fds 0-2 and its own socket, no other worker's, even with stdin closed" {
+    run -0 timeout 60 "$T" fds
+    [[ $output == *"stdin open: 3 of 3 workers have only fds 0-2 and their own socket"* ]]
+    [[ $output == *"stdin closed: 3 of 3 workers have only fds 0-2 and their own socket"* ]]
+    [[ ${lines[-1]} =~ ^[0-9]+\ cases,\ 0\ failed$ ]]
+}
+
+@test "process pool: creating one while another thread runs is refused with EBUSY (fork would be unsafe), and works once it is joined" {
+    run -0 timeout 60 "$T" alone
+    [[ ${lines[-1]} =~ ^[0-9]+\ cases,\ 0\ failed$ ]]
+}

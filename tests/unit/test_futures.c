@@ -9,6 +9,9 @@
  *                            pending future fails with BrokenProcessPool, nothing hangs,
  *                            every worker is reaped (no zombie, no child left)
  *   test_futures crash       the same with a task that segfaults in the worker
+ *   test_futures fds         each worker holds only fds 0-2 and its own socket, even
+ *                            when the caller had closed stdin
+ *   test_futures alone       process_pool_create refuses (EBUSY) while another thread runs
  *
  * Each prints "FAIL file:line: condition" for a failed check and ends with
  * "N cases, M failed"; the exit status is 1 if any failed.
@@ -203,8 +206,10 @@ static void test_thread_pool(void)
     errno = 0;
     EXPECT(executor_submit(ex, busy, &hold) == NULL && errno == ESHUTDOWN);
     void *results[1];
+    results[0] = &hold;
     struct error *e = executor_map(ex, busy, (void *[]){&hold}, 1, results);
     EXPECT(e && strcmp(e->type, "RuntimeError") == 0);
+    EXPECT(results[0] == NULL); /* no result for a task never scheduled */
     error_free(e);
     executor_shutdown(ex, true);
     executor_destroy(ex);
@@ -478,6 +483,10 @@ static void test_broken_pool(bool by_kill)
     printf("%d of the other 5 futures failed with BrokenProcessPool\n", failed);
     EXPECT(failed == 5);
 
+    /* By the time any future has failed, every worker has been reaped: no
+     * zombie, even while the program goes on with the broken pool. */
+    EXPECT(no_children());
+
     /* a broken pool refuses new work */
     struct future *f = executor_submit(ex, square, &x);
     expect_broken(f, "A child process terminated abruptly, the process pool is not usable anymore");
@@ -486,6 +495,107 @@ static void test_broken_pool(bool by_kill)
     EXPECT(no_children());
     EXPECT(open_fds() == fds_before);
     munmap(board, sizeof *board);
+}
+
+/* ---- descriptors and threads at fork time ---- */
+
+/* Which of fds 0-63 are open in the process that calls it. */
+static uint64_t open_fd_mask(void)
+{
+    uint64_t mask = 0;
+    for (int fd = 0; fd < 64; fd++)
+        if (fcntl(fd, F_GETFD) != -1)
+            mask |= UINT64_C(1) << fd;
+    return mask;
+}
+
+/* Reports the open fds of the worker that runs it, once all three tasks have
+ * started: then each of the three runs in a different worker. */
+static struct error *report_fds(void *arg, void **result)
+{
+    (void)arg;
+    atomic_fetch_add(&board->started, 1);
+    double deadline = clock_now() + 20;
+    while (atomic_load(&board->started) < 3 && clock_now() < deadline)
+        clock_sleep(0.001);
+    uint64_t *mask = xmalloc(sizeof *mask);
+    *mask = open_fd_mask();
+    *result = mask;
+    return NULL;
+}
+
+/* Each of 3 workers has exactly the caller's fds 0-2 and its own socket at 3:
+ * no other worker's socket, no descriptor of the caller's, none of the pool's
+ * own pipe. The parent's ends are close-on-exec. */
+static void check_worker_fds(const char *when)
+{
+    atomic_store(&board->started, 0);
+    uint64_t before = open_fd_mask();
+    uint64_t expected = (before & 7) | 8; /* the caller's 0-2, then the socket */
+    struct executor *ex = process_pool_create(3, sizeof(long), sizeof(uint64_t));
+    EXPECT(ex != NULL);
+    uint64_t added = open_fd_mask() & ~before;
+    bool cloexec = true;
+    for (int fd = 0; fd < 64; fd++)
+        if (added & (UINT64_C(1) << fd))
+            cloexec = cloexec && (fcntl(fd, F_GETFD) & FD_CLOEXEC);
+    EXPECT(cloexec);
+    EXPECT((added & 7) == 0); /* nothing of the pool's on 0-2 */
+    long x = 0;
+    void *args[3] = {&x, &x, &x}, *results[3];
+    EXPECT(executor_map(ex, report_fds, args, 3, results) == NULL);
+    int right = 0;
+    for (int i = 0; i < 3; i++) {
+        right += results[i] && *(uint64_t *)results[i] == expected;
+        if (results[i] && *(uint64_t *)results[i] != expected)
+            printf("%s: a worker has fds %#llx, expected %#llx\n", when,
+                   (unsigned long long)*(uint64_t *)results[i], (unsigned long long)expected);
+        free(results[i]);
+    }
+    printf("%s: %d of 3 workers have only fds 0-2 and their own socket\n", when, right);
+    EXPECT(right == 3);
+    executor_destroy(ex);
+    EXPECT(open_fd_mask() == before);
+}
+
+static void test_worker_fds(void)
+{
+    board = mmap(NULL, sizeof *board, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (board == MAP_FAILED)
+        die_errno("mmap");
+    check_worker_fds("stdin open");
+    close(0); /* the pool's next descriptor would land on 0 */
+    check_worker_fds("stdin closed");
+    munmap(board, sizeof *board);
+}
+
+/* process_pool_create forks, so it refuses while another thread runs (a
+ * child forked then could inherit a lock held for ever); it works once that
+ * thread has been joined. */
+static void test_fork_only_alone(void)
+{
+    struct executor *threads = thread_pool_create(2);
+    errno = 0;
+    EXPECT(process_pool_create(2, sizeof(long), sizeof(long)) == NULL && errno == EBUSY);
+    EXPECT(no_children());     /* refused before any fork */
+    executor_destroy(threads); /* joins its threads */
+
+    struct executor *ex = process_pool_create(2, sizeof(long), sizeof(long));
+    EXPECT(ex != NULL);
+    errno = 0; /* a second process pool: the first one's manager thread runs */
+    EXPECT(process_pool_create(1, sizeof(long), sizeof(long)) == NULL && errno == EBUSY);
+    long x = 7;
+    struct future *f = executor_submit(ex, square, &x);
+    void *value = NULL;
+    EXPECT(future_result(f, &value) == NULL && value && *(long *)value == 49);
+    free(value);
+    future_destroy(f);
+    executor_destroy(ex);
+
+    ex = process_pool_create(2, sizeof(long), sizeof(long)); /* alone again */
+    EXPECT(ex != NULL);
+    executor_destroy(ex);
+    EXPECT(no_children());
 }
 
 /* ---- main ---- */
@@ -501,8 +611,12 @@ int main(int argc, char **argv)
         test_broken_pool(true);
     } else if (strcmp(what, "crash") == 0) {
         test_broken_pool(false);
+    } else if (strcmp(what, "fds") == 0) {
+        test_worker_fds();
+    } else if (strcmp(what, "alone") == 0) {
+        test_fork_only_alone();
     } else {
-        fprintf(stderr, "usage: test_futures threads|processes|kill|crash\n");
+        fprintf(stderr, "usage: test_futures threads|processes|kill|crash|fds|alone\n");
         return 2;
     }
     printf("%d cases, %d failed\n", cases, failures);
