@@ -165,6 +165,16 @@ static void print_results(const struct run *r)
     free(line);
 }
 
+/* --crash: make task i of the next run crash its worker, and say so first,
+ * so that the error chain that follows has a visible cause. */
+static void plant_crash(struct run *r, long i)
+{
+    fprintf(stderr,
+            "gcd: --crash %ld: task %ld, gcd((%d, %d)), will segfault in its worker process\n", i,
+            i, r->numbers[i].a, r->numbers[i].b);
+    r->numbers[i].a = CRASH_ME;
+}
+
 /* Time one way of running; returns 0, or 1 if it failed. */
 static int measure(struct run *r, const char *label, struct error *(*way)(struct run *),
                    const int *expected)
@@ -202,6 +212,10 @@ int main(int argc, char **argv)
     const struct cli cli = {"Item 64: gcd serially, on threads, on processes, under the GIL.",
                             flags, NULL};
     cli_parse_or_exit(&cli, argc, argv, NULL);
+    /* Line by line even into a pipe: with --crash, `2>&1 | less` then shows
+     * the stdout and stderr lines in the order they happened. */
+    if (setvbuf(stdout, NULL, _IOLBF, 0) != 0)
+        die("setvbuf failed");
     CHECK_PT(gil_init(true, GIL_DEFAULT_INTERVAL)); /* before any thread starts */
 
     r.n = NUMBERS_LEN * (size_t)repeat;
@@ -218,7 +232,7 @@ int main(int argc, char **argv)
     memcpy(expected, r.results, r.n * sizeof *expected);
     failed |= measure(&r, "threads", run_threads, expected);
     if (crash >= 0)
-        r.numbers[crash].a = CRASH_ME;
+        plant_crash(&r, crash);
     if (measure(&r, "processes", run_parallel, expected)) {
         fprintf(stderr, "gcd: the parent is still running; carrying on without the process pool\n");
         failed = 1;

@@ -57,6 +57,8 @@ no_gcd_left() {
 
 @test "gcd --crash 3: a segfault in a worker breaks the pool, not the parent: BrokenProcessPool, the other runs finish, exit 1" {
     run -1 --separate-stderr timeout 60 "$BIN/item64/gcd" --crash 3 --show
+    [ "${stderr_lines[0]}" = "gcd: --crash 3: task 3, gcd((2039045, 2020802)), will segfault in its worker process" ]
+    [ "${stderr_lines[1]}" = "gcd: processes failed:" ]
     [[ $stderr == *"terminated abruptly with exit code "* ]]
     [[ $stderr == *"BrokenProcessPool: A process in the process pool was terminated abruptly while the future was running or pending."* ]]
     [[ $stderr == *"gcd: the parent is still running; carrying on without the process pool"* ]]
@@ -71,7 +73,7 @@ no_gcd_left() {
 @test "gcd --crash 3: the crashed worker died of SIGSEGV (exit code -11)" {
     [ -z "${SANITIZED:-}" ] || skip "the sanitizers catch SIGSEGV themselves and exit with their own code"
     run -1 --separate-stderr timeout 60 "$BIN/item64/gcd" --crash 3
-    [[ $stderr =~ _RemoteTraceback:\ Process\ [0-9]+\ terminated\ abruptly\ with\ exit\ code\ -11 ]]
+    [[ $stderr =~ _RemoteTraceback:\ Process\ [0-9]+\ terminated\ abruptly\ with\ exit\ code\ -11\ \(killed\ by\ SIGSEGV\) ]]
 }
 
 @test "gcd: no worker process outlives a normal run" {
