@@ -26,7 +26,7 @@
 #include "gil.h"
 
 /* The book's NUMBERS fit in an int; with long, every % is a 64-bit division
- * and the loop takes about 60% longer. */
+ * and the loop takes about 17% longer here (README, exercise 1). */
 struct pair {
     int a, b;
 };
@@ -39,7 +39,8 @@ static const struct pair NUMBERS[] = {
 #define NUMBERS_LEN (sizeof NUMBERS / sizeof NUMBERS[0])
 
 /* Under the GIL, a "bytecode boundary" every TICK_STEPS loop steps (about
- * 10 us here), where the GIL may change hands; CPython's interval is 5 ms. */
+ * 7 us here: the 20.6 million steps take 0.034 s), where the GIL may change
+ * hands; CPython's interval is 5 ms. */
 #define TICK_STEPS 4096
 
 #define CRASH_ME (-1) /* --crash: a pair with this `a` segfaults its worker */
