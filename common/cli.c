@@ -34,8 +34,8 @@ static void expectation(const struct cli_flag *f, char *buf, size_t len)
     case CLI_YX:
         snprintf(buf, len, "Y,X with integers from %.0f to %.0f", f->min, f->max);
         break;
-    default:
-        snprintf(buf, len, "a value");
+    default: /* CLI_STRING: its metavar says what it is ("FILE") */
+        snprintf(buf, len, "%s", f->metavar ? f->metavar : "a value");
         break;
     }
 }
@@ -112,6 +112,10 @@ enum cli_status cli_parse(const struct cli *cli, int argc, char **argv, char ***
         }
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
             return CLI_HELP;
+        if (arg[0] == '-' && arg[1] != '-' && arg[1] != '\0') {
+            snprintf(errbuf, errlen, "unknown flag '%s' (flags start with --)", arg);
+            return CLI_ERROR;
+        }
         if (strncmp(arg, "--", 2) != 0) {
             snprintf(errbuf, errlen, "unexpected argument '%s'", arg);
             return CLI_ERROR;
@@ -131,7 +135,11 @@ enum cli_status cli_parse(const struct cli *cli, int argc, char **argv, char ***
             *(bool *)f->value = f->kind == CLI_SWITCH;
             continue;
         }
-        const char *value = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        /* "--threads --gil" means the value was forgotten, not that it is "--gil"
+         * (a value that starts with "--" can still be given as --name=--value). */
+        const char *value = eq ? eq + 1 : NULL;
+        if (!eq && i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)
+            value = argv[++i];
         char expect[96];
         expectation(f, expect, sizeof expect);
         if (!value) {

@@ -80,6 +80,14 @@ static void test_cli(void)
     EXPECT(parse(&no_rest, err, "--n", "", NULL, NULL) == CLI_ERROR);
     EXPECT(parse(&no_rest, err, "--n", NULL, NULL, NULL) == CLI_ERROR &&
            strcmp(err, "--n: missing value (expected an integer from 1 to 1024)") == 0);
+    EXPECT(parse(&no_rest, err, "--n", "--on", NULL, NULL) == CLI_ERROR &&
+           strcmp(err, "--n: missing value (expected an integer from 1 to 1024)") == 0);
+    EXPECT(parse(&no_rest, err, "--name", "--on", NULL, NULL) == CLI_ERROR &&
+           strcmp(err, "--name: missing value (expected TEXT)") == 0);
+    EXPECT(parse(&no_rest, err, "--name=--on", NULL, NULL, NULL) == CLI_OK &&
+           strcmp(name, "--on") == 0);
+    EXPECT(parse(&no_rest, err, "--ms", "-0.5", NULL, NULL) == CLI_ERROR &&
+           strcmp(err, "--ms: expected a number from 0 to 1000, got '-0.5'") == 0);
     EXPECT(parse(&no_rest, err, "--ms", "nan", NULL, NULL) == CLI_ERROR);
     EXPECT(parse(&no_rest, err, "--ms", "1e999", NULL, NULL) == CLI_ERROR);
     EXPECT(parse(&no_rest, err, "--ms", "1001", NULL, NULL) == CLI_ERROR);
@@ -93,6 +101,8 @@ static void test_cli(void)
            strcmp(err, "unknown flag '--nope'") == 0);
     EXPECT(parse(&no_rest, err, "--n", "3", "stray", NULL) == CLI_ERROR &&
            strcmp(err, "unexpected argument 'stray'") == 0);
+    EXPECT(parse(&no_rest, err, "-n", "3", NULL, NULL) == CLI_ERROR &&
+           strcmp(err, "unknown flag '-n' (flags start with --)") == 0);
     EXPECT(parse(&no_rest, err, "--", "echo", NULL, NULL) == CLI_ERROR);
 
     char *argv[] = {"prog", "--n", "9", "--", "echo", "--n", NULL};
