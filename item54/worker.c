@@ -84,10 +84,13 @@ void run_sensor_workers(const struct sensor_run *run, increment_fn *increment, v
     double elapsed = clock_now() - t0;
     CHECK_PT(pthread_barrier_destroy(&start));
 
-    if (run->time)
+    long increments = run->threads * run->how_many;
+    if (run->time && increments > 0)
         fprintf(stderr, "Took %.3f seconds, %.1f ns per increment%s\n", elapsed,
-                elapsed * 1e9 / (double)(run->threads * run->how_many),
+                elapsed * 1e9 / (double)increments,
                 run->gil ? "" : " (including starting the threads)");
+    else if (run->time)
+        fprintf(stderr, "Took %.3f seconds\n", elapsed);
     if (run->gil && run->time)
         fprintf(stderr, "The GIL changed hands %lu times\n", gil_switches());
 }
