@@ -41,19 +41,21 @@ final() {
 
 # ---- the book's output ----
 
-@test "serial: with no flags prints the book's glider, a blank line, then the book's five columns" {
-    run -0 --separate-stderr timeout 10 "$L/serial"
-    want=$(printf '%s\n' '---*-----' '----*----' '--***----' '---------' '---------')
-    want+=$'\n\n'$(book_columns) # print(grid) ends with the grid's newline and its own
-    [ "$output" = "$want" ]
-    [ "$stderr" = "" ]
+@test "serial: with no flags prints the book's glider, a blank line, then the book's five columns, byte for byte" {
+    # print(grid) ends with the grid's newline and its own; compared with cmp,
+    # since $output would hide a missing or extra newline at the end.
+    { printf '%s\n' '---*-----' '----*----' '--***----' '---------' '---------' ''; book_columns; } >"$BATS_TEST_TMPDIR/want"
+    timeout 10 "$L/serial" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err"
+    cmp "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/want"
+    [ ! -s "$BATS_TEST_TMPDIR/err" ]
 }
 
-@test "threaded, pipeline, pipeline --phased, pool: with no flags print the book's five columns exactly" {
+@test "threaded, pipeline, pipeline --phased, pool: with no flags print the book's five columns, byte for byte" {
+    book_columns >"$BATS_TEST_TMPDIR/want"
     for v in "${VARIANTS[@]}"; do
-        run -0 --separate-stderr timeout 10 "$L/"$v
-        [ "$output" = "$(book_columns)" ]
-        [ "$stderr" = "" ]
+        timeout 10 "$L/"$v >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err"
+        cmp "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/want"
+        [ ! -s "$BATS_TEST_TMPDIR/err" ]
     done
 }
 
@@ -73,18 +75,30 @@ final() {
     [ "$output" = "$(printf '%s\n' '    0    ' '---*-----' '----*----' '--***----' '---------' '---------')" ]
 }
 
-@test "columns stay aligned for even widths and two-digit indices" {
+# expect_aligned ROW...: every row as long as the first, with " | " at
+# exactly the offsets where the first row (the header) has it.
+expect_aligned() {
+    local header=$1 row i
+    for row in "$@"; do
+        [ "${#row}" -eq "${#header}" ]
+        for ((i = 0; i + 3 <= ${#header}; i++)); do
+            [ "$([ "${header:i:3}" = " | " ] && echo 1)" = "$([ "${row:i:3}" = " | " ] && echo 1)" ]
+        done
+    done
+}
+
+@test "columns stay aligned for even widths and two-digit indices, in every variant" {
     for v in serial threaded pool pipeline; do
         run -0 timeout 10 "$L/$v" --pattern "$P/blinker.cells" --height 4 --width 6 --at 1,1 --generations 11
         rows=("${lines[@]: -5}") # serial prints the starting grid first
-        [ "${#rows[@]}" -eq 5 ]
-        [[ ${rows[0]} == "  0    |   1    |"*"|   10   |   11  " ]]
-        for row in "${rows[@]}"; do
-            [ "${#row}" -eq "${#rows[0]}" ]
-            [ "${row:6:3}" = " | " ]
-            [ "${row:87:3}" = " | " ]
-        done
+        [ "${rows[0]}" = "  0    |   1    |   2    |   3    |   4    |   5    |   6    |   7    |   8    |   9    |   10   |   11  " ]
+        [ "${rows[1]}" = "------ | --*--- | ------ | --*--- | ------ | --*--- | ------ | --*--- | ------ | --*--- | ------ | --*---" ]
+        expect_aligned "${rows[@]}"
     done
+    # The book's odd width 9, past index 9: "    9    " then "   10    ".
+    run -0 timeout 10 "$L/pool" --generations 10
+    [[ ${lines[0]} == "    0     |"*"|     9     |    10    " ]]
+    expect_aligned "${lines[@]}"
 }
 
 # ---- the book's assert-only examples (Item 56), as unit tests ----
@@ -114,9 +128,9 @@ final() {
     [ "$output" = "$(printf 'ok grid_wraps\nok locking_grid')" ]
 }
 
-@test "ColumnPrinter: the book's layout for width 9, aligned for even widths and indices >= 10" {
-    run -0 timeout 10 "$BIN/tests/unit/test_life" columns_book columns_aligned
-    [ "$output" = "$(printf 'ok columns_book\nok columns_aligned')" ]
+@test "ColumnPrinter: the book's layout for width 9, aligned for even widths and indices >= 10, padded for ragged columns" {
+    run -0 timeout 10 "$BIN/tests/unit/test_life" columns_book columns_aligned columns_ragged
+    [ "$output" = "$(printf 'ok columns_book\nok columns_aligned\nok columns_ragged')" ]
 }
 
 # ---- every variant computes the same game ----
