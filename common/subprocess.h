@@ -1,25 +1,29 @@
 /* subprocess: Python's subprocess module (run, Popen) for C.
  *
- * Python                                          C
- * ----------------------------------------------  ---------------------------------------------
- * proc = Popen(argv, env=env,                     struct proc proc;
- *              stdin=PIPE, stdout=PIPE)           e = proc_start(&proc, argv, &(struct
- * proc_options){ .env = env, .in = PROC_PIPE_IO, .out = PROC_PIPE_IO}); stdin=DEVNULL / stdin=fd /
- * (inherit)            .in = PROC_DEVNULL_IO / PROC_FD_IO(fd) / {0} Popen(..., stdin=up.stdout);
- * up.stdout.close()  .in = PROC_STDOUT_OF(&up): the library closes the parent's copy for you (see
- * below) proc.stdin.write(data); proc.stdin.flush()      proc_write(&proc, data, len) proc.poll()
- * is None                             proc_poll(&proc) == PROC_RUNNING proc.wait() /
- * proc.wait(timeout=t)              proc_wait(&proc, PROC_FOREVER) / (&proc, t) out, err =
- * proc.communicate(input, timeout=t)   proc_communicate(&proc, input, len, t, &out, &err)
- * proc.terminate() / proc.kill()                  proc_terminate(&proc) / proc_kill(&proc)
- * proc.send_signal(sig)                           proc_send_signal(&proc, sig)
- * proc.returncode                                 proc.returncode (after poll/wait said done)
- * with Popen(...) as proc: ...  (exit)            proc_fini(&proc): close pipes, wait, free
- * r = run(argv, capture_output=True, timeout=t)   proc_run(&r, argv, true, t)
- * r.check_returncode()                            proc_check_returncode(&r)
- * env = os.environ.copy(); env['k'] = 'v'         env = proc_environ_with((const char *[]){"k=v",
- * 0}) FileNotFoundError, TimeoutExpired,              struct error * (common/error.h) with that
- * type CalledProcessError                              and Python's message; NULL means success
+ * Python (subprocess)                       C (this header)
+ * ----------------------------------------  ------------------------------------------------------
+ * proc = Popen(argv, env=env,               struct proc proc;
+ *              stdin=PIPE, stdout=PIPE)     e = proc_start(&proc, argv, &(struct proc_options){
+ *                                                   .env = env, .in = PROC_PIPE_IO,
+ *                                                   .out = PROC_PIPE_IO});
+ * stdin=DEVNULL / stdin=fd / None           .in = PROC_DEVNULL_IO / PROC_FD_IO(fd) / {0} (inherit)
+ * Popen(..., stdin=up.stdout)               .in = PROC_STDOUT_OF(&up), and the library does the
+ * up.stdout.close()                           close of the parent's copy for you (see below)
+ * proc.stdin.write(data); .flush()          proc_write(&proc, data, len)
+ * proc.poll() is None                       proc_poll(&proc) == PROC_RUNNING
+ * proc.wait() / proc.wait(timeout=t)        proc_wait(&proc, PROC_FOREVER) / proc_wait(&proc, t)
+ * out, err = proc.communicate(input,        proc_communicate(&proc, input, len, t, &out, &err)
+ *                             timeout=t)
+ * proc.terminate() / proc.kill()            proc_terminate(&proc) / proc_kill(&proc)
+ * proc.send_signal(sig)                     proc_send_signal(&proc, sig)
+ * proc.returncode                           proc.returncode (once poll/wait said it exited)
+ * with Popen(...) as proc: ... (leaving)    proc_fini(&proc): close pipes, wait, free
+ * r = run(argv, capture_output=True,        proc_run(&r, argv, true, t)
+ *         timeout=t)
+ * r.check_returncode()                      proc_check_returncode(&r)
+ * env = os.environ.copy(); env['k'] = 'v'   env = proc_environ_with((const char *[]){"k=v", NULL})
+ * FileNotFoundError, TimeoutExpired,        a struct error * (common/error.h) with that type and
+ * CalledProcessError                          Python's message; NULL means success
  *
  * Return codes follow Python: the exit status (0..255), or minus the signal
  * number when a signal killed the child (terminate() gives -15, kill() -9).
