@@ -657,11 +657,12 @@ struct error *proc_run(struct proc_result *result, char *const argv[], bool capt
     if (e)
         return e;
     e = proc_communicate(&proc, NULL, 0, timeout, NULL, NULL);
-    if (e && strcmp(e->type, "TimeoutExpired") == 0) {
-        /* run() kills on timeout, then collects what is left and reaps. */
+    if (e) {
+        /* As Python's run: kill on a timeout (or any error), then only wait.
+         * Reading the pipes to EOF here could hang: a grandchild may hold
+         * them open long after the child is dead. What was read is kept. */
         proc_kill(&proc);
-        struct error *again = proc_communicate(&proc, NULL, 0, PROC_FOREVER, NULL, NULL);
-        error_free(again);
+        error_free(proc_wait(&proc, PROC_FOREVER));
     }
     result->returncode = proc.returncode;
     result->args = proc.args;

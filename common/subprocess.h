@@ -183,7 +183,8 @@ struct proc_result {
 
 /* run(argv, capture_output=capture, timeout=timeout): start, communicate,
  * wait. On timeout the child is killed and reaped before TimeoutExpired is
- * returned (as Python's run does). Call proc_result_fini in every case. */
+ * returned (as Python's run does); result keeps the output read until then.
+ * Call proc_result_fini in every case. */
 struct error *proc_run(struct proc_result *result, char *const argv[], bool capture,
                        double timeout);
 

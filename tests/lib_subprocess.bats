@@ -56,6 +56,10 @@ unit() {
     unit run_timeout_kills
 }
 
+@test "subprocess: run with a timeout returns even when a grandchild keeps the pipes open" {
+    unit run_timeout_ignores_grandchild
+}
+
 @test "subprocess: a missing or non-executable command is an error naming it, leaving no child or descriptor" {
     unit missing_command_is_an_error
 }

@@ -206,6 +206,21 @@ static void run_timeout_kills(void)
     EXPECT(no_children());
 }
 
+static void run_timeout_ignores_grandchild(void)
+{
+    /* The child leaves a grandchild that holds the output pipes for 100 s.
+     * run() must return once the child is killed and reaped, not wait for
+     * EOF on the pipes (bats' `timeout 60` turns such a wait into a failure). */
+    struct proc_result result;
+    char *argv[] = {"sh", "-c", "sleep 100 & echo $!; exec sleep 100", NULL};
+    expect_error(__LINE__, proc_run(&result, argv, true, 1), "TimeoutExpired", "timed out");
+    EXPECT(result.returncode == -9);
+    long grandchild = result.out.data ? atol(result.out.data) : 0;
+    if (grandchild > 0) /* its pid was read before the timeout: clean up after the test */
+        kill((pid_t)grandchild, SIGKILL);
+    proc_result_fini(&result);
+}
+
 /* ---- starting ---- */
 
 static void missing_command_is_an_error(void)
@@ -454,6 +469,7 @@ static const struct {
     {"exit_codes_exact", exit_codes_exact},
     {"run_and_check_returncode", run_and_check_returncode},
     {"run_timeout_kills", run_timeout_kills},
+    {"run_timeout_ignores_grandchild", run_timeout_ignores_grandchild},
     {"missing_command_is_an_error", missing_command_is_an_error},
     {"environment_reaches_child", environment_reaches_child},
     {"devnull_and_fd", devnull_and_fd},
