@@ -576,11 +576,11 @@ struct error *proc_communicate(struct proc *proc, const void *input, size_t len,
 {
     double deadline = deadline_of(timeout);
     if (!proc->communicating) {
+        if (input && len > 0 && proc->stdin_fd < 0) /* checked first: a retry must check again */
+            return error_new("ValueError", "input given but stdin of %s is not a pipe", proc->args);
         proc->communicating = true;
         proc->input = input;
         proc->input_len = input ? len : 0;
-        if (proc->input_len > 0 && proc->stdin_fd < 0)
-            return error_new("ValueError", "input given but stdin of %s is not a pipe", proc->args);
         if (proc->input_len == 0)
             close_fd(&proc->stdin_fd);
         /* Pipes that carry output get a buffer even if the child writes nothing. */

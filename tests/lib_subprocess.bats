@@ -32,6 +32,10 @@ unit() {
     unit stdout_and_stderr_apart
 }
 
+@test "subprocess: communicate with input but no stdin pipe is a ValueError, on a retry too" {
+    unit input_needs_a_stdin_pipe
+}
+
 @test "subprocess: a communicate timeout leaves the child running; terminate then wait gives -15" {
     unit timeout_then_terminate
 }

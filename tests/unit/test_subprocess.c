@@ -116,6 +116,20 @@ static void stdout_and_stderr_apart(void)
     proc_fini(&proc);
 }
 
+static void input_needs_a_stdin_pipe(void)
+{
+    /* Python raises ValueError here; the retry must not quietly drop the input. */
+    struct proc proc;
+    EXPECT_OK(
+        proc_start(&proc, (char *[]){"cat", NULL}, &(struct proc_options){.in = PROC_DEVNULL_IO}));
+    for (int attempt = 0; attempt < 2; attempt++)
+        expect_error(__LINE__, proc_communicate(&proc, "x", 1, 10, NULL, NULL), "ValueError",
+                     "stdin of ['cat'] is not a pipe");
+    EXPECT_OK(proc_communicate(&proc, NULL, 0, 10, NULL, NULL));
+    EXPECT(proc.returncode == 0);
+    proc_fini(&proc);
+}
+
 /* ---- timeouts, signals, return codes ---- */
 
 static void timeout_then_terminate(void)
@@ -463,6 +477,7 @@ static const struct {
 } cases[] = {
     {"communicate_8mib", communicate_8mib},
     {"stdout_and_stderr_apart", stdout_and_stderr_apart},
+    {"input_needs_a_stdin_pipe", input_needs_a_stdin_pipe},
     {"timeout_then_terminate", timeout_then_terminate},
     {"kill_gives_minus_9", kill_gives_minus_9},
     {"timeout_keeps_output", timeout_keeps_output},
