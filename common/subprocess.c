@@ -11,7 +11,11 @@
  * kept the write end of a child's stdout would never let that child's reader
  * see EOF. A source descriptor below 3 is first moved above 2, so that
  * dup2'ing stdin cannot overwrite the source of stdout (a parent started with
- * its own stdin closed gets pipe ends 0 and 1).
+ * its own stdin closed gets pipe ends 0 and 1). Then the child closes every
+ * descriptor above 2 (close_fds=True; glibc 2.34+): the pipes are safe
+ * without it, but descriptors the program itself opened without O_CLOEXEC
+ * are not. The pipes stay close-on-exec anyway, for children that other code
+ * starts with fork+exec or system().
  *
  * State of one struct proc. `reaped` says the pid has been collected with
  * waitpid; from then on returncode is final and signals are not sent (the pid
@@ -272,6 +276,15 @@ static int spawn(struct proc *proc, char *const argv[], char *const env[],
     }
     for (int target = 0; target < 3 && !err; target++)
         err = add_actions(&fa, &plans[target], target);
+#ifdef __GLIBC_PREREQ
+#if __GLIBC_PREREQ(2, 34)
+    /* Python's close_fds=True: after the dup2s, the child closes everything
+     * above 2, so it cannot inherit a descriptor the program opened without
+     * O_CLOEXEC (a hand-made pipe() is the usual one) and hang someone's EOF. */
+    if (!err)
+        err = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+#endif
+#endif
     /* Python's restore_signals: the child starts with SIGPIPE at its default
      * action and nothing blocked, even if this process ignores or blocks it
      * (an ignored SIGPIPE survives exec, and then a chain's writer loops on

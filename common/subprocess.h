@@ -32,6 +32,9 @@
  *   - Every pipe end the parent holds is close-on-exec (pipe2(O_CLOEXEC)), so
  *     no child inherits another child's pipe. Without it, child B would keep
  *     child A's stdin open and A would never see EOF: the classic hung pipeline.
+ *     And each child closes every descriptor above 2 before it runs
+ *     (Python's close_fds=True), so it inherits none of the program's own
+ *     descriptors either, close-on-exec or not.
  *   - PROC_STDOUT_OF(&up) hands up's stdout pipe to the new child and closes
  *     the parent's copy right after the start: then the downstream child's
  *     exit makes the upstream writer get SIGPIPE/EPIPE, and the upstream's
@@ -69,7 +72,8 @@
  * Limits: one thread should own a struct proc at a time (no locking inside).
  * A child's stdout pipe that nobody reads fills at 64 KiB and the child
  * blocks: use proc_communicate, not proc_wait, when you asked for pipes.
- * Linux only (pidfd for timed waits, with a sleep-and-poll fallback).
+ * Linux only (pidfd for timed waits, with a sleep-and-poll fallback). With
+ * glibc before 2.34 children do inherit descriptors not marked close-on-exec.
  */
 #ifndef COMMON_SUBPROCESS_H
 #define COMMON_SUBPROCESS_H

@@ -88,6 +88,10 @@ unit() {
     unit no_inherited_pipes
 }
 
+@test "subprocess: a child inherits none of the parent's own descriptors (close_fds)" {
+    unit no_inherited_descriptors
+}
+
 @test "subprocess: a chain of 3 whose last child exits early ends, upstream by SIGPIPE" {
     unit chain_ends_when_last_exits
 }

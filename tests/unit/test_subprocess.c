@@ -335,13 +335,31 @@ static void no_inherited_pipes(void)
     EXPECT_OK(proc_start(&cat, (char *[]){"cat", NULL},
                          &(struct proc_options){.in = PROC_PIPE_IO, .out = PROC_PIPE_IO}));
     EXPECT_OK(proc_start(&sleeper, (char *[]){"sleep", "30", NULL}, NULL));
+    /* close-on-exec also protects against children that other code forks */
+    bool cloexec = fcntl(cat.stdin_fd, F_GETFD) & fcntl(cat.stdout_fd, F_GETFD) & FD_CLOEXEC;
     struct proc_bytes out;
     EXPECT_OK(proc_communicate(&cat, "x", 1, 20, &out, NULL));
+    EXPECT(cloexec);
     EXPECT(strcmp(out.data, "x") == 0);
     EXPECT(proc_poll(&sleeper) == PROC_RUNNING);
     proc_kill(&sleeper);
     proc_fini(&sleeper);
     proc_fini(&cat);
+}
+
+static void no_inherited_descriptors(void)
+{
+    /* A descriptor the program opened without O_CLOEXEC, as a plain pipe()
+     * or open() gives: Python's close_fds=True keeps it out of the child. */
+    int fd = open("/dev/null", O_RDONLY);
+    EXPECT(fd > 2);
+    char script[64];
+    snprintf(script, sizeof script, "[ -e /proc/self/fd/%d ] && echo inherited", fd);
+    struct proc_result result;
+    EXPECT_OK(proc_run(&result, (char *[]){"sh", "-c", script, NULL}, true, 20));
+    EXPECT(strcmp(result.out.data, "") == 0);
+    proc_result_fini(&result);
+    close(fd);
 }
 
 static void chain_ends_when_last_exits(void)
@@ -491,6 +509,7 @@ static const struct {
     {"works_with_stdio_closed", works_with_stdio_closed},
     {"write_to_exited_child", write_to_exited_child},
     {"no_inherited_pipes", no_inherited_pipes},
+    {"no_inherited_descriptors", no_inherited_descriptors},
     {"chain_ends_when_last_exits", chain_ends_when_last_exits},
     {"hundred_children_leave_nothing", hundred_children_leave_nothing},
     {"bytes_repr_like_python", bytes_repr_like_python},
