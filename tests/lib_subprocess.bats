@@ -64,6 +64,10 @@ unit() {
     unit run_timeout_ignores_grandchild
 }
 
+@test "subprocess: calls interrupted by a signal (EINTR) are retried: communicate and wait still succeed" {
+    unit eintr_is_retried
+}
+
 @test "subprocess: a missing or non-executable command is an error naming it, leaving no child or descriptor" {
     unit missing_command_is_an_error
 }

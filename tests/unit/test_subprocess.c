@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -233,6 +234,54 @@ static void run_timeout_ignores_grandchild(void)
     if (grandchild > 0) /* its pid was read before the timeout: clean up after the test */
         kill((pid_t)grandchild, SIGKILL);
     proc_result_fini(&result);
+}
+
+/* ---- EINTR ---- */
+
+static volatile sig_atomic_t alarms;
+
+static void count_alarm(int sig)
+{
+    (void)sig;
+    alarms++;
+}
+
+static void eintr_is_retried(void)
+{
+    /* A signal every millisecond, with a handler installed without
+     * SA_RESTART: every blocking call (write, read, ppoll, waitpid) keeps
+     * failing with EINTR. Each must be retried, with the time left. */
+    struct sigaction sa = {.sa_handler = count_alarm}; /* sa_flags 0: no SA_RESTART */
+    sigemptyset(&sa.sa_mask);
+    EXPECT(sigaction(SIGALRM, &sa, NULL) == 0);
+    struct itimerval every_ms = {{0, 1000}, {0, 1000}};
+    EXPECT(setitimer(ITIMER_REAL, &every_ms, NULL) == 0);
+
+    size_t len = 1u << 20;
+    char *input = malloc(len);
+    EXPECT(input);
+    memset(input, 'e', len);
+    struct proc cat, sleeper;
+    EXPECT_OK(proc_start(&cat, (char *[]){"cat", NULL},
+                         &(struct proc_options){.in = PROC_PIPE_IO, .out = PROC_PIPE_IO}));
+    struct proc_bytes out;
+    EXPECT_OK(proc_communicate(&cat, input, len, 60, &out, NULL));
+    EXPECT(out.len == len && memcmp(out.data, input, len) == 0);
+    proc_fini(&cat);
+
+    EXPECT_OK(proc_start(&sleeper, (char *[]){"sleep", "0.3", NULL}, NULL));
+    EXPECT_OK(proc_wait(&sleeper, 60)); /* the timed wait: ppoll on a pidfd */
+    EXPECT(sleeper.returncode == 0);
+    proc_fini(&sleeper);
+    EXPECT_OK(proc_start(&sleeper, (char *[]){"sleep", "0.3", NULL}, NULL));
+    EXPECT_OK(proc_wait(&sleeper, PROC_FOREVER)); /* the blocking waitpid */
+    EXPECT(sleeper.returncode == 0);
+    proc_fini(&sleeper);
+
+    struct itimerval off = {{0, 0}, {0, 0}};
+    EXPECT(setitimer(ITIMER_REAL, &off, NULL) == 0);
+    EXPECT(alarms > 0); /* the calls really were interrupted */
+    free(input);
 }
 
 /* ---- starting ---- */
@@ -503,6 +552,7 @@ static const struct {
     {"run_and_check_returncode", run_and_check_returncode},
     {"run_timeout_kills", run_timeout_kills},
     {"run_timeout_ignores_grandchild", run_timeout_ignores_grandchild},
+    {"eintr_is_retried", eintr_is_retried},
     {"missing_command_is_an_error", missing_command_is_an_error},
     {"environment_reaches_child", environment_reaches_child},
     {"devnull_and_fd", devnull_and_fd},
