@@ -235,8 +235,8 @@ static int plan_stream(const struct proc_io *io, int target, int *parent_end,
     }
     case PROC_FD:
     case PROC_STDOUT_OF: {
-        int fd = io->kind == PROC_FD ? io->fd : io->upstream ? io->upstream->stdout_fd : -1;
-        if (fd < 0 || (io->kind == PROC_STDOUT_OF && target != 0))
+        int fd = io->kind == PROC_FD ? io->fd : io->upstream->stdout_fd; /* proc_start checked */
+        if (fd < 0)
             return EBADF;
         if (fd <= 2) { /* borrowed: work on a copy above 2 */
             fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
@@ -306,6 +306,14 @@ static int spawn(struct proc *proc, char *const argv[], char *const env[],
     return err;
 }
 
+static struct error *misuse(struct proc *proc, const char *what)
+{
+    struct error *e = error_new("ValueError", "%s: %s", proc->args, what);
+    free(proc->args);
+    proc->args = NULL;
+    return e;
+}
+
 struct error *proc_start(struct proc *proc, char *const argv[], const struct proc_options *opts)
 {
     static const struct proc_options inherit_all;
@@ -319,6 +327,11 @@ struct error *proc_start(struct proc *proc, char *const argv[], const struct pro
     if (!proc->args)
         return os_error(ENOMEM, NULL);
 
+    /* Misuse gets a message of its own, not an errno that seems to blame argv[0]. */
+    if (opts->out.kind == PROC_STDOUT_OF || opts->err.kind == PROC_STDOUT_OF)
+        return misuse(proc, "PROC_STDOUT_OF is for stdin only");
+    if (opts->in.kind == PROC_STDOUT_OF && (!opts->in.upstream || opts->in.upstream->stdout_fd < 0))
+        return misuse(proc, "PROC_STDOUT_OF: stdout not a pipe, or handed on already");
     const struct proc_io *ios[3] = {&opts->in, &opts->out, &opts->err};
     int *parent_ends[3] = {&proc->stdin_fd, &proc->stdout_fd, &proc->stderr_fd};
     struct stream_plan plans[3] = {{.child_end = -1}, {.child_end = -1}, {.child_end = -1}};

@@ -100,6 +100,10 @@ unit() {
     unit chain_ends_when_last_exits
 }
 
+@test "subprocess: PROC_STDOUT_OF without a pipe to hand on is a ValueError that starts nothing" {
+    unit stdout_of_needs_a_pipe
+}
+
 @test "subprocess: after 100 children, no zombies and no more open descriptors than before" {
     unit hundred_children_leave_nothing
 }

@@ -440,6 +440,33 @@ static void chain_ends_when_last_exits(void)
     proc_fini(&yes);
 }
 
+static void stdout_of_needs_a_pipe(void)
+{
+    /* Misuse is a ValueError saying what is wrong, and starts nothing. */
+    struct proc up, down, bad;
+    EXPECT_OK(
+        proc_start(&up, (char *[]){"true", NULL}, &(struct proc_options){.out = PROC_PIPE_IO}));
+    EXPECT_OK(
+        proc_start(&down, (char *[]){"cat", NULL},
+                   &(struct proc_options){.in = PROC_STDOUT_OF(&up), .out = PROC_DEVNULL_IO}));
+    int before = open_fds();
+    expect_error(__LINE__,
+                 proc_start(&bad, (char *[]){"cat", NULL},
+                            &(struct proc_options){.in = PROC_STDOUT_OF(&up)}),
+                 "ValueError", "['cat']: PROC_STDOUT_OF: stdout not a pipe, or handed on already");
+    expect_error(__LINE__,
+                 proc_start(&bad, (char *[]){"cat", NULL},
+                            &(struct proc_options){.out = PROC_STDOUT_OF(&down)}),
+                 "ValueError", "PROC_STDOUT_OF is for stdin only");
+    EXPECT(open_fds() == before);
+    proc_fini(&bad); /* harmless after a failed start */
+    EXPECT_OK(proc_communicate(&down, NULL, 0, 20, NULL, NULL));
+    EXPECT(down.returncode == 0);
+    proc_fini(&down);
+    proc_fini(&up);
+    EXPECT(no_children());
+}
+
 static void hundred_children_leave_nothing(void)
 {
     int before = open_fds();
@@ -561,6 +588,7 @@ static const struct {
     {"no_inherited_pipes", no_inherited_pipes},
     {"no_inherited_descriptors", no_inherited_descriptors},
     {"chain_ends_when_last_exits", chain_ends_when_last_exits},
+    {"stdout_of_needs_a_pipe", stdout_of_needs_a_pipe},
     {"hundred_children_leave_nothing", hundred_children_leave_nothing},
     {"bytes_repr_like_python", bytes_repr_like_python},
     {"float_format_like_python", float_format_like_python},
