@@ -38,6 +38,32 @@ static const char *current_case;
             fail(__LINE__, "%s returned %s: %s", #call, e_->type, e_->message);                    \
     } while (0)
 
+/* Kill our own children (found in /proc by their parent pid). A failed case
+ * must not leave them behind: with a broken library (README exercise 1) an
+ * orphaned `cat` holding its own stdin never ends, and keeps bats waiting on
+ * the descriptors it inherited. */
+static void kill_children(void)
+{
+    DIR *dir = opendir("/proc");
+    if (!dir)
+        return;
+    for (struct dirent *d; (d = readdir(dir));) {
+        char path[300], stat[512]; /* d_name: at most 255 bytes */
+        snprintf(path, sizeof path, "/proc/%s/stat", d->d_name);
+        FILE *f = d->d_name[0] >= '1' && d->d_name[0] <= '9' ? fopen(path, "r") : NULL;
+        if (!f)
+            continue;
+        size_t n = fread(stat, 1, sizeof stat - 1, f);
+        fclose(f);
+        stat[n] = '\0';
+        const char *after_name = strrchr(stat, ')'); /* "pid (comm) state ppid ..." */
+        int ppid;
+        if (after_name && sscanf(after_name, ") %*c %d", &ppid) == 1 && ppid == getpid())
+            kill(atoi(d->d_name), SIGKILL);
+    }
+    closedir(dir);
+}
+
 __attribute__((format(printf, 2, 3), noreturn)) static void fail(int line, const char *fmt, ...)
 {
     va_list ap;
@@ -46,6 +72,7 @@ __attribute__((format(printf, 2, 3), noreturn)) static void fail(int line, const
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
+    kill_children();
     exit(1);
 }
 
