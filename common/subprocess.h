@@ -62,9 +62,9 @@
  * it execs, so nothing is copied and the cost does not grow with the parent's
  * size, and glibc reports an exec failure back as posix_spawn's return value
  * (no hand-made error pipe). Measured here (bench/item52.sh: item52/spawn_cost,
- * 1000 x /bin/true, median of 5; two runs): posix_spawn 0.79/0.64 ms per
- * child, fork+execv 0.98/0.69 ms, this library 0.85/0.63 ms; with a 256 MiB
- * parent fork+execv took 14 ms while the library stayed near 1 ms.
+ * 1000 x /bin/true, median of 5; two runs): posix_spawn 1.49/0.83 ms per
+ * child, fork+execv 1.66/0.89 ms, this library 1.66/0.84 ms; with a 256 MiB
+ * parent fork+execv took 13.5 ms while the library stayed below 1 ms.
  * The file actions dup2 each pipe end onto 0/1/2 (dup2 clears close-on-exec
  * on the copy only). PATH is searched with the parent's PATH, even when
  * `env` gives the child another one (as execvp/posix_spawnp do).
