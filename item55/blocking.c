@@ -14,7 +14,8 @@
  * wait returns only after the put; join returns only after task_done). The
  * other pairs swap from run to run, in Python too (python-reference.md).
  *
- * Each pair of lines in the book's order is kept by one of three things:
+ * Two lines printed by different threads are kept in the book's order by
+ * one of three things:
  *  - the queue itself: written as plain code, nothing to add;
  *  - a wait for a real event that common/queue reports: main puts only once
  *    the consumer is blocked in get (queue_wait_for_getters, demos 1 and 3),
@@ -24,8 +25,8 @@
  *    wakes a thread, waker and woken both go on to print, and either may be
  *    first. say_after(cue, line) waits until the other thread's cue line is
  *    out. It is there only so the transcript reads like the book's.
- * --free keeps only the first two kinds, and only demo 2's wait, which stands
- * for the book's own sleep. Nothing here sleeps.
+ * --free keeps the queue's order and demo 2's wait (it stands for the book's
+ * own sleep) and drops the rest. Nothing here sleeps.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -62,7 +63,7 @@ static void say(const char *line)
 {
     CHECK_PT(pthread_mutex_lock(&narration.lock));
     if (narration.count == MAX_DEMO_LINES)
-        die("blocking: more than %d lines in one demo", MAX_DEMO_LINES);
+        die("more than %d lines in one demo", MAX_DEMO_LINES);
     printf("%s\n", line);
     narration.printed[narration.count++] = line;
     CHECK_PT(pthread_cond_broadcast(&narration.line_printed));
