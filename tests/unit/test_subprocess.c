@@ -188,13 +188,23 @@ static void kill_gives_minus_9(void)
 
 static void timeout_keeps_output(void)
 {
-    /* The child cannot finish before 1 s, so the 0.1 s timeout must expire
-     * first; the retry must return everything, the part read before too. */
+    /* The child prints "first", then waits for a line on a pipe only we can
+     * write to: every communicate times out until we write it (no timing).
+     * Retry until "first" has been read, then release the child: the last
+     * call must return everything, the part read before the timeouts too. */
+    int go[2];
+    EXPECT(pipe2(go, O_CLOEXEC) == 0);
     struct proc proc;
-    char *argv[] = {"sh", "-c", "echo first; sleep 1; echo second", NULL};
-    EXPECT_OK(proc_start(&proc, argv, &(struct proc_options){.out = PROC_PIPE_IO}));
-    expect_error(__LINE__, proc_communicate(&proc, NULL, 0, 0.1, NULL, NULL), "TimeoutExpired",
-                 "timed out");
+    char *argv[] = {"sh", "-c", "echo first; read line; echo second", NULL};
+    EXPECT_OK(proc_start(&proc, argv,
+                         &(struct proc_options){.in = PROC_FD_IO(go[0]), .out = PROC_PIPE_IO}));
+    close(go[0]);
+    do /* proc.out is the library's private buffer: peeked at only to know "first" arrived */
+        expect_error(__LINE__, proc_communicate(&proc, NULL, 0, 0.1, NULL, NULL), "TimeoutExpired",
+                     "timed out");
+    while (proc.out.len < strlen("first\n"));
+    EXPECT(write(go[1], "go\n", 3) == 3);
+    close(go[1]);
     struct proc_bytes out;
     EXPECT_OK(proc_communicate(&proc, NULL, 0, PROC_FOREVER, &out, NULL));
     EXPECT(strcmp(out.data, "first\nsecond\n") == 0);
