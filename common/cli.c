@@ -41,11 +41,41 @@ static void expectation(const struct cli_flag *f, char *buf, size_t len)
 }
 
 /* strtol that accepts only a whole, in-range number with nothing after it. */
+/* How many characters of s form a plain decimal number (0: none). strtol and
+ * strtod also take leading blanks, and strtod hex ("0x10"), "inf" and "nan",
+ * none of which a user means here; a number is accepted only when the
+ * conversion stops exactly where this count does. */
+static size_t plain_decimal(const char *s, bool fraction)
+{
+    const char *p = s;
+    if (*p == '-' || *p == '+')
+        p++;
+    size_t digits = strspn(p, "0123456789");
+    p += digits;
+    if (fraction && *p == '.') {
+        size_t more = strspn(p + 1, "0123456789");
+        digits += more;
+        p += 1 + more;
+    }
+    if (digits == 0)
+        return 0;
+    if (fraction && (*p == 'e' || *p == 'E')) {
+        const char *q = p + 1;
+        if (*q == '-' || *q == '+')
+            q++;
+        size_t exp = strspn(q, "0123456789");
+        if (exp > 0)
+            p = q + exp;
+    }
+    return (size_t)(p - s);
+}
+
 static bool parse_long(const char *s, char **end, long *out, double min, double max)
 {
+    size_t len = plain_decimal(s, false);
     errno = 0;
     long v = strtol(s, end, 10);
-    if (*end == s || errno == ERANGE || v < min || v > max)
+    if (len == 0 || *end != s + len || errno == ERANGE || v < min || v > max)
         return false;
     *out = v;
     return true;
@@ -64,8 +94,10 @@ static bool parse_value(const struct cli_flag *f, const char *s)
     }
     case CLI_DOUBLE: {
         errno = 0;
+        size_t len = plain_decimal(s, true);
         double v = strtod(s, &end);
-        if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v) || v < f->min || v > f->max)
+        if (len == 0 || end != s + len || *end != '\0' || errno == ERANGE || !isfinite(v) ||
+            v < f->min || v > f->max)
             return false;
         *(double *)f->value = v;
         return true;

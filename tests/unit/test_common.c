@@ -89,6 +89,15 @@ static void test_cli(void)
     EXPECT(parse(&no_rest, err, "--ms", "-0.5", NULL, NULL) == CLI_ERROR &&
            strcmp(err, "--ms: expected a number from 0 to 1000, got '-0.5'") == 0);
     EXPECT(parse(&no_rest, err, "--ms", "nan", NULL, NULL) == CLI_ERROR);
+    EXPECT(parse(&no_rest, err, "--ms", "0x10", NULL, NULL) == CLI_ERROR);
+    EXPECT(parse(&no_rest, err, "--ms", " 5", NULL, NULL) == CLI_ERROR);
+    EXPECT(parse(&no_rest, err, "--ms", ".", NULL, NULL) == CLI_ERROR);
+    EXPECT(parse(&no_rest, err, "--ms", "1e", NULL, NULL) == CLI_ERROR);
+    EXPECT(parse(&no_rest, err, "--n", " 5", NULL, NULL) == CLI_ERROR);
+    EXPECT(parse(&no_rest, err, "--n", "0x10", NULL, NULL) == CLI_ERROR);
+    EXPECT(parse(&no_rest, err, "--ms", "1e1", NULL, NULL) == CLI_OK && ms == 10.0);
+    EXPECT(parse(&no_rest, err, "--ms", ".5", NULL, NULL) == CLI_OK && ms == 0.5);
+    EXPECT(parse(&no_rest, err, "--n", "+7", NULL, NULL) == CLI_OK && n == 7);
     EXPECT(parse(&no_rest, err, "--ms", "1e999", NULL, NULL) == CLI_ERROR);
     EXPECT(parse(&no_rest, err, "--ms", "1001", NULL, NULL) == CLI_ERROR);
     EXPECT(parse(&no_rest, err, "--at", "3", NULL, NULL) == CLI_ERROR);
