@@ -6,6 +6,29 @@
  *   future is resolved, because any number of threads may wait for it.
  *   Invariant: done goes false -> true exactly once; value/error never change
  *   after that, so future_result may copy them out under the mutex.
+ *
+ * Implementation notes: the thread pool
+ *   max_workers threads are created up front and live until shutdown; each
+ *   takes one task at a time from a FIFO, so no more than max_workers
+ *   functions ever run at once.
+ *
+ *   mutex guards head, tail and shutting_down.
+ *   work_ready is signalled by submit (one new task: one worker need wake) and
+ *   broadcast by shutdown (every idle worker must wake to see the flag).
+ *   A worker waits while the queue is empty and the pool is not shutting
+ *   down; it runs the task's function *without* the mutex (else the workers
+ *   would take turns), then resolves the task's future and frees the task.
+ *   A worker exits only once shutting_down is set AND the queue is empty, so
+ *   shutdown(wait=false) still runs everything already submitted, as Python's
+ *   shutdown does without cancel_futures.
+ *
+ *   join_mutex guards joined: two callers of shutdown(wait=true) must not
+ *   both pthread_join the same thread (undefined behaviour); the second waits
+ *   on join_mutex until the first has joined them all, then returns.
+ *
+ *   Limits: no cancel(), no result(timeout); the queue is unbounded (Python's
+ *   is a SimpleQueue too). The caller owns each future and destroys it after
+ *   future_result; the pool never touches a future once it is resolved.
  */
 #include "futures.h"
 
@@ -128,31 +151,7 @@ void executor_destroy(struct executor *ex)
     ex->ops->destroy(ex);
 }
 
-/* ---- ThreadPoolExecutor ----
- *
- * Implementation notes: the thread pool
- *   max_workers threads are created up front and live until shutdown; each
- *   takes one task at a time from a FIFO, so no more than max_workers
- *   functions ever run at once.
- *
- *   mutex guards head, tail and shutting_down.
- *   work_ready is signalled by submit (one new task: one worker need wake) and
- *   broadcast by shutdown (every idle worker must wake to see the flag).
- *   A worker waits while the queue is empty and the pool is not shutting
- *   down; it runs the task's function *without* the mutex (else the workers
- *   would take turns), then resolves the task's future and frees the task.
- *   A worker exits only once shutting_down is set AND the queue is empty, so
- *   shutdown(wait=false) still runs everything already submitted, as Python's
- *   shutdown does without cancel_futures.
- *
- *   join_mutex guards joined: two callers of shutdown(wait=true) must not
- *   both pthread_join the same thread (undefined behaviour); the second waits
- *   on join_mutex until the first has joined them all, then returns.
- *
- *   Limits: no cancel(), no result(timeout); the queue is unbounded (Python's
- *   is a SimpleQueue too). The caller owns each future and destroys it after
- *   future_result; the pool never touches a future once it is resolved.
- */
+/* ---- ThreadPoolExecutor (notes at the top of the file) ---- */
 
 struct task {
     struct task *next;

@@ -18,10 +18,30 @@
  *
  * Both executors share struct future and the executor_* calls; only the
  * constructor differs ("the one change" of Item 64). For a process pool,
- * arguments and results cross a pipe as bytes, so arg and *result must point
- * to plain data with no pointers inside, and the pool needs their sizes:
- * process_pool_create takes arg_size and result_size, and the future's value
- * is a malloc'd copy of the worker's result that the caller frees.
+ * arguments and results cross a socket as bytes, so arg and *result must
+ * point to plain data with no pointers inside, and the pool needs their
+ * sizes: process_pool_create takes arg_size and result_size. arg is copied
+ * at submit. The task must malloc *result (or leave it NULL: "None"): the
+ * worker sends result_size bytes of it and frees it, and the future's value
+ * is a malloc'd copy that the caller frees. A task written that way works
+ * unchanged in both pools (with a thread pool the caller frees the task's
+ * own block).
+ *
+ * Process pool specifics (see futures_process.c for why):
+ * - Call process_pool_create while no other thread of the program runs (it
+ *   forks): shut down and join a thread pool first; one process pool at a time.
+ * - A worker that dies (killed, or a crash in the task) breaks the pool, as
+ *   Python's BrokenProcessPool: every running and pending future fails with
+ *   type "BrokenProcessPool", message "A process in the process pool was
+ *   terminated abruptly while the future was running or pending.", its cause
+ *   naming the process and its exit code; later submits return a future that
+ *   has already failed ("... the process pool is not usable anymore").
+ * - A worker starts with only fds 0-2 and its socket open.
+ *
+ * Errors from the executors themselves: thread_pool_create and
+ * process_pool_create return NULL with errno EINVAL for max_workers < 1, or
+ * the error of pthread_create/fork/socketpair; executor_submit after
+ * shutdown returns NULL with errno ESHUTDOWN (Python: RuntimeError).
  *
  * The future core (future_* below) is also usable on its own: a producer
  * calls future_set_result or future_set_error exactly once, any number of
@@ -55,8 +75,7 @@ struct executor;
 struct executor *thread_pool_create(int max_workers);
 struct executor *process_pool_create(int max_workers, size_t arg_size, size_t result_size);
 
-/* Returns NULL (and sets errno) only after shutdown or when a process pool
- * cannot start a worker. */
+/* Returns NULL (errno ESHUTDOWN) only after shutdown. */
 struct future *executor_submit(struct executor *ex, task_fn *fn, void *arg);
 
 /* Run fn over args[0..n-1] (each args[i] is a pointer), wait for all, store

@@ -11,3 +11,22 @@ setup() {
     run -0 timeout 30 "$T" threads
     [[ ${lines[-1]} =~ ^[0-9]+\ cases,\ 0\ failed$ ]]
 }
+
+@test "process pool: map keeps submission order, errors and their causes cross the socket, 1,000 small tasks all complete, shutdown reaps every worker" {
+    run -0 timeout 60 "$T" processes
+    [[ $output == *"1000 of 1000 small tasks came back right"* ]]
+    [[ ${lines[-1]} =~ ^[0-9]+\ cases,\ 0\ failed$ ]]
+}
+
+@test "process pool: a worker killed with SIGKILL mid-task fails its future and all pending ones with BrokenProcessPool, no hang, no child left" {
+    run -0 timeout 60 "$T" kill
+    [[ $output == *"cause: _RemoteTraceback: Process "*" terminated abruptly with exit code -9"* ]]
+    [[ $output == *"5 of the other 5 futures failed with BrokenProcessPool"* ]]
+    [[ ${lines[-1]} =~ ^[0-9]+\ cases,\ 0\ failed$ ]]
+}
+
+@test "process pool: a task that segfaults breaks the pool, not the parent; no child left" {
+    run -0 timeout 60 "$T" crash
+    [[ $output == *"cause: _RemoteTraceback: Process "*" terminated abruptly with exit code "* ]]
+    [[ ${lines[-1]} =~ ^[0-9]+\ cases,\ 0\ failed$ ]]
+}

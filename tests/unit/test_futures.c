@@ -14,6 +14,7 @@
  * "N cases, M failed"; the exit status is 1 if any failed.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -224,6 +225,269 @@ static void test_thread_pool(void)
     EXPECT(thread_pool_create(0) == NULL && errno == EINVAL);
 }
 
+/* ---- ProcessPoolExecutor ---- */
+
+/* Sleeps (its argument's tenths of milliseconds), then returns its argument:
+ * later tasks finish first, so map must put the results back in order. */
+static struct error *slow_echo(void *arg, void **result)
+{
+    long x = *(const long *)arg;
+    clock_sleep((double)x * 1e-4);
+    long *r = xmalloc(sizeof *r);
+    *r = x;
+    *result = r;
+    return NULL;
+}
+
+/* Raises an error with a cause, to check that the whole chain crosses. */
+static struct error *chained(void *arg, void **result)
+{
+    (void)result;
+    struct error *cause = error_new("OSError", "Problem with I/O");
+    return error_from(cause, "SimulationError", "(%ld, 0)", *(const long *)arg);
+}
+
+/* Returns nothing (Python's None). */
+static struct error *nothing(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    return NULL;
+}
+
+/* No child of this process may remain: running, or a zombie nobody waited for. */
+static bool no_children(void)
+{
+    int status;
+    errno = 0;
+    return waitpid(-1, &status, WNOHANG) == -1 && errno == ECHILD;
+}
+
+/* How many file descriptors this process has open. */
+static int open_fds(void)
+{
+    int n = 0;
+    for (int fd = 0; fd < 1024; fd++)
+        n += fcntl(fd, F_GETFD) != -1;
+    return n;
+}
+
+static void test_process_pool(void)
+{
+    int fds_before = open_fds();
+    struct executor *ex = process_pool_create(2, sizeof(long), sizeof(long));
+    EXPECT(ex != NULL);
+    test_map_order(ex);
+    test_errors(ex);
+
+    /* map order with uneven task times: the first task is the slowest */
+    enum { N = 20 };
+    long inputs[N];
+    void *args[N], *results[N];
+    for (int i = 0; i < N; i++) {
+        inputs[i] = N - i;
+        args[i] = &inputs[i];
+    }
+    EXPECT(executor_map(ex, slow_echo, args, N, results) == NULL);
+    bool in_order = true;
+    for (int i = 0; i < N; i++) {
+        in_order = in_order && results[i] && *(long *)results[i] == N - i;
+        free(results[i]);
+    }
+    EXPECT(in_order);
+
+    /* the argument is copied at submit: changing it afterwards changes nothing */
+    long x = 5;
+    struct future *f = executor_submit(ex, square, &x);
+    x = 6;
+    void *value = NULL;
+    EXPECT(future_result(f, &value) == NULL && value && *(long *)value == 25);
+    free(value);
+    future_destroy(f);
+
+    /* an error chain crosses the socket whole */
+    x = 3;
+    f = executor_submit(ex, chained, &x);
+    struct error *e = future_result(f, NULL);
+    EXPECT(e && strcmp(e->type, "SimulationError") == 0 && strcmp(e->message, "(3, 0)") == 0);
+    EXPECT(e && e->cause && strcmp(e->cause->type, "OSError") == 0 &&
+           strcmp(e->cause->message, "Problem with I/O") == 0 && !e->cause->cause);
+    error_free(e);
+    future_destroy(f);
+
+    /* no value: NULL */
+    f = executor_submit(ex, nothing, &x);
+    value = &x;
+    EXPECT(future_result(f, &value) == NULL && value == NULL);
+    future_destroy(f);
+
+    /* 1,000 small tasks through a pool of 2 all complete */
+    enum { MANY = 1000 };
+    static long many_in[MANY];
+    static void *many_args[MANY], *many_results[MANY];
+    for (int i = 0; i < MANY; i++) {
+        many_in[i] = i;
+        many_args[i] = &many_in[i];
+    }
+    EXPECT(executor_map(ex, square, many_args, MANY, many_results) == NULL);
+    int right = 0;
+    for (int i = 0; i < MANY; i++) {
+        right += many_results[i] && *(long *)many_results[i] == (long)i * i;
+        free(many_results[i]);
+    }
+    printf("%d of %d small tasks came back right\n", right, MANY);
+    EXPECT(right == MANY);
+
+    /* shutdown waits for the queued work, then reaps every worker */
+    atomic_store(&load.finished, 0);
+    struct future *fs[6];
+    for (int i = 0; i < 6; i++) {
+        inputs[i] = 20; /* 2 ms */
+        fs[i] = executor_submit(ex, slow_echo, &inputs[i]);
+    }
+    executor_shutdown(ex, true);
+    bool all_done = true;
+    for (int i = 0; i < 6; i++) {
+        all_done = all_done && future_done(fs[i]);
+        EXPECT(future_result(fs[i], &value) == NULL && value && *(long *)value == 20);
+        free(value);
+        future_destroy(fs[i]);
+    }
+    EXPECT(all_done);
+    EXPECT(no_children());
+    errno = 0;
+    EXPECT(executor_submit(ex, square, &x) == NULL && errno == ESHUTDOWN);
+    executor_destroy(ex);
+
+    /* shutdown(wait=false), then destroy: the work still gets done, then reaped */
+    ex = process_pool_create(3, sizeof(long), sizeof(long));
+    for (int i = 0; i < 6; i++)
+        fs[i] = executor_submit(ex, slow_echo, &inputs[i]);
+    executor_shutdown(ex, false);
+    executor_destroy(ex);
+    for (int i = 0; i < 6; i++) {
+        EXPECT(future_result(fs[i], &value) == NULL && value && *(long *)value == 20);
+        free(value);
+        future_destroy(fs[i]);
+    }
+    EXPECT(no_children());
+
+    EXPECT(open_fds() == fds_before); /* every socket and pipe closed */
+    errno = 0;
+    EXPECT(process_pool_create(0, 1, 1) == NULL && errno == EINVAL);
+}
+
+/* Shared with the workers: an anonymous MAP_SHARED page survives fork. */
+struct board {
+    atomic_int slots;   /* taken by the tasks, one each */
+    atomic_int started; /* counted once a task's pid is on the board */
+    atomic_int pids[8];
+};
+static struct board *board;
+
+/* Says which process runs it, then waits to be killed. */
+static struct error *hang(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    int i = atomic_fetch_add(&board->slots, 1);
+    atomic_store(&board->pids[i % 8], (int)getpid());
+    atomic_fetch_add(&board->started, 1); /* after the pid: the parent reads it next */
+    for (;;)
+        pause();
+    return NULL;
+}
+
+/* Crashes its worker the way a bug in C does. */
+static struct error *segfault(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    raise(SIGSEGV);
+    return NULL;
+}
+
+static void expect_broken(struct future *f, const char *message)
+{
+    void *value = &board;
+    struct error *e = future_result(f, &value);
+    EXPECT(e && strcmp(e->type, "BrokenProcessPool") == 0);
+    EXPECT(e && strcmp(e->message, message) == 0);
+    EXPECT(value == NULL);
+    if (e && e->cause)
+        printf("cause: %s: %s\n", e->cause->type, e->cause->message);
+    error_free(e);
+}
+
+#define BROKEN_FUTURE                                                                              \
+    "A process in the process pool was terminated abruptly while the future was running or "       \
+    "pending."
+
+static void test_broken_pool(bool by_kill)
+{
+    board = mmap(NULL, sizeof *board, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (board == MAP_FAILED)
+        die_errno("mmap");
+    int fds_before = open_fds();
+    struct executor *ex = process_pool_create(2, sizeof(long), sizeof(long));
+    EXPECT(ex != NULL);
+    long x = 4;
+    struct future *fs[6];
+    int killed = 0;
+    if (by_kill) {
+        /* two tasks hang in the two workers; four more wait in the queue */
+        fs[0] = executor_submit(ex, hang, &x);
+        fs[1] = executor_submit(ex, hang, &x);
+        for (int i = 2; i < 6; i++)
+            fs[i] = executor_submit(ex, square, &x);
+        /* wait for both to start: the event itself, polled, bounded */
+        double deadline = clock_now() + 20;
+        while (atomic_load(&board->started) < 2 && clock_now() < deadline)
+            clock_sleep(0.001);
+        EXPECT(atomic_load(&board->started) == 2);
+        killed = atomic_load(&board->pids[0]);
+        EXPECT(killed > 0 && kill(killed, SIGKILL) == 0);
+    } else {
+        /* one worker is kept busy, then a task crashes the other, so the
+         * four tasks after it cannot run. They may be submitted before the
+         * crash is noticed (queued: "while the future was ... pending") or
+         * after (refused: "not usable anymore"): both are BrokenProcessPool. */
+        fs[0] = executor_submit(ex, hang, &x);
+        double deadline = clock_now() + 20;
+        while (atomic_load(&board->started) < 1 && clock_now() < deadline)
+            clock_sleep(0.001);
+        EXPECT(atomic_load(&board->started) == 1);
+        fs[1] = executor_submit(ex, segfault, &x);
+        for (int i = 2; i < 6; i++)
+            fs[i] = executor_submit(ex, square, &x);
+    }
+    /* The crashed task's future, the other running one and every queued one fail. */
+    expect_broken(fs[0], BROKEN_FUTURE);
+    expect_broken(fs[1], BROKEN_FUTURE);
+    int failed = 0;
+    for (int i = 1; i < 6; i++) {
+        struct error *e = future_result(fs[i], NULL);
+        failed += e && strcmp(e->type, "BrokenProcessPool") == 0;
+        void *value = NULL;
+        if (!e && future_result(fs[i], &value) == NULL)
+            free(value);
+        error_free(e);
+        future_destroy(fs[i]);
+    }
+    future_destroy(fs[0]);
+    printf("%d of the other 5 futures failed with BrokenProcessPool\n", failed);
+    EXPECT(failed == 5);
+
+    /* a broken pool refuses new work */
+    struct future *f = executor_submit(ex, square, &x);
+    expect_broken(f, "A child process terminated abruptly, the process pool is not usable anymore");
+    future_destroy(f);
+    executor_destroy(ex);
+    EXPECT(no_children());
+    EXPECT(open_fds() == fds_before);
+    munmap(board, sizeof *board);
+}
+
 /* ---- main ---- */
 
 int main(int argc, char **argv)
@@ -231,6 +495,12 @@ int main(int argc, char **argv)
     const char *what = argc > 1 ? argv[1] : "";
     if (strcmp(what, "threads") == 0) {
         test_thread_pool();
+    } else if (strcmp(what, "processes") == 0) {
+        test_process_pool();
+    } else if (strcmp(what, "kill") == 0) {
+        test_broken_pool(true);
+    } else if (strcmp(what, "crash") == 0) {
+        test_broken_pool(false);
     } else {
         fprintf(stderr, "usage: test_futures threads|processes|kill|crash\n");
         return 2;
