@@ -32,6 +32,11 @@ gil_test() {
     [ "${#lines[@]}" -eq 2 ]
 }
 
+@test "gil: a thread that blocks while asked to let go waits until the asker has the GIL" {
+    gil_test blocking_hands_over
+    [[ $output == *"ok: blocking on request"* ]]
+}
+
 @test "gil: a waiting thread gets the GIL while the holder keeps ticking (no starvation)" {
     gil_test no_starvation
     [[ $output =~ the\ waiter\ ran\ after\ [0-9]+\ ticks ]]
