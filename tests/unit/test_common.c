@@ -18,17 +18,7 @@
 #include "check.h"
 #include "cli.h"
 #include "clock.h"
-
-static int failures, cases;
-
-#define EXPECT(cond)                                                                               \
-    do {                                                                                           \
-        cases++;                                                                                   \
-        if (!(cond)) {                                                                             \
-            failures++;                                                                            \
-            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                                 \
-        }                                                                                          \
-    } while (0)
+#include "expect.h"
 
 static long n = 5;
 static double ms = 1.5;
@@ -197,6 +187,5 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: test_common cli|clock|demo ARGS|sys|pt|oom\n");
         return 2;
     }
-    printf("%d cases, %d failed\n", cases, failures);
-    return failures ? 1 : 0;
+    return expect_report();
 }

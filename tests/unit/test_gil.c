@@ -14,7 +14,7 @@
  *   test_gil init                      gil_init: EBUSY while held, resets the
  *                                      count; GIL_ALLOW_THREADS keeps errno
  *
- * Each prints "ok: ..." lines and exits 0, or prints "FAIL: ..." and exits 1.
+ * Each prints "ok: ..." lines and exits 0, or prints "FAIL ..." and exits 1.
  * Nothing here waits on a timer: a thread that must wait for another waits
  * for a flag it sets. A broken GIL that deadlocks is caught by a 60 s alarm.
  */
@@ -29,17 +29,8 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "expect.h"
 #include "gil.h"
-
-static int failures;
-
-#define EXPECT(cond)                                                                               \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            printf("FAIL: %s (%s:%d)\n", #cond, __FILE__, __LINE__);                               \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
 
 /* Wait for another thread to set *flag, without holding the GIL. */
 static void wait_for(atomic_bool *flag)
@@ -306,5 +297,5 @@ int main(int argc, char **argv)
     else
         die("usage: test_gil mutual_exclusion [--off] | blocking_releases | "
             "blocking_hands_over | no_starvation | off_is_noop | init");
-    return failures ? 1 : 0;
+    return expect_report();
 }
