@@ -29,12 +29,15 @@ endif
 CPPFLAGS := -Icommon -MMD -MP
 LDLIBS := -lm
 
+# Sanitized builds: -O1 keeps the reports' stack traces readable. Programs are
+# linked with $(CFLAGS), so the -fsanitize flags reach the linker too.
 ifeq ($(VARIANT),asan)
-CFLAGS += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
-LDFLAGS += -fsanitize=address,undefined
+CFLAGS := $(filter-out -O2,$(CFLAGS)) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+          -fno-sanitize-recover=all
 else ifeq ($(VARIANT),tsan)
-CFLAGS += -O1 -fsanitize=thread
-LDFLAGS += -fsanitize=thread
+CFLAGS := $(filter-out -O2,$(CFLAGS)) -O1 -fsanitize=thread
+else ifneq ($(VARIANT),)
+$(error VARIANT must be asan, tsan or empty, not '$(VARIANT)')
 endif
 
 ifeq ($(VARIANT),)
@@ -56,10 +59,20 @@ LIBITEMS := $(OUT)/libitems.a
 PROGS := $(addprefix $(BINPREFIX),$(PROG_SRCS:.c=))
 UNITS := $(addprefix $(BINPREFIX),$(UNIT_SRCS:.c=))
 
-.PHONY: all test check bench clean format $(ITEMS)
+.PHONY: all test check bench clean format FORCE $(ITEMS)
 all: $(PROGS) $(UNITS)
 
-$(OUT)/%.o: %.c
+# The compiler and flags that built the objects (the idea of git's GIT-CFLAGS).
+# The file is rewritten only when they change, so `make STRICT=1` or
+# `make CC=clang` after a plain `make` rebuilds everything instead of leaving
+# objects from another compiler or without -Werror in place.
+FLAGS_STAMP := $(OUT)/flags
+BUILD_FLAGS := $(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(LDLIBS)
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(@D)
+	@[ "$$(cat $@ 2>/dev/null)" = '$(BUILD_FLAGS)' ] || echo '$(BUILD_FLAGS)' > $@
+
+$(OUT)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
@@ -108,4 +121,5 @@ clean:
 format:
 	clang-format -i $(COMMON_SRCS) $(wildcard common/*.h item*/*.[ch] tests/unit/*.[ch])
 
--include $(shell find build -name '*.d' 2>/dev/null)
+# -MMD -MP wrote one .d file per object: the headers it includes.
+-include $(patsubst %.c,$(OUT)/%.d,$(COMMON_SRCS) $(ITEM_PART_SRCS) $(PROG_SRCS) $(UNIT_SRCS))

@@ -14,7 +14,7 @@ runs=5
 cores=$(nproc)
 hz=$(getconf CLK_TCK)
 numbers="2139079 1214759 1516637 1852285"
-tally=$(mktemp) # one line per run made, including runs thrown away because the machine was busy
+tally=$(mktemp) # one line per run made: "kept" or "busy" (thrown away, or kept when out of tries)
 trap 'rm -f "$tally"' EXIT
 gate_until=$((SECONDS + 100)) # after this, stop waiting for quiet: the bench must end
 
@@ -36,20 +36,23 @@ wait_idle() {
 }
 
 # quiet CMD...: CMD's stdout, from a run during which other processes used less than 5% of
-# the CPUs (the machine is shared); up to 5 tries, then the last run as it is.
+# the CPUs (the machine is shared); up to 5 tries, then the last run as it is
+# (counted as busy in the table's heading).
 quiet() {
     local out b0 t0 b1 t1 ours tf
     tf=$(mktemp)
     for _ in $(seq 5); do
         wait_idle
-        echo >>"$tally"
         read -r b0 t0 < <(cpu_jiffies)
         out=$(/usr/bin/time -o "$tf" -f '%U %S' "$@")
         read -r b1 t1 < <(cpu_jiffies)
         ours=$(awk -v hz="$hz" '{ printf "%d\n", ($1 + $2) * hz }' "$tf")
-        if [ $(((b1 - b0 - ours) * 20)) -lt $((t1 - t0)) ] || [ "$SECONDS" -ge "$gate_until" ]; then
+        if [ $(((b1 - b0 - ours) * 20)) -lt $((t1 - t0)) ]; then
+            echo kept >>"$tally"
             break
         fi
+        echo busy >>"$tally"
+        if [ "$SECONDS" -ge "$gate_until" ]; then break; fi
     done
     rm -f "$tf"
     printf '%s\n' "$out"
@@ -84,9 +87,16 @@ factorize_ratios() {
         END { printf "%.4f %.4f\n", s / f, s / g }'
 }
 
-# tries: how many runs were made since the last call (quiet runs and thrown-away ones).
+# tries: how the kept runs since the last call were made, e.g. "5 quiet runs (7 made)" or,
+# when the machine stayed busy, "5 runs, 3 of them on a busy machine (9 made)".
 tries() {
-    wc -l <"$tally"
+    awk -v n="$runs" '
+        { made++; if ($1 == "kept") quiet++ }
+        END {
+            busy = n - quiet
+            if (busy <= 0) printf "%d quiet runs (%d made)\n", n, made
+            else printf "%d runs, %d of them on a busy machine (%d made)\n", n, busy, made
+        }' "$tally"
     : >"$tally"
 }
 
@@ -99,7 +109,7 @@ done
 fair=$(split_limit "$cores" $numbers)
 largest=$(split_limit 1000 $numbers) # as many cores as threads: total / largest
 
-echo "Item 53: factorize --repeat 20, speed-up over serial (median of $runs quiet runs of $(tries), $cores cores)"
+echo "Item 53: factorize --repeat 20, speed-up over serial (median of $(tries), $cores cores)"
 header
 row "free threads vs serial (limit: $cores cores)" "$(median "${free[@]}")" "$cores" ">= 1.8x"
 row "  the same, vs this split on $cores fair cores" "$(median "${free[@]}")" "$fair" "(report)"
@@ -114,7 +124,7 @@ for _ in $(seq $runs); do
     serial+=("$(took_seconds serial <<<"$out")")
     threaded+=("$(took_seconds "threads under the GIL" <<<"$out")")
 done
-echo "Item 53: syscalls, 5 blocking calls of 0.1 s (seconds, median of $runs quiet runs of $(tries))"
+echo "Item 53: syscalls, 5 blocking calls of 0.1 s (seconds, median of $(tries))"
 header
 row "threads under the GIL" "$(median "${threaded[@]}")" 0.1 "<= 0.11 s"
 row "serial" "$(median "${serial[@]}")" 0.5 ">= 0.5 s"
@@ -130,7 +140,7 @@ for _ in $(seq $runs); do
     model+=("$(awk -v a="$alone" 'BEGIN { printf "%.4f\n", (a + 200 * 0.005) / a }')")
 done
 echo "Item 53: convoy, 200 blocking operations of 0.1 ms beside a CPU-bound thread (slowdown over"
-echo "the I/O alone, median of $runs quiet runs of $(tries); limit: one 5 ms interval more per operation)"
+echo "the I/O alone, median of $(tries); limit: one 5 ms interval more per operation)"
 header
 row "slowdown under the GIL" "$(median "${gil_slow[@]}")" "$(median "${model[@]}")" "(report)"
 row "slowdown with free threads" "$(median "${free_slow[@]}")" 1 "(report)"

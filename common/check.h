@@ -8,10 +8,12 @@
  *
  * CHECK_SYS and CHECK_PT always evaluate the call (unlike assert, they do not
  * vanish under -DNDEBUG) and on failure print the call's text, file:line and
- * the error's name, e.g.
- *   race: pthread_create(&t, NULL, worker, &arg) failed at item54/worker.c:71: EAGAIN (Resource
- * temporarily unavailable) CHECK_SYS returns the call's value, so `int fd = CHECK_SYS(open(...));`
- * works. Library code in common/ does not use these: it returns errors to its caller.
+ * the error's name, then exit 1, e.g.
+ *   race: pthread_create(&threads[i], NULL, worker, &args[i]) failed at
+ *   item54/worker.c:83: EAGAIN (Resource temporarily unavailable)
+ * (one line). CHECK_SYS returns the call's value, so
+ * `int fd = CHECK_SYS(open(...));` works. Library code in common/ does not use
+ * the macros: it returns errors to its caller.
  */
 #ifndef COMMON_CHECK_H
 #define COMMON_CHECK_H

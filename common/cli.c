@@ -34,18 +34,48 @@ static void expectation(const struct cli_flag *f, char *buf, size_t len)
     case CLI_YX:
         snprintf(buf, len, "Y,X with integers from %.0f to %.0f", f->min, f->max);
         break;
-    default:
-        snprintf(buf, len, "a value");
+    default: /* CLI_STRING: its metavar says what it is ("FILE") */
+        snprintf(buf, len, "%s", f->metavar ? f->metavar : "a value");
         break;
     }
 }
 
 /* strtol that accepts only a whole, in-range number with nothing after it. */
+/* How many characters of s form a plain decimal number (0: none). strtol and
+ * strtod also take leading blanks, and strtod hex ("0x10"), "inf" and "nan",
+ * none of which a user means here; a number is accepted only when the
+ * conversion stops exactly where this count does. */
+static size_t plain_decimal(const char *s, bool fraction)
+{
+    const char *p = s;
+    if (*p == '-' || *p == '+')
+        p++;
+    size_t digits = strspn(p, "0123456789");
+    p += digits;
+    if (fraction && *p == '.') {
+        size_t more = strspn(p + 1, "0123456789");
+        digits += more;
+        p += 1 + more;
+    }
+    if (digits == 0)
+        return 0;
+    if (fraction && (*p == 'e' || *p == 'E')) {
+        const char *q = p + 1;
+        if (*q == '-' || *q == '+')
+            q++;
+        size_t exp = strspn(q, "0123456789");
+        if (exp > 0)
+            p = q + exp;
+    }
+    return (size_t)(p - s);
+}
+
 static bool parse_long(const char *s, char **end, long *out, double min, double max)
 {
+    size_t len = plain_decimal(s, false);
     errno = 0;
     long v = strtol(s, end, 10);
-    if (*end == s || errno == ERANGE || v < min || v > max)
+    if (len == 0 || *end != s + len || errno == ERANGE || v < min || v > max)
         return false;
     *out = v;
     return true;
@@ -64,8 +94,10 @@ static bool parse_value(const struct cli_flag *f, const char *s)
     }
     case CLI_DOUBLE: {
         errno = 0;
+        size_t len = plain_decimal(s, true);
         double v = strtod(s, &end);
-        if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v) || v < f->min || v > f->max)
+        if (len == 0 || end != s + len || *end != '\0' || errno == ERANGE || !isfinite(v) ||
+            v < f->min || v > f->max)
             return false;
         *(double *)f->value = v;
         return true;
@@ -112,6 +144,10 @@ enum cli_status cli_parse(const struct cli *cli, int argc, char **argv, char ***
         }
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
             return CLI_HELP;
+        if (arg[0] == '-' && arg[1] != '-' && arg[1] != '\0') {
+            snprintf(errbuf, errlen, "unknown flag '%s' (flags start with --)", arg);
+            return CLI_ERROR;
+        }
         if (strncmp(arg, "--", 2) != 0) {
             snprintf(errbuf, errlen, "unexpected argument '%s'", arg);
             return CLI_ERROR;
@@ -131,7 +167,11 @@ enum cli_status cli_parse(const struct cli *cli, int argc, char **argv, char ***
             *(bool *)f->value = f->kind == CLI_SWITCH;
             continue;
         }
-        const char *value = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        /* "--threads --gil" means the value was forgotten, not that it is "--gil"
+         * (a value that starts with "--" can still be given as --name=--value). */
+        const char *value = eq ? eq + 1 : NULL;
+        if (!eq && i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)
+            value = argv[++i];
         char expect[96];
         expectation(f, expect, sizeof expect);
         if (!value) {

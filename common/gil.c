@@ -33,7 +33,9 @@
  * holder sees the request at its next gil_tick(), drops the GIL, waits on
  * switch_cond until another thread has taken it, then queues up like anyone
  * else. The next taker clears drop_request. A thread that blocks
- * (gil_begin_blocking) drops the GIL at once: nobody has to wait an interval.
+ * (gil_begin_blocking) drops the GIL at once: nobody has to wait an interval;
+ * if a drop was requested meanwhile, it too waits for the switch, as in
+ * CPython. Only the final release (gil_release) never waits.
  *
  * Invariants: while locked, last_holder is the holder, and only the holder
  * drops, ticks or blocks (drop_gil asserts it, as CPython's drop_gil dies with
@@ -199,9 +201,13 @@ void gil_tick(void)
     }
 }
 
+/* Py_BEGIN_ALLOW_THREADS. As in CPython's drop_gil, a thread that lets go
+ * while a waiter has asked for the GIL waits until the waiter has it, so it
+ * cannot take it straight back when its call returns at once. */
 void gil_begin_blocking(void)
 {
-    gil_release();
+    if (gil_enabled())
+        drop_gil(atomic_load(&gil.drop_request));
 }
 
 void gil_end_blocking(void)
@@ -239,4 +245,9 @@ bool gil_held(void)
     bool held = gil.locked && atomic_load(&gil.last_holder) == me;
     pthread_mutex_unlock(&gil.mutex);
     return held;
+}
+
+bool gil_drop_requested(void)
+{
+    return atomic_load(&gil.drop_request) != 0;
 }

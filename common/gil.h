@@ -25,6 +25,8 @@
  *   gil_enabled()           whether the emulation is on
  *   gil_held()              whether the calling thread holds the GIL
  *                           (PyGILState_Check); false when the GIL is off
+ *   gil_drop_requested()    whether a waiter has asked the holder to let go
+ *                           (CPython's gil_drop_request); for tests
  *
  * The switch interval is sys.setswitchinterval's (CPython: 5 ms).
  * Rules for callers: a thread ticks, blocks and releases only while it holds
@@ -50,6 +52,7 @@ void gil_end_blocking(void);
 int gil_mutex_lock(pthread_mutex_t *mutex);
 unsigned long gil_switches(void);
 bool gil_held(void);
+bool gil_drop_requested(void);
 
 #define GIL_ALLOW_THREADS(statement)                                                               \
     do {                                                                                           \

@@ -62,7 +62,10 @@
  *
  *   Limits: no timeouts (Python's block=True, timeout=None only); close is
  *   shutdown(immediate=False): items already queued are still delivered; join
- *   is not affected by close.
+ *   is not affected by close. waiters_in is broadcast only when a getter or
+ *   putter starts to wait, so a watcher that wakes after some of them were
+ *   woken again sees the lower count and sleeps on: queue.h says to watch only
+ *   threads that nobody else can wake.
  */
 #include "queue.h"
 

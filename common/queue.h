@@ -59,10 +59,16 @@ void queue_join(struct queue *q);
 void queue_close(struct queue *q);
 bool queue_closed(struct queue *q);
 size_t queue_peak_qsize(struct queue *q);
-size_t queue_waiting_getters(struct queue *q);          /* threads blocked in queue_get right now */
-void queue_wait_for_getters(struct queue *q, size_t n); /* block until >= n getters wait */
-size_t queue_waiting_putters(struct queue *q);          /* threads blocked in queue_put right now */
-void queue_wait_for_putters(struct queue *q, size_t n); /* block until >= n putters wait */
+/* Threads blocked in queue_get (queue_put) right now. A blocked thread counts
+ * from the moment it sleeps until it has taken the mutex again after waking,
+ * so a getter counted here has not yet returned. queue_wait_for_getters
+ * (putters) blocks until at least n are counted at once; meant for
+ * demonstrations and tests where only the caller can wake them (it could
+ * miss a moment when other threads wake them meanwhile, and wait on). */
+size_t queue_waiting_getters(struct queue *q);
+void queue_wait_for_getters(struct queue *q, size_t n);
+size_t queue_waiting_putters(struct queue *q);
+void queue_wait_for_putters(struct queue *q, size_t n);
 const char *queue_strstatus(enum queue_status status);
 
 #endif

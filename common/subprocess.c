@@ -11,7 +11,11 @@
  * kept the write end of a child's stdout would never let that child's reader
  * see EOF. A source descriptor below 3 is first moved above 2, so that
  * dup2'ing stdin cannot overwrite the source of stdout (a parent started with
- * its own stdin closed gets pipe ends 0 and 1).
+ * its own stdin closed gets pipe ends 0 and 1). Then the child closes every
+ * descriptor above 2 (close_fds=True; glibc 2.34+): the pipes are safe
+ * without it, but descriptors the program itself opened without O_CLOEXEC
+ * are not. The pipes stay close-on-exec anyway, for children that other code
+ * starts with fork+exec or system().
  *
  * State of one struct proc. `reaped` says the pid has been collected with
  * waitpid; from then on returncode is final and signals are not sent (the pid
@@ -231,8 +235,8 @@ static int plan_stream(const struct proc_io *io, int target, int *parent_end,
     }
     case PROC_FD:
     case PROC_STDOUT_OF: {
-        int fd = io->kind == PROC_FD ? io->fd : io->upstream ? io->upstream->stdout_fd : -1;
-        if (fd < 0 || (io->kind == PROC_STDOUT_OF && target != 0))
+        int fd = io->kind == PROC_FD ? io->fd : io->upstream->stdout_fd; /* proc_start checked */
+        if (fd < 0)
             return EBADF;
         if (fd <= 2) { /* borrowed: work on a copy above 2 */
             fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
@@ -272,6 +276,15 @@ static int spawn(struct proc *proc, char *const argv[], char *const env[],
     }
     for (int target = 0; target < 3 && !err; target++)
         err = add_actions(&fa, &plans[target], target);
+#ifdef __GLIBC_PREREQ
+#if __GLIBC_PREREQ(2, 34)
+    /* Python's close_fds=True: after the dup2s, the child closes everything
+     * above 2, so it cannot inherit a descriptor the program opened without
+     * O_CLOEXEC (a hand-made pipe() is the usual one) and hang someone's EOF. */
+    if (!err)
+        err = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+#endif
+#endif
     /* Python's restore_signals: the child starts with SIGPIPE at its default
      * action and nothing blocked, even if this process ignores or blocks it
      * (an ignored SIGPIPE survives exec, and then a chain's writer loops on
@@ -293,6 +306,14 @@ static int spawn(struct proc *proc, char *const argv[], char *const env[],
     return err;
 }
 
+static struct error *misuse(struct proc *proc, const char *what)
+{
+    struct error *e = error_new("ValueError", "%s: %s", proc->args, what);
+    free(proc->args);
+    proc->args = NULL;
+    return e;
+}
+
 struct error *proc_start(struct proc *proc, char *const argv[], const struct proc_options *opts)
 {
     static const struct proc_options inherit_all;
@@ -306,6 +327,11 @@ struct error *proc_start(struct proc *proc, char *const argv[], const struct pro
     if (!proc->args)
         return os_error(ENOMEM, NULL);
 
+    /* Misuse gets a message of its own, not an errno that seems to blame argv[0]. */
+    if (opts->out.kind == PROC_STDOUT_OF || opts->err.kind == PROC_STDOUT_OF)
+        return misuse(proc, "PROC_STDOUT_OF is for stdin only");
+    if (opts->in.kind == PROC_STDOUT_OF && (!opts->in.upstream || opts->in.upstream->stdout_fd < 0))
+        return misuse(proc, "PROC_STDOUT_OF: stdout not a pipe, or handed on already");
     const struct proc_io *ios[3] = {&opts->in, &opts->out, &opts->err};
     int *parent_ends[3] = {&proc->stdin_fd, &proc->stdout_fd, &proc->stderr_fd};
     struct stream_plan plans[3] = {{.child_end = -1}, {.child_end = -1}, {.child_end = -1}};
@@ -576,11 +602,11 @@ struct error *proc_communicate(struct proc *proc, const void *input, size_t len,
 {
     double deadline = deadline_of(timeout);
     if (!proc->communicating) {
+        if (input && len > 0 && proc->stdin_fd < 0) /* checked first: a retry must check again */
+            return error_new("ValueError", "input given but stdin of %s is not a pipe", proc->args);
         proc->communicating = true;
         proc->input = input;
         proc->input_len = input ? len : 0;
-        if (proc->input_len > 0 && proc->stdin_fd < 0)
-            return error_new("ValueError", "input given but stdin of %s is not a pipe", proc->args);
         if (proc->input_len == 0)
             close_fd(&proc->stdin_fd);
         /* Pipes that carry output get a buffer even if the child writes nothing. */
@@ -657,11 +683,12 @@ struct error *proc_run(struct proc_result *result, char *const argv[], bool capt
     if (e)
         return e;
     e = proc_communicate(&proc, NULL, 0, timeout, NULL, NULL);
-    if (e && strcmp(e->type, "TimeoutExpired") == 0) {
-        /* run() kills on timeout, then collects what is left and reaps. */
+    if (e) {
+        /* As Python's run: kill on a timeout (or any error), then only wait.
+         * Reading the pipes to EOF here could hang: a grandchild may hold
+         * them open long after the child is dead. What was read is kept. */
         proc_kill(&proc);
-        struct error *again = proc_communicate(&proc, NULL, 0, PROC_FOREVER, NULL, NULL);
-        error_free(again);
+        error_free(proc_wait(&proc, PROC_FOREVER));
     }
     result->returncode = proc.returncode;
     result->args = proc.args;

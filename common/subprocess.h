@@ -1,25 +1,29 @@
 /* subprocess: Python's subprocess module (run, Popen) for C.
  *
- * Python                                          C
- * ----------------------------------------------  ---------------------------------------------
- * proc = Popen(argv, env=env,                     struct proc proc;
- *              stdin=PIPE, stdout=PIPE)           e = proc_start(&proc, argv, &(struct
- * proc_options){ .env = env, .in = PROC_PIPE_IO, .out = PROC_PIPE_IO}); stdin=DEVNULL / stdin=fd /
- * (inherit)            .in = PROC_DEVNULL_IO / PROC_FD_IO(fd) / {0} Popen(..., stdin=up.stdout);
- * up.stdout.close()  .in = PROC_STDOUT_OF(&up): the library closes the parent's copy for you (see
- * below) proc.stdin.write(data); proc.stdin.flush()      proc_write(&proc, data, len) proc.poll()
- * is None                             proc_poll(&proc) == PROC_RUNNING proc.wait() /
- * proc.wait(timeout=t)              proc_wait(&proc, PROC_FOREVER) / (&proc, t) out, err =
- * proc.communicate(input, timeout=t)   proc_communicate(&proc, input, len, t, &out, &err)
- * proc.terminate() / proc.kill()                  proc_terminate(&proc) / proc_kill(&proc)
- * proc.send_signal(sig)                           proc_send_signal(&proc, sig)
- * proc.returncode                                 proc.returncode (after poll/wait said done)
- * with Popen(...) as proc: ...  (exit)            proc_fini(&proc): close pipes, wait, free
- * r = run(argv, capture_output=True, timeout=t)   proc_run(&r, argv, true, t)
- * r.check_returncode()                            proc_check_returncode(&r)
- * env = os.environ.copy(); env['k'] = 'v'         env = proc_environ_with((const char *[]){"k=v",
- * 0}) FileNotFoundError, TimeoutExpired,              struct error * (common/error.h) with that
- * type CalledProcessError                              and Python's message; NULL means success
+ * Python (subprocess)                       C (this header)
+ * ----------------------------------------  ------------------------------------------------------
+ * proc = Popen(argv, env=env,               struct proc proc;
+ *              stdin=PIPE, stdout=PIPE)     e = proc_start(&proc, argv, &(struct proc_options){
+ *                                                   .env = env, .in = PROC_PIPE_IO,
+ *                                                   .out = PROC_PIPE_IO});
+ * stdin=DEVNULL / stdin=fd / None           .in = PROC_DEVNULL_IO / PROC_FD_IO(fd) / {0} (inherit)
+ * Popen(..., stdin=up.stdout)               .in = PROC_STDOUT_OF(&up), and the library does the
+ * up.stdout.close()                           close of the parent's copy for you (see below)
+ * proc.stdin.write(data); .flush()          proc_write(&proc, data, len)
+ * proc.poll() is None                       proc_poll(&proc) == PROC_RUNNING
+ * proc.wait() / proc.wait(timeout=t)        proc_wait(&proc, PROC_FOREVER) / proc_wait(&proc, t)
+ * out, err = proc.communicate(input,        proc_communicate(&proc, input, len, t, &out, &err)
+ *                             timeout=t)
+ * proc.terminate() / proc.kill()            proc_terminate(&proc) / proc_kill(&proc)
+ * proc.send_signal(sig)                     proc_send_signal(&proc, sig)
+ * proc.returncode                           proc.returncode (once poll/wait said it exited)
+ * with Popen(...) as proc: ... (leaving)    proc_fini(&proc): close pipes, wait, free
+ * r = run(argv, capture_output=True,        proc_run(&r, argv, true, t)
+ *         timeout=t)
+ * r.check_returncode()                      proc_check_returncode(&r)
+ * env = os.environ.copy(); env['k'] = 'v'   env = proc_environ_with((const char *[]){"k=v", NULL})
+ * FileNotFoundError, TimeoutExpired,        a struct error * (common/error.h) with that type and
+ * CalledProcessError                          Python's message; NULL means success
  *
  * Return codes follow Python: the exit status (0..255), or minus the signal
  * number when a signal killed the child (terminate() gives -15, kill() -9).
@@ -28,6 +32,9 @@
  *   - Every pipe end the parent holds is close-on-exec (pipe2(O_CLOEXEC)), so
  *     no child inherits another child's pipe. Without it, child B would keep
  *     child A's stdin open and A would never see EOF: the classic hung pipeline.
+ *     And each child closes every descriptor above 2 before it runs
+ *     (Python's close_fds=True), so it inherits none of the program's own
+ *     descriptors either, close-on-exec or not.
  *   - PROC_STDOUT_OF(&up) hands up's stdout pipe to the new child and closes
  *     the parent's copy right after the start: then the downstream child's
  *     exit makes the upstream writer get SIGPIPE/EPIPE, and the upstream's
@@ -55,9 +62,9 @@
  * it execs, so nothing is copied and the cost does not grow with the parent's
  * size, and glibc reports an exec failure back as posix_spawn's return value
  * (no hand-made error pipe). Measured here (bench/item52.sh: item52/spawn_cost,
- * 1000 x /bin/true, median of 5; two runs): posix_spawn 0.79/0.64 ms per
- * child, fork+execv 0.98/0.69 ms, this library 0.85/0.63 ms; with a 256 MiB
- * parent fork+execv took 14 ms while the library stayed near 1 ms.
+ * 1000 x /bin/true, median of 5; two runs): posix_spawn 1.49/0.83 ms per
+ * child, fork+execv 1.66/0.89 ms, this library 1.66/0.84 ms; with a 256 MiB
+ * parent fork+execv took 13.5 ms while the library stayed below 1 ms.
  * The file actions dup2 each pipe end onto 0/1/2 (dup2 clears close-on-exec
  * on the copy only). PATH is searched with the parent's PATH, even when
  * `env` gives the child another one (as execvp/posix_spawnp do).
@@ -65,7 +72,8 @@
  * Limits: one thread should own a struct proc at a time (no locking inside).
  * A child's stdout pipe that nobody reads fills at 64 KiB and the child
  * blocks: use proc_communicate, not proc_wait, when you asked for pipes.
- * Linux only (pidfd for timed waits, with a sleep-and-poll fallback).
+ * Linux only (pidfd for timed waits, with a sleep-and-poll fallback). With
+ * glibc before 2.34 children do inherit descriptors not marked close-on-exec.
  */
 #ifndef COMMON_SUBPROCESS_H
 #define COMMON_SUBPROCESS_H
@@ -179,7 +187,8 @@ struct proc_result {
 
 /* run(argv, capture_output=capture, timeout=timeout): start, communicate,
  * wait. On timeout the child is killed and reaped before TimeoutExpired is
- * returned (as Python's run does). Call proc_result_fini in every case. */
+ * returned (as Python's run does); result keeps the output read until then.
+ * Call proc_result_fini in every case. */
 struct error *proc_run(struct proc_result *result, char *const argv[], bool capture,
                        double timeout);
 

@@ -1,16 +1,18 @@
 /* worker: the book's StoppableWorker, start_threads and stop_threads
  * (Item 55), over common/queue. Item 58 builds its pipeline on them.
  *
- *   Python                                       C
- *   ------------------------------------------   ---------------------------------------------
- *   StoppableWorker(func, in_queue, out_queue)   struct stoppable_worker; stoppable_worker_start(
- *     .start()                                     &w, func, ctx, in_queue, out_queue)
- *   for item in in_queue:                        the worker's loop: queue_get until QUEUE_CLOSED
- *       out_queue.put(func(item))                  queue_put(out_queue, func(item, ctx)),
- *       (task_done in __iter__'s finally)          then queue_task_done(in_queue)
- *   thread.join()                                stoppable_worker_join(&w)
- *   start_threads(count, func, in_q, out_q)      start_threads(&threads, count, func, ctx, in_q,
- * out_q) stop_threads(closable_queue, threads)        stop_threads(in_q, &threads)
+ *   Python                                     C
+ *   ----------------------------------------   ------------------------------------------
+ *   StoppableWorker(func, in_queue, out_queue) struct stoppable_worker w;
+ *     .start()                                   stoppable_worker_start(&w, func, ctx,
+ *                                                                       in_queue, out_queue)
+ *   for item in in_queue:                      the worker's loop: queue_get until QUEUE_CLOSED
+ *       out_queue.put(func(item))                queue_put(out_queue, func(item, ctx)),
+ *       (task_done in __iter__'s finally)        then queue_task_done(in_queue)
+ *   thread.join()                              stoppable_worker_join(&w)
+ *   start_threads(count, func, in_q, out_q)    start_threads(&threads, count, func, ctx,
+ *                                                            in_q, out_q)
+ *   stop_threads(closable_queue, threads)      stop_threads(in_q, &threads)
  *
  * func takes an item and returns the result to pass on; both are void *, so a
  * result can carry anything, an error included (Item 58 puts a struct that

@@ -22,7 +22,7 @@ int main(int argc, char **argv)
     double seconds = 1, work = 0.3;
     const struct cli_flag flags[] = {
         {"--seconds", CLI_DOUBLE, &seconds, 0, 3600, "S", "how long the child sleeps"},
-        {"--work", CLI_DOUBLE, &work, 0, 60, "S", "simulated work between two polls"},
+        {"--work", CLI_DOUBLE, &work, 0.01, 60, "S", "simulated work between two polls"},
         {0},
     };
     const struct cli cli = {"Poll a child process while the parent does other work.", flags, NULL};

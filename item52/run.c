@@ -55,5 +55,7 @@ int main(int argc, char **argv)
     fwrite(result.out.data, 1, result.out.len, stdout);
     putchar('\n');
     proc_result_fini(&result);
+    if (fflush(stdout) != 0) /* the child's output must not vanish unnoticed (a full disk) */
+        die_errno("writing stdout");
     return 0;
 }

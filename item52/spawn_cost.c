@@ -77,7 +77,7 @@ int main(int argc, char **argv)
     long children = 1000, parent_mib = 0;
     const struct cli_flag flags[] = {
         {"--children", CLI_INT, &children, ROUNDS, 1000000, "N", "children per method"},
-        {"--parent-mib", CLI_INT, &parent_mib, 0, 65536, "M", "touch M MiB in the parent first"},
+        {"--parent-mib", CLI_INT, &parent_mib, 0, 4096, "M", "touch M MiB in the parent first"},
         {0},
     };
     const struct cli cli = {"Measure the cost of starting and reaping one child.", flags, NULL};

@@ -25,24 +25,23 @@
 
 static long call_ms = 100; /* the book's select() timeout: 0.1 s */
 static double compute_ms = 0;
+static int never_ready; /* the read end of a pipe that nobody writes to */
 
 /* The book's select.select([socket.socket()], [], [], 0.1). Departure: on
  * Linux a fresh, unconnected socket polls as ready at once (POLLHUP), so the
  * book's call returns immediately and its demo measures nothing. The read end
  * of a pipe that nobody writes to never becomes readable, so poll() really
- * waits out its timeout. And the pipe is closed (the book leaks its sockets). */
+ * waits out its timeout. One pipe serves every call: a descriptor per call
+ * (the book's fresh socket, never closed) would run out of descriptors with
+ * enough threads. */
 static void slow_systemcall(void)
 {
-    int fds[2];
-    CHECK_SYS(pipe2(fds, O_CLOEXEC));
-    struct pollfd never_ready = {.fd = fds[0], .events = POLLIN};
+    struct pollfd pfd = {.fd = never_ready, .events = POLLIN};
     int ready;
     /* The lesson in one line: CPython's select() releases the GIL
      * (Py_BEGIN_ALLOW_THREADS) for as long as the kernel keeps it waiting. */
-    GIL_ALLOW_THREADS(ready = poll(&never_ready, 1, (int)call_ms));
+    GIL_ALLOW_THREADS(ready = poll(&pfd, 1, (int)call_ms));
     CHECK_SYS(ready);
-    CHECK_SYS(close(fds[0]));
-    CHECK_SYS(close(fds[1]));
 }
 
 static void *systemcall_thread(void *unused)
@@ -96,7 +95,7 @@ static void run_threads(long calls, bool gil, double interval)
 int main(int argc, char **argv)
 {
     long calls = 5;
-    bool gil = true;
+    bool gil = false, no_gil = false;
     double interval_ms = GIL_DEFAULT_INTERVAL * 1e3;
     const struct cli_flag flags[] = {
         {"--threads", CLI_INT, &calls, 1, 1000, "N", "system calls, and threads to make them"},
@@ -104,7 +103,7 @@ int main(int argc, char **argv)
         {"--compute-ms", CLI_DOUBLE, &compute_ms, 0, 10000, "MS",
          "CPU-bound Python per helicopter move, meanwhile"},
         {"--gil", CLI_SWITCH, &gil, 0, 0, NULL, "run the threads under the emulated GIL (default)"},
-        {"--no-gil", CLI_CLEAR, &gil, 0, 0, NULL, "run them as free C threads instead"},
+        {"--no-gil", CLI_SWITCH, &no_gil, 0, 0, NULL, "run them as free C threads instead"},
         {"--switch-interval-ms", CLI_DOUBLE, &interval_ms, 0.001, 1000, "MS",
          "the emulated GIL's switch interval"},
         {0},
@@ -112,8 +111,15 @@ int main(int argc, char **argv)
     const struct cli cli = {"Blocking system calls in threads run in parallel, GIL or not.", flags,
                             NULL};
     cli_parse_or_exit(&cli, argc, argv, NULL);
+    if (gil && no_gil)
+        cli_usage_error(&cli, "--gil and --no-gil: choose one");
 
+    int fds[2];
+    CHECK_SYS(pipe2(fds, O_CLOEXEC));
+    never_ready = fds[0];
     run_serial(calls);
-    run_threads(calls, gil, interval_ms / 1e3);
+    run_threads(calls, !no_gil, interval_ms / 1e3);
+    CHECK_SYS(close(fds[0]));
+    CHECK_SYS(close(fds[1]));
     return 0;
 }

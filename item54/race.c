@@ -15,12 +15,14 @@
 
 /* Race condition, not data race. The book's `self.count += offset` is a
  * read, an add and a write. In C, a plain `long` updated by several threads
- * is a *data race*: undefined behaviour, and at -O2 gcc and clang turn each
- * worker's loop into a single `count += 100000`, hiding the lesson (and
- * ThreadSanitizer rejects the program). Relaxed atomic loads and stores make
+ * is a *data race*: undefined behaviour. The compiler may assume no other
+ * thread touches it, so at -O2 gcc and clang turn a loop of `count += 1` into
+ * a single `count += 100000` (README, exercise 2), hiding the lesson, and
+ * ThreadSanitizer rejects the program. Relaxed atomic loads and stores make
  * every access well defined but keep the read and the write separate, so
- * another thread can still slip in between them: a lost update, exactly the
- * book's bug, with no undefined behaviour. */
+ * another thread can still slip in between them: a *race condition*, the
+ * lost update of the book, with no undefined behaviour. (relaxed: the count
+ * orders nothing else; the joins publish the final value to main.) */
 struct counter {
     atomic_long count;
 };

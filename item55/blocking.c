@@ -5,62 +5,87 @@
  *      for the thread.
  *
  *   ./item55/blocking          the book's 16 lines, in the book's order, every run
- *   ./item55/blocking --free   the same code without the narration turns: the
- *                              lines come in whatever order the threads reach them
+ *   ./item55/blocking --free   the book's code as written: the lines come in
+ *                              whatever order the threads reach them
  *
- * Look for: in --free mode run it a few times (`for i in $(seq 20); do
- * ./item55/blocking --free | md5sum; done | sort | uniq -c`). Some orders
- * never change: they are what the queue guarantees (a line after a get that
- * had to wait for a put comes after the line before that put). The rest vary.
+ * Look for: run --free twenty times (`for i in $(seq 20); do
+ * ./item55/blocking --free | tr '\n' '|'; echo; done | sort | uniq -c`).
+ * Some pairs of lines never swap: the queue orders them (a get that had to
+ * wait returns only after the put; join returns only after task_done). The
+ * other pairs swap from run to run, in Python too (python-reference.md).
  *
- * How the book's order is kept, without sleeping:
- *  - Where the book's story needs a thread to be really blocked (the consumer
- *    waiting in get; the producer stuck in its second put), the other thread
- *    waits for that event, which common/queue reports
- *    (queue_wait_for_getters, queue_wait_for_putters). This replaces the
- *    book's time.sleep(0.1) in demo 2, in both modes.
- *  - Two threads that both print after a hand-off race to print first (in
- *    Python too: python-reference.md). By default each line waits for its
- *    turn in the book's transcript, i.e. for the line before it to have been
- *    printed; --free drops only these turns.
+ * Two lines printed by different threads are kept in the book's order by
+ * one of three things:
+ *  - the queue itself: written as plain code, nothing to add;
+ *  - a wait for a real event that common/queue reports: main puts only once
+ *    the consumer is blocked in get (queue_wait_for_getters, demos 1 and 3),
+ *    and in demo 2 the consumer gets only once the producer is stuck in its
+ *    second put (queue_wait_for_putters, where the book sleeps 0.1 s);
+ *  - a narration cue, for the four pairs nothing orders: when a hand-off
+ *    wakes a thread, waker and woken both go on to print, and either may be
+ *    first. say_after(cue, line) waits until the other thread's cue line is
+ *    out. It is there only so the transcript reads like the book's.
+ * --free keeps the queue's order and demo 2's wait (it stands for the book's
+ * own sleep) and drops the rest. Nothing here sleeps.
  */
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "check.h"
 #include "cli.h"
 #include "queue.h"
 
-/* ---- the narration: lines in the book's order ---- */
+/* ---- the narration ---- */
+
+enum { MAX_DEMO_LINES = 6 };
 
 static struct {
     pthread_mutex_t lock;
-    pthread_cond_t turn_changed;
-    int next;  /* guarded by lock: the index of the book's next line */
-    bool free; /* --free: print at once, in whatever order threads come */
-} narration = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false};
+    pthread_cond_t line_printed;
+    const char *printed[MAX_DEMO_LINES]; /* guarded by lock: the current demo's lines so far */
+    int count;                           /* guarded by lock */
+    bool free;                           /* --free: no cues, no waits that only narrate */
+} narration = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, {0}, 0, false};
 
-/* Print line number `turn` of the current demo (counting from 0) once the
- * lines before it are out. One printf per line, so lines never tear. */
-static void say(int turn, const char *line)
+static bool printed_already(const char *line)
 {
-    if (narration.free) {
-        printf("%s\n", line);
-        return;
-    }
+    for (int i = 0; i < narration.count; i++)
+        if (strcmp(narration.printed[i], line) == 0)
+            return true;
+    return false;
+}
+
+/* Print one whole line (one printf, under the lock) and tell any thread
+ * whose cue it is. */
+static void say(const char *line)
+{
     CHECK_PT(pthread_mutex_lock(&narration.lock));
-    while (narration.next != turn)
-        CHECK_PT(pthread_cond_wait(&narration.turn_changed, &narration.lock));
+    if (narration.count == MAX_DEMO_LINES)
+        die("more than %d lines in one demo", MAX_DEMO_LINES);
     printf("%s\n", line);
-    narration.next++;
-    CHECK_PT(pthread_cond_broadcast(&narration.turn_changed));
+    narration.printed[narration.count++] = line;
+    CHECK_PT(pthread_cond_broadcast(&narration.line_printed));
     CHECK_PT(pthread_mutex_unlock(&narration.lock));
+}
+
+/* A narration cue: print line once the other thread has printed cue. The
+ * queue leaves the two unordered; only the transcript wants this order. */
+static void say_after(const char *cue, const char *line)
+{
+    if (!narration.free) {
+        CHECK_PT(pthread_mutex_lock(&narration.lock));
+        while (!printed_already(cue))
+            CHECK_PT(pthread_cond_wait(&narration.line_printed, &narration.lock));
+        CHECK_PT(pthread_mutex_unlock(&narration.lock));
+    }
+    say(line);
 }
 
 static void new_demo(void)
 {
-    narration.next = 0; /* only main calls this, while no other thread runs */
+    narration.count = 0; /* only main calls this, while no other thread runs */
 }
 
 static void must(enum queue_status status, const char *what)
@@ -70,6 +95,14 @@ static void must(enum queue_status status, const char *what)
 }
 
 static char object; /* the book puts object(); any address will do */
+
+static struct queue *new_queue(size_t maxsize)
+{
+    struct queue *q = queue_create(maxsize);
+    if (!q)
+        die("queue_create failed");
+    return q;
+}
 
 /* Run the consumer in a thread while main plays the producer. */
 static pthread_t start(void *(*consumer)(void *), struct queue *q)
@@ -85,21 +118,21 @@ static void *consumer_1(void *arg)
 {
     struct queue *my_queue = arg;
     void *item;
-    say(0, "Consumer waiting");
+    say("Consumer waiting");
     must(queue_get(my_queue, &item), "get"); /* Runs after put() below */
-    say(3, "Consumer done");
+    say_after("Producer done", "Consumer done");
     return NULL;
 }
 
 static void demo_get_blocks(void)
 {
-    struct queue *my_queue = queue_create(0);
+    struct queue *my_queue = new_queue(0);
     pthread_t thread = start(consumer_1, my_queue);
     if (!narration.free)
-        queue_wait_for_getters(my_queue, 1); /* the consumer really is waiting */
-    say(1, "Producer putting");
+        queue_wait_for_getters(my_queue, 1); /* the consumer really is blocked in get */
+    say("Producer putting");
     must(queue_put(my_queue, &object), "put"); /* Runs before get() above */
-    say(2, "Producer done");
+    say("Producer done");
     CHECK_PT(pthread_join(thread, NULL));
     queue_destroy(my_queue);
 }
@@ -111,25 +144,25 @@ static void *consumer_2(void *arg)
     struct queue *my_queue = arg;
     void *item;
     /* The book sleeps 0.1 s here, hoping the producer fills the queue and
-     * blocks meanwhile; wait for exactly that instead. */
+     * blocks meanwhile; wait for exactly that instead, --free or not. */
     queue_wait_for_putters(my_queue, 1);
     must(queue_get(my_queue, &item), "get"); /* Runs second */
-    say(1, "Consumer got 1");
+    say("Consumer got 1");
     must(queue_get(my_queue, &item), "get"); /* Runs fourth */
-    say(4, "Consumer got 2");
-    say(5, "Consumer done");
+    say_after("Producer done", "Consumer got 2");
+    say("Consumer done");
     return NULL;
 }
 
 static void demo_bounded(void)
 {
-    struct queue *my_queue = queue_create(1); /* Buffer size of 1 */
+    struct queue *my_queue = new_queue(1); /* Buffer size of 1 */
     pthread_t thread = start(consumer_2, my_queue);
     must(queue_put(my_queue, &object), "put"); /* Runs first */
-    say(0, "Producer put 1");
+    say("Producer put 1");
     must(queue_put(my_queue, &object), "put"); /* Runs third */
-    say(2, "Producer put 2");
-    say(3, "Producer done");
+    say_after("Consumer got 1", "Producer put 2");
+    say("Producer done");
     CHECK_PT(pthread_join(thread, NULL));
     queue_destroy(my_queue);
 }
@@ -140,26 +173,26 @@ static void *consumer_3(void *arg)
 {
     struct queue *in_queue = arg;
     void *work;
-    say(0, "Consumer waiting");
+    say("Consumer waiting");
     must(queue_get(in_queue, &work), "get"); /* Runs second */
-    say(3, "Consumer working");
+    say_after("Producer waiting", "Consumer working");
     /* Doing work ... */
-    say(4, "Consumer done");
+    say("Consumer done");
     must(queue_task_done(in_queue), "task_done"); /* Runs third */
     return NULL;
 }
 
 static void demo_join(void)
 {
-    struct queue *in_queue = queue_create(0);
+    struct queue *in_queue = new_queue(0);
     pthread_t thread = start(consumer_3, in_queue);
     if (!narration.free)
-        queue_wait_for_getters(in_queue, 1);
-    say(1, "Producer putting");
+        queue_wait_for_getters(in_queue, 1); /* the consumer really is blocked in get */
+    say("Producer putting");
     must(queue_put(in_queue, &object), "put"); /* Runs first */
-    say(2, "Producer waiting");
-    queue_join(in_queue); /* Runs fourth */
-    say(5, "Producer done");
+    say("Producer waiting");
+    queue_join(in_queue); /* Runs fourth: only after task_done, so after "Consumer done" */
+    say("Producer done");
     CHECK_PT(pthread_join(thread, NULL));
     queue_destroy(in_queue);
 }
@@ -168,7 +201,7 @@ int main(int argc, char **argv)
 {
     const struct cli_flag flags[] = {
         {"--free", CLI_SWITCH, &narration.free, 0, 0, NULL,
-         "no narration turns: lines in whatever order the threads print them"},
+         "the book's code as written: no narration, lines in whatever order threads print them"},
         {0},
     };
     const struct cli cli = {"The book's three Queue demonstrations: blocking get, a bound, join.",

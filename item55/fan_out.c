@@ -2,11 +2,11 @@
  * (3 download, 4 resize, 5 upload), started with start_threads and stopped
  * stage by stage with stop_threads.
  *
- *   ./item55/fan_out                                   1000 items finished
- *   ./item55/fan_out --work-us 1000 --time             each stage is 1 ms of I/O per item:
- *   ./item55/pipeline --work-us 1000 --time            compare the times (about 3x)
- *   ./item55/fan_out --download-threads 1 --resize-threads 1 --upload-threads 1 --work-us 1000
- * --time
+ *   ./item55/fan_out                          1000 items finished
+ *   ./item55/fan_out --work-us 1000 --time    each stage is 1 ms of I/O per item:
+ *   ./item55/pipeline --work-us 1000 --time   compare the times (about 3x)
+ *   ./item55/fan_out --download-threads 1 --resize-threads 1 --upload-threads 1 \
+ *       --work-us 1000 --time                 one thread per stage: as slow as pipeline
  *
  * Look for: more threads per stage overlap more of the stages' I/O, so the
  * slowest stage (the one with the fewest threads) sets the pace. The book's

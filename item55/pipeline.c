@@ -5,8 +5,8 @@
  *   ./item55/pipeline                          1000 items finished
  *   ./item55/pipeline --time                   wall and CPU time on stderr (compare polling --time)
  *   ./item55/pipeline --slow-stage resize      the queue in front of resize grows (peak printed)
- * ...
- *   ./item55/pipeline --slow-stage resize --maxsize 10     ... unless the queues are bounded
+ *   ./item55/pipeline --slow-stage resize --maxsize 10
+ *                                              ... unless the queues are bounded
  *   ./item55/pipeline --sentinel               close the book's way, with a sentinel item
  *
  * Look for: no polling, no 0.1 s wait in main (join returns when the work is

@@ -263,25 +263,13 @@ void column_printer_append(struct column_printer *p, char *text)
     p->columns[p->count++] = text;
 }
 
-/* Line `i` of text (0-based) as a pointer and a length; length 0 past the end. */
-static const char *nth_line(const char *text, size_t i, size_t *len)
+/* The next line of a column: its length, and where the line after it starts
+ * (at the terminating '\0' once the column has run out of lines). */
+static size_t next_line(const char **text)
 {
-    for (; i > 0 && *text; i--) {
-        const char *nl = strchr(text, '\n');
-        text = nl ? nl + 1 : text + strlen(text);
-    }
-    *len = strcspn(text, "\n");
-    return text;
-}
-
-static size_t count_lines(const char *text)
-{
-    size_t n = 0;
-    for (const char *s = text; *s; n++) {
-        const char *nl = strchr(s, '\n');
-        s = nl ? nl + 1 : s + strlen(s);
-    }
-    return n;
+    size_t len = strcspn(*text, "\n");
+    *text += len + ((*text)[len] == '\n');
+    return len;
 }
 
 void column_printer_print(const struct column_printer *p, FILE *f)
@@ -295,17 +283,20 @@ void column_printer_print(const struct column_printer *p, FILE *f)
     size_t *widths = xcalloc(p->count, sizeof *widths);
     size_t rows = 0, line_len = 0;
     for (size_t c = 0; c < p->count; c++) {
-        size_t lines = count_lines(p->columns[c]);
         widths[c] = (size_t)snprintf(NULL, 0, "%zu", c);
-        for (size_t i = 0; i < lines; i++) {
-            size_t len;
-            nth_line(p->columns[c], i, &len);
-            if (len > widths[c])
-                widths[c] = len;
+        size_t lines = 0;
+        for (const char *text = p->columns[c]; *text; lines++) {
+            size_t len = next_line(&text);
+            widths[c] = len > widths[c] ? len : widths[c];
         }
         rows = lines > rows ? lines : rows;
         line_len += widths[c] + 3;
     }
+    /* Each column's next unread line: a column with fewer lines than the
+     * others is padded with spaces (the book raises IndexError). */
+    const char **next = xcalloc(p->count, sizeof *next);
+    for (size_t c = 0; c < p->count; c++)
+        next[c] = p->columns[c];
     char *line = xmalloc(line_len + 2);
     for (size_t r = 0; r <= rows; r++) { /* row 0 is the header */
         char *out = line;
@@ -314,12 +305,12 @@ void column_printer_print(const struct column_printer *p, FILE *f)
                 out += sprintf(out, " | ");
             if (r == 0) {
                 int digits = snprintf(NULL, 0, "%zu", c);
-                int left = (int)(widths[c] - (size_t)digits) / 2;
+                int left = ((int)widths[c] - digits) / 2;
                 int right = (int)widths[c] - digits - left;
                 out += sprintf(out, "%*s%zu%*s", left, "", c, right, "");
             } else {
-                size_t len;
-                const char *text = nth_line(p->columns[c], r - 1, &len);
+                const char *text = next[c];
+                size_t len = next_line(&next[c]);
                 out += sprintf(out, "%-*.*s", (int)widths[c], (int)len, text);
             }
         }
@@ -328,6 +319,7 @@ void column_printer_print(const struct column_printer *p, FILE *f)
         fputs(line, f); /* one line, one write */
     }
     free(line);
+    free(next);
     free(widths);
 }
 
@@ -354,9 +346,21 @@ static void pattern_add(struct pattern *p, size_t *capacity, long y, long x)
     p->alive[p->count++] = (struct cli_yx){y, x};
 }
 
+/* A '\r' just before the end of a line is part of a CRLF line end. */
+static bool at_line_end(FILE *f)
+{
+    int next = getc(f);
+    if (next != EOF)
+        ungetc(next, f);
+    return next == '\n' || next == EOF;
+}
+
 /* Read a plaintext .cells file: '!' lines are comments; other lines hold 'O'
  * (or '*') for alive and '.' for dead, shorter lines are padded with dead
- * cells. Returns false with a message in err. */
+ * cells. It reads a byte at a time and keeps only the live cells that could
+ * fit the largest grid, so a huge line or file costs no memory; its full
+ * size is still counted, for the fit check. Returns false with a message in
+ * err (an empty pattern is an error too: most likely the wrong file). */
 static bool pattern_load(const char *path, struct pattern *p, char *err, size_t errlen)
 {
     *p = (struct pattern){.name = path};
@@ -365,48 +369,45 @@ static bool pattern_load(const char *path, struct pattern *p, char *err, size_t 
         snprintf(err, errlen, "cannot open: %s", strerror(errno));
         return false;
     }
-    size_t capacity = 0, bufsize = 0;
-    char *buf = NULL;
-    long lineno = 0, row = 0, last_nonempty = 0;
-    ssize_t n;
-    bool ok = true;
-    while (ok && (n = getline(&buf, &bufsize, f)) != -1) {
-        lineno++;
-        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-            buf[--n] = '\0';
-        if (buf[0] == '!')
+    size_t capacity = 0;
+    long line = 1, row = 0, x = 0; /* row counts pattern lines: comments are not rows */
+    bool comment = false, ok = true;
+    int c;
+    while (ok && (c = getc(f)) != EOF) {
+        if (c == '\n') {
+            if (!comment)
+                row++;
+            line++;
+            x = 0;
+            comment = false;
+        } else if (comment || (c == '\r' && at_line_end(f))) {
             continue;
-        for (ssize_t x = 0; x < n; x++) {
-            unsigned char c = (unsigned char)buf[x];
-            if (c == 'O' || c == '*') {
+        } else if (c == '!' && x == 0) {
+            comment = true;
+        } else if (c == 'O' || c == '*' || c == '.') {
+            if (c != '.' && row < MAX_SIDE && x < MAX_SIDE)
                 pattern_add(p, &capacity, row, x);
-            } else if (c != '.') {
-                if (c >= 0x20 && c < 0x7f)
-                    snprintf(
-                        err, errlen,
-                        "line %ld: unexpected character '%c' (alive is 'O' or '*', dead is '.')",
-                        lineno, c);
-                else
-                    snprintf(err, errlen,
-                             "line %ld: unexpected byte 0x%02x (alive is 'O' or '*', dead is '.')",
-                             lineno, c);
-                ok = false;
-                break;
-            }
+            x++;
+            p->rows = row + 1; /* trailing empty lines are not part of the pattern */
+            p->cols = x > p->cols ? x : p->cols;
+        } else {
+            if (c >= 0x20 && c < 0x7f)
+                snprintf(err, errlen, "line %ld: unexpected character '%c' %s", line, c,
+                         "(alive is 'O' or '*', dead is '.')");
+            else
+                snprintf(err, errlen, "line %ld: unexpected byte 0x%02x %s", line, c,
+                         "(alive is 'O' or '*', dead is '.')");
+            ok = false;
         }
-        if (n > p->cols)
-            p->cols = n;
-        row++;
-        if (n > 0)
-            last_nonempty = row;
     }
     if (ok && ferror(f)) {
         snprintf(err, errlen, "cannot read: %s", strerror(errno));
         ok = false;
+    } else if (ok && p->rows == 0) {
+        snprintf(err, errlen, "no pattern in it (no line of 'O', '*' or '.')");
+        ok = false;
     }
-    free(buf);
     fclose(f);
-    p->rows = last_nonempty; /* trailing empty lines are not part of the pattern */
     if (!ok) {
         free(p->alive);
         p->alive = NULL;
@@ -443,7 +444,9 @@ void life_start(struct life_run *run, int argc, char **argv, const char *summary
         {"--time", CLI_SWITCH, &o->time, 0, 0, NULL,
          "print the time per generation to stderr (always on when --io-ms is above 0)"},
     };
-    size_t n = 9;
+    size_t n = 0;
+    while (flags[n].name)
+        n++;
     if (o->workers > 0)
         flags[n++] =
             (struct cli_flag){"--workers", CLI_INT, &o->workers, 1, 1024, "N", "worker threads"};
@@ -465,8 +468,7 @@ void life_start(struct life_run *run, int argc, char **argv, const char *summary
     }
     const struct pattern *p = &o->pattern;
     if (o->at.y + p->rows > o->height || o->at.x + p->cols > o->width)
-        cli_usage_error(&cli,
-                        "%s%s: %ld rows x %ld columns at %ld,%ld do not fit the %ld x %ld grid",
+        cli_usage_error(&cli, "%s%s: %ld x %ld cells at %ld,%ld do not fit the %ld x %ld grid",
                         o->pattern_file ? "--pattern " : "", p->name, p->rows, p->cols, o->at.y,
                         o->at.x, o->height, o->width);
 
@@ -492,7 +494,14 @@ void life_record(struct life_run *run, char *text)
         if (life_timed(run))
             fprintf(stderr, "Generation %ld: Took %.3f seconds\n", run->recorded, took);
     }
-    column_printer_append(&run->columns, text);
+    if (run->opt.final && run->columns.count > 0) {
+        /* --final prints the last grid alone: keep no others (1,000 generations
+         * of a 1000 x 1000 grid would otherwise hold a gigabyte) */
+        free(run->columns.columns[0]);
+        run->columns.columns[0] = text;
+    } else {
+        column_printer_append(&run->columns, text);
+    }
     run->recorded++;
     run->lap_started = clock_now();
 }

@@ -13,8 +13,9 @@
  *   count_neighbors(y, x, get)                count_neighbors(y, x, get)
  *   game_logic(state, neighbors), with        game_logic(state, neighbors, y, x, &next)
  *     data = my_socket.recv(100) inside         returns NULL, or the I/O error it "raised"
- *   my_socket.recv(100)                       my_socket_recv(y, x): sleeps --io-ms, fails at
- * --fail-at step_cell(y, x, get, set)                 step_cell(y, x, get, set): returns the error
+ *   my_socket.recv(100)                       my_socket_recv(y, x): sleeps --io-ms, fails
+ *                                               at --fail-at
+ *   step_cell(y, x, get, set)                 step_cell(y, x, get, set): returns the error
  *   ColumnPrinter                             struct column_printer
  *   the driving loop (columns.append(str(     life_start, life_record, life_finish
  *     grid)); grid = simulate(grid))

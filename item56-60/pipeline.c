@@ -38,31 +38,16 @@ struct cell_item {
     struct error *error; /* the exception a stage caught, instead of a result */
 };
 
-/* ---- the worker functions ---- */
+/* ==== the plumbing both halves share: queues, fan out, fan in, workers ==== */
 
-static void *count_neighbors_thread(void *arg, void *ctx)
+/* ClosableQueue(): unbounded, as the book's. */
+static struct queue *closable_queue(void)
 {
-    (void)ctx;
-    struct cell_item *item = arg;
-    /* "Do some blocking input/output in here": the I/O the book adds to
-     * count_neighbors, which makes this stage worth running in threads. */
-    item->error = my_socket_recv(item->y, item->x);
-    if (!item->error)
-        item->neighbors = count_neighbors(item->y, item->x, item->get);
-    return item; /* an error travels on to the next stage */
+    struct queue *q = queue_create(0);
+    if (!q)
+        die("queue_create failed");
+    return q;
 }
-
-static void *game_logic_thread(void *arg, void *ctx)
-{
-    (void)ctx;
-    struct cell_item *item = arg;
-    if (item->error) /* count_neighbors failed: pass it along */
-        return item;
-    item->error = game_logic(item->state, item->neighbors, item->y, item->x, &item->next_state);
-    return item;
-}
-
-/* ---- fan out, fan in ---- */
 
 static void put_item(struct queue *q, struct cell_item *item)
 {
@@ -98,6 +83,28 @@ static struct error *fan_in(struct queue *out_queue, long cells, struct setter s
     return raised;
 }
 
+static void start_workers(struct worker_threads *threads, long count, worker_fn *func,
+                          struct queue *in_queue, struct queue *out_queue)
+{
+    int err = start_threads(threads, (size_t)count, func, NULL, in_queue, out_queue);
+    if (err) { /* die() ends the process, and with it the workers that did start */
+        errno = err;
+        die_errno("start_threads: started %zu of %ld workers", threads->count, count);
+    }
+}
+
+/* ==== Item 58, first half: --workers threads (the book's 5) run game_logic ==== */
+
+static void *game_logic_thread(void *arg, void *ctx)
+{
+    (void)ctx;
+    struct cell_item *item = arg;
+    if (item->error) /* count_neighbors failed: pass it along */
+        return item;
+    item->error = game_logic(item->state, item->neighbors, item->y, item->x, &item->next_state);
+    return item;
+}
+
 static struct grid *simulate_pipeline(struct grid *grid, struct queue *in_queue,
                                       struct queue *out_queue, struct error **error)
 {
@@ -122,6 +129,46 @@ static struct grid *simulate_pipeline(struct grid *grid, struct queue *in_queue,
         return NULL;
     }
     return next_grid;
+}
+
+static struct error *run_pipeline(struct life_run *run)
+{
+    struct queue *in_queue = closable_queue(), *out_queue = closable_queue();
+    struct worker_threads threads;
+    start_workers(&threads, run->opt.workers, game_logic_thread, in_queue, out_queue);
+
+    struct grid *grid = grid_create(run->opt.height, run->opt.width);
+    life_seed(run, grid_setter(grid));
+    struct error *err = NULL;
+    for (long i = 0; i < run->opt.generations && !err; i++) {
+        life_record(run, grid_str(grid));
+        struct grid *next_grid = simulate_pipeline(grid, in_queue, out_queue, &err);
+        grid_destroy(grid);
+        grid = next_grid;
+    }
+    if (!err)
+        life_record(run, grid_str(grid));
+    grid_destroy(grid);
+
+    CHECK_PT(stop_threads(in_queue, &threads)); /* the book: in_queue.close() per thread, join */
+    queue_destroy(in_queue);
+    queue_destroy(out_queue);
+    return err;
+}
+
+/* ==== Item 58, second half (--phased): count_neighbors does I/O too, so it
+ * becomes a stage of its own, and its workers share the grid: a LockingGrid ==== */
+
+static void *count_neighbors_thread(void *arg, void *ctx)
+{
+    (void)ctx;
+    struct cell_item *item = arg;
+    /* "Do some blocking input/output in here": the I/O the book adds to
+     * count_neighbors, which makes this stage worth running in threads. */
+    item->error = my_socket_recv(item->y, item->x);
+    if (!item->error)
+        item->neighbors = count_neighbors(item->y, item->x, item->get);
+    return item; /* an error travels on to the next stage */
 }
 
 static struct locking_grid *simulate_phased_pipeline(struct locking_grid *grid,
@@ -152,48 +199,10 @@ static struct locking_grid *simulate_phased_pipeline(struct locking_grid *grid,
     return next_grid;
 }
 
-/* ---- the two drivers: the book's loops ---- */
-
-static void start_workers(struct worker_threads *threads, long count, worker_fn *func,
-                          struct queue *in_queue, struct queue *out_queue)
-{
-    int err = start_threads(threads, (size_t)count, func, NULL, in_queue, out_queue);
-    if (err) {
-        stop_threads(in_queue, threads);
-        errno = err;
-        die_errno("start_threads: started %zu of %ld workers", threads->count, count);
-    }
-}
-
-static struct error *run_pipeline(struct life_run *run)
-{
-    struct queue *in_queue = queue_create(0), *out_queue = queue_create(0);
-    struct worker_threads threads;
-    start_workers(&threads, run->opt.workers, game_logic_thread, in_queue, out_queue);
-
-    struct grid *grid = grid_create(run->opt.height, run->opt.width);
-    life_seed(run, grid_setter(grid));
-    struct error *err = NULL;
-    for (long i = 0; i < run->opt.generations && !err; i++) {
-        life_record(run, grid_str(grid));
-        struct grid *next_grid = simulate_pipeline(grid, in_queue, out_queue, &err);
-        grid_destroy(grid);
-        grid = next_grid;
-    }
-    if (!err)
-        life_record(run, grid_str(grid));
-    grid_destroy(grid);
-
-    CHECK_PT(stop_threads(in_queue, &threads)); /* the book: in_queue.close() per thread, join */
-    queue_destroy(in_queue);
-    queue_destroy(out_queue);
-    return err;
-}
-
 static struct error *run_phased_pipeline(struct life_run *run)
 {
-    struct queue *in_queue = queue_create(0), *logic_queue = queue_create(0),
-                 *out_queue = queue_create(0);
+    struct queue *in_queue = closable_queue(), *logic_queue = closable_queue(),
+                 *out_queue = closable_queue();
     struct worker_threads counters, deciders;
     start_workers(&counters, run->opt.workers, count_neighbors_thread, in_queue, logic_queue);
     start_workers(&deciders, run->opt.workers, game_logic_thread, logic_queue, out_queue);

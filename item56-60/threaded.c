@@ -38,8 +38,9 @@ struct cell_thread {
     struct setter set;
 };
 
-static atomic_long alive; /* threads running step_cell right now */
-static atomic_long peak;  /* the most that ever were at once */
+static atomic_long alive;    /* threads running step_cell right now */
+static atomic_long peak;     /* the most that ever were at once */
+static long threads_started; /* Python's thread counter: only the main thread counts */
 
 static void thread_started(void)
 {
@@ -66,8 +67,6 @@ static void *run_step_cell(void *arg)
     atomic_fetch_sub(&alive, 1);
     return NULL;
 }
-
-static long threads_started; /* only the main thread counts */
 
 static struct locking_grid *simulate_threaded(struct locking_grid *grid, long generation)
 {

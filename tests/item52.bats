@@ -79,6 +79,11 @@ three_literals_of_10() {
     [ "$stderr" = "run: CalledProcessError: Command '['sh', '-c', 'exit 3']' returned non-zero exit status 3." ]
 }
 
+@test "run: output that cannot be written (a full disk) is an error, exit 1" {
+    run -1 --separate-stderr timeout 10 bash -c '"$1" >/dev/full' _ "$BIN/item52/run"
+    [[ $stderr == "run: writing stdout: No space left on device" ]]
+}
+
 @test "run --timeout: a child that takes too long is killed: TimeoutExpired, exit 1" {
     run -1 --separate-stderr timeout 10 "$BIN/item52/run" --timeout 0.1 -- sleep 30
     [ -z "$output" ]
@@ -177,4 +182,7 @@ three_literals_of_10() {
     [[ $stderr == *--bytes* ]]
     run -2 --separate-stderr timeout 10 "$BIN/item52/fan_out" --children 0
     run -2 --separate-stderr timeout 10 "$BIN/item52/poll" --seconds abc
+    run -2 --separate-stderr timeout 10 "$BIN/item52/poll" --work 0 # would flood stdout
+    run -2 --separate-stderr timeout 10 "$BIN/item52/spawn_cost" --parent-mib 5000
+    [ -z "$output" ]
 }

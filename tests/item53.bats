@@ -79,6 +79,14 @@ took_ms() {
     [ "$(took_ms "${lines[1]}")" -ge 10 ]
 }
 
+@test "syscalls: many threads blocking at once need no descriptor each (one never-ready pipe)" {
+    # 20 overlapping calls with a descriptor each would need 20 or more; the
+    # limit of 16 leaves room for the standard ones and one pipe.
+    run -0 --separate-stderr bash -c "ulimit -n 16 && timeout 60 '$BIN/item53/syscalls' --no-gil --threads 20 --call-ms 50"
+    [[ ${lines[1]} =~ ^free\ threads:\ $took$ ]]
+    [ "$stderr" = "" ]
+}
+
 convoy_lines=(
     "^I/O alone: $took$"
     "^I/O beside a CPU-bound thread, under the GIL: $took$"
@@ -122,7 +130,7 @@ convoy_lines=(
         [[ ${stderr_lines[0]} == "$prog: $flag: "* ]]
         [[ ${stderr_lines[1]} == "usage: $prog "* ]]
     done
-    for prog in factorize convoy; do
+    for prog in factorize syscalls convoy; do
         run -2 --separate-stderr timeout 10 "$BIN/item53/$prog" --gil --no-gil
         [ "$output" = "" ]
         [[ ${stderr_lines[0]} == "$prog: --gil and --no-gil"* ]]

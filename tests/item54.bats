@@ -24,16 +24,19 @@ run_counter() {
     [ "$got" -le 500000 ]
 }
 
-@test "race: unsynchronised increments lose updates in at least one of 10 runs" {
+@test "race: unsynchronised increments lose updates (a short run within 30 tries)" {
     [ "$(nproc)" -gt 1 ] || skip "needs two cores for the threads to overlap"
-    short=0
-    for i in $(seq 10); do
+    # On an idle machine every run is short. When other jobs hold the cores,
+    # the threads seldom overlap and only about a third of the runs are short
+    # (6 of 20 at load average 41), so 10 runs would miss ~3% of the time.
+    # Stop at the first short run; give up after 30 (a miss then: ~2e-5).
+    for i in $(seq 30); do
         run_counter race
         [ "$got" -le 500000 ]
-        if [ "$got" -lt 500000 ]; then short=$((short + 1)); fi
+        if [ "$got" -lt 500000 ]; then break; fi
     done
-    echo "short in $short of 10 runs"
-    [ "$short" -ge 1 ]
+    echo "first short run: $i (got $got)"
+    [ "$got" -lt 500000 ]
 }
 
 @test "race --gil: the GIL does not protect you: updates are lost in at least one of 5 runs" {
@@ -60,11 +63,13 @@ run_counter() {
     [ "$short" -ge 1 ]
 }
 
-@test "race --gil --time: the GIL really changed hands during the run" {
-    run --separate-stderr timeout 60 "$BIN/item54/race" --gil --time
-    [ "$status" -eq 0 ]
+@test "race --gil --time: the GIL changes hands during the run, not only at start and exit" {
+    # Starting 5 threads through the barrier and letting each finish accounts
+    # for at most 10 hand-overs; more means running threads were switched out.
+    run -0 --separate-stderr timeout 60 "$BIN/item54/race" --gil --time
     [[ $stderr =~ The\ GIL\ changed\ hands\ ([0-9]+)\ times ]]
-    [ "${BASH_REMATCH[1]}" -ge 2 ]
+    echo "${BASH_REMATCH[1]} hand-overs"
+    [ "${BASH_REMATCH[1]}" -gt 10 ]
 }
 
 @test "locked: exactly 500000 in 10 runs" {
@@ -121,10 +126,10 @@ TXT
 
 @test "bad flags: exit 2, one line naming the flag, then the usage, nothing on stdout" {
     for args in "--threads abc" "--threads 0" "--count -1" "--count 99999999999999999999" \
-        "--threads 12abc" "--switch-interval-ms 0" "--threads"; do
+        "--threads 12abc" "--switch-interval-ms 0" "--threads" "--threads --gil" "--count="; do
         run -2 --separate-stderr timeout 10 "$BIN/item54/race" $args
         [ "$output" = "" ]
-        flag=${args%% *}
+        flag=${args%% *} flag=${flag%=}
         [[ ${stderr_lines[0]} == "race: $flag: "* ]]
         [[ ${stderr_lines[1]} == "usage: race "* ]]
     done

@@ -41,19 +41,21 @@ final() {
 
 # ---- the book's output ----
 
-@test "serial: with no flags prints the book's glider, a blank line, then the book's five columns" {
-    run -0 --separate-stderr timeout 10 "$L/serial"
-    want=$(printf '%s\n' '---*-----' '----*----' '--***----' '---------' '---------')
-    want+=$'\n\n'$(book_columns) # print(grid) ends with the grid's newline and its own
-    [ "$output" = "$want" ]
-    [ "$stderr" = "" ]
+@test "serial: with no flags prints the book's glider, a blank line, then the book's five columns, byte for byte" {
+    # print(grid) ends with the grid's newline and its own; compared with cmp,
+    # since $output would hide a missing or extra newline at the end.
+    { printf '%s\n' '---*-----' '----*----' '--***----' '---------' '---------' ''; book_columns; } >"$BATS_TEST_TMPDIR/want"
+    timeout 10 "$L/serial" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err"
+    cmp "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/want"
+    [ ! -s "$BATS_TEST_TMPDIR/err" ]
 }
 
-@test "threaded, pipeline, pipeline --phased, pool: with no flags print the book's five columns exactly" {
+@test "threaded, pipeline, pipeline --phased, pool: with no flags print the book's five columns, byte for byte" {
+    book_columns >"$BATS_TEST_TMPDIR/want"
     for v in "${VARIANTS[@]}"; do
-        run -0 --separate-stderr timeout 10 "$L/"$v
-        [ "$output" = "$(book_columns)" ]
-        [ "$stderr" = "" ]
+        timeout 10 "$L/"$v >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err"
+        cmp "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/want"
+        [ ! -s "$BATS_TEST_TMPDIR/err" ]
     done
 }
 
@@ -73,18 +75,30 @@ final() {
     [ "$output" = "$(printf '%s\n' '    0    ' '---*-----' '----*----' '--***----' '---------' '---------')" ]
 }
 
-@test "columns stay aligned for even widths and two-digit indices" {
+# expect_aligned ROW...: every row as long as the first, with " | " at
+# exactly the offsets where the first row (the header) has it.
+expect_aligned() {
+    local header=$1 row i
+    for row in "$@"; do
+        [ "${#row}" -eq "${#header}" ]
+        for ((i = 0; i + 3 <= ${#header}; i++)); do
+            [ "$([ "${header:i:3}" = " | " ] && echo 1)" = "$([ "${row:i:3}" = " | " ] && echo 1)" ]
+        done
+    done
+}
+
+@test "columns stay aligned for even widths and two-digit indices, in every variant" {
     for v in serial threaded pool pipeline; do
         run -0 timeout 10 "$L/$v" --pattern "$P/blinker.cells" --height 4 --width 6 --at 1,1 --generations 11
         rows=("${lines[@]: -5}") # serial prints the starting grid first
-        [ "${#rows[@]}" -eq 5 ]
-        [[ ${rows[0]} == "  0    |   1    |"*"|   10   |   11  " ]]
-        for row in "${rows[@]}"; do
-            [ "${#row}" -eq "${#rows[0]}" ]
-            [ "${row:6:3}" = " | " ]
-            [ "${row:87:3}" = " | " ]
-        done
+        [ "${rows[0]}" = "  0    |   1    |   2    |   3    |   4    |   5    |   6    |   7    |   8    |   9    |   10   |   11  " ]
+        [ "${rows[1]}" = "------ | --*--- | ------ | --*--- | ------ | --*--- | ------ | --*--- | ------ | --*--- | ------ | --*---" ]
+        expect_aligned "${rows[@]}"
     done
+    # The book's odd width 9, past index 9: "    9    " then "   10    ".
+    run -0 timeout 10 "$L/pool" --generations 10
+    [[ ${lines[0]} == "    0     |"*"|     9     |    10    " ]]
+    expect_aligned "${lines[@]}"
 }
 
 # ---- the book's assert-only examples (Item 56), as unit tests ----
@@ -114,9 +128,9 @@ final() {
     [ "$output" = "$(printf 'ok grid_wraps\nok locking_grid')" ]
 }
 
-@test "ColumnPrinter: the book's layout for width 9, aligned for even widths and indices >= 10" {
-    run -0 timeout 10 "$BIN/tests/unit/test_life" columns_book columns_aligned
-    [ "$output" = "$(printf 'ok columns_book\nok columns_aligned')" ]
+@test "ColumnPrinter: the book's layout for width 9, aligned for even widths and indices >= 10, padded for ragged columns" {
+    run -0 timeout 10 "$BIN/tests/unit/test_life" columns_book columns_aligned columns_ragged
+    [ "$output" = "$(printf 'ok columns_book\nok columns_aligned\nok columns_ragged')" ]
 }
 
 # ---- every variant computes the same game ----
@@ -252,29 +266,83 @@ final() {
 
 # ---- bad input ----
 
-@test "bad patterns exit 2 with one line naming the file and the problem, then the usage" {
+# bad_pattern PROG FILE MESSAGE ARGS...: PROG --pattern FILE exits 2, prints
+# nothing on stdout, and on stderr exactly "PROG: --pattern FILE: MESSAGE"
+# and the usage line.
+bad_pattern() {
+    local prog=$1 file=$2 message=$3
+    shift 3
+    run -2 --separate-stderr timeout 10 "$L/$prog" --pattern "$file" "$@"
+    [ "$output" = "" ]
+    [ "${stderr_lines[0]}" = "$prog: --pattern $file: $message" ] || {
+        echo "got: ${stderr_lines[0]}"
+        false
+    }
+    [[ ${stderr_lines[1]} == "usage: $prog "* ]]
+    [ "${#stderr_lines[@]}" -eq 2 ]
+}
+
+@test "a pattern with a character other than 'O', '*' and '.' exits 2 with one line naming the file, line and character" {
     printf '!ok\n.O.\nOxO\n' >"$BATS_TEST_TMPDIR/bad.cells"
-    printf 'OOOOOOOOOO\n' >"$BATS_TEST_TMPDIR/wide.cells"
     for v in serial threaded pipeline pool; do
-        run -2 --separate-stderr timeout 10 "$L/$v" --pattern "$BATS_TEST_TMPDIR/bad.cells"
-        [ "$output" = "" ]
-        [ "${stderr_lines[0]}" = "$v: --pattern $BATS_TEST_TMPDIR/bad.cells: line 3: unexpected character 'x' (alive is 'O' or '*', dead is '.')" ]
-        [[ ${stderr_lines[1]} == "usage: $v "* ]]
-        [ "${#stderr_lines[@]}" -eq 2 ]
+        bad_pattern $v "$BATS_TEST_TMPDIR/bad.cells" "line 3: unexpected character 'x' (alive is 'O' or '*', dead is '.')"
     done
-    run -2 --separate-stderr timeout 10 "$L/serial" --pattern "$BATS_TEST_TMPDIR/wide.cells"
-    [ "${stderr_lines[0]}" = "serial: --pattern $BATS_TEST_TMPDIR/wide.cells: 1 rows x 10 columns at 0,0 do not fit the 5 x 9 grid" ]
-    run -2 --separate-stderr timeout 10 "$L/threaded" --pattern "$P/toad.cells" --at 4,0
-    [[ ${stderr_lines[0]} == *"2 rows x 4 columns at 4,0 do not fit the 5 x 9 grid" ]]
+    printf 'O.\n.O!\n' >"$BATS_TEST_TMPDIR/bang.cells" # '!' starts a comment only at the start of a line
+    bad_pattern serial "$BATS_TEST_TMPDIR/bang.cells" "line 2: unexpected character '!' (alive is 'O' or '*', dead is '.')"
+    printf 'O\rO\n' >"$BATS_TEST_TMPDIR/cr.cells" # a CR is a line end only before LF
+    bad_pattern serial "$BATS_TEST_TMPDIR/cr.cells" "line 1: unexpected byte 0x0d (alive is 'O' or '*', dead is '.')"
+}
+
+@test "binary junk, NUL bytes and a directory are errors (exit 2), never a crash" {
+    printf 'O\001\n' >"$BATS_TEST_TMPDIR/ctrl.cells"
+    bad_pattern serial "$BATS_TEST_TMPDIR/ctrl.cells" "line 1: unexpected byte 0x01 (alive is 'O' or '*', dead is '.')"
+    printf '..O\n\000O\n' >"$BATS_TEST_TMPDIR/nul.cells"
+    bad_pattern pool "$BATS_TEST_TMPDIR/nul.cells" "line 2: unexpected byte 0x00 (alive is 'O' or '*', dead is '.')"
+    printf '\xff\xd8\xff\xe0JFIF\n' >"$BATS_TEST_TMPDIR/photo.cells"
+    bad_pattern threaded "$BATS_TEST_TMPDIR/photo.cells" "line 1: unexpected byte 0xff (alive is 'O' or '*', dead is '.')"
+    bad_pattern serial /dev/zero "line 1: unexpected byte 0x00 (alive is 'O' or '*', dead is '.')"
+    bad_pattern serial "$BATS_TEST_TMPDIR/missing.cells" "cannot open: No such file or directory"
+    bad_pattern serial "$BATS_TEST_TMPDIR" "cannot read: Is a directory"
+}
+
+@test "an empty pattern file, or one with only comments and blank lines, is an error (exit 2)" {
+    : >"$BATS_TEST_TMPDIR/empty.cells"
+    printf '!Name: nothing\n\n\r\n!\n' >"$BATS_TEST_TMPDIR/comments.cells"
+    for f in empty comments; do
+        bad_pattern pipeline "$BATS_TEST_TMPDIR/$f.cells" "no pattern in it (no line of 'O', '*' or '.')"
+    done
+    # A line of dead cells is a pattern: an empty world.
+    printf '...\n' >"$BATS_TEST_TMPDIR/dead.cells"
+    run -0 timeout 10 "$L/serial" --pattern "$BATS_TEST_TMPDIR/dead.cells" --height 1 --width 3 --final
+    [ "$output" = "---" ]
+}
+
+@test "a pattern that does not fit the grid at --at exits 2 naming its size and the grid's" {
+    bad_pattern serial "$P/toad.cells" "2 x 4 cells at 4,0 do not fit the 5 x 9 grid" --at 4,0
+    bad_pattern threaded "$P/toad.cells" "2 x 4 cells at 0,6 do not fit the 5 x 9 grid" --at 0,6
+    run -0 timeout 10 "$L/threaded" --pattern "$P/toad.cells" --at 3,5 --final --generations 0 # just fits
+    [ "${lines[4]}" = "-----***-" ]
     run -2 --separate-stderr timeout 10 "$L/pool" --height 2
-    [ "${stderr_lines[0]}" = "pool: the book's glider: 3 rows x 5 columns at 0,0 do not fit the 2 x 9 grid" ]
-    run -2 --separate-stderr timeout 10 "$L/serial" --pattern "$BATS_TEST_TMPDIR/missing.cells"
-    [ "${stderr_lines[0]}" = "serial: --pattern $BATS_TEST_TMPDIR/missing.cells: cannot open: No such file or directory" ]
-    run -2 --separate-stderr timeout 10 "$L/serial" --pattern "$BATS_TEST_TMPDIR"
-    [ "${stderr_lines[0]}" = "serial: --pattern $BATS_TEST_TMPDIR: cannot read: Is a directory" ]
-    printf 'O\001\n' >"$BATS_TEST_TMPDIR/binary.cells"
-    run -2 --separate-stderr timeout 10 "$L/serial" --pattern "$BATS_TEST_TMPDIR/binary.cells"
-    [[ ${stderr_lines[0]} == *": line 1: unexpected byte 0x01 "* ]]
+    [ "${stderr_lines[0]}" = "pool: the book's glider: 3 x 5 cells at 0,0 do not fit the 2 x 9 grid" ]
+    run -2 --separate-stderr timeout 10 "$L/pool" --at 999,999
+    [ "${stderr_lines[0]}" = "pool: the book's glider: 3 x 5 cells at 999,999 do not fit the 5 x 9 grid" ]
+    run -2 --separate-stderr timeout 10 "$L/pool" --at 1000,0 # beyond any grid: a bad flag value
+    [ "${stderr_lines[0]}" = "pool: --at: expected Y,X with integers from 0 to 999, got '1000,0'" ]
+}
+
+@test "a huge pattern (a 16 MB line, a million rows) is rejected in bounded memory, naming its full size" {
+    head -c 16777216 /dev/zero | tr '\0' . >"$BATS_TEST_TMPDIR/long.cells"
+    yes O | head -n 1000000 >"$BATS_TEST_TMPDIR/tall.cells"
+    # 30 MB of address space: reading either file whole would not fit, and
+    # must not end as a silently truncated pattern.
+    limit="ulimit -v 30000;"
+    [ "${SANITIZED:-0}" = 1 ] && limit="" # sanitizers reserve terabytes: ulimit -v cannot apply
+    for f in long tall; do
+        run -2 --separate-stderr timeout 20 bash -c "$limit exec '$L/serial' --pattern '$BATS_TEST_TMPDIR/$f.cells'"
+        [ "$output" = "" ]
+        [ "${#stderr_lines[@]}" -eq 2 ]
+        [[ ${stderr_lines[0]} == *": $([ $f = long ] && echo "1 x 16777216" || echo "1000000 x 1") cells at 0,0 do not fit the 5 x 9 grid" ]]
+    done
 }
 
 @test "a pattern may use '*', comments, CRLF line ends and short lines" {

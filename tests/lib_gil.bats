@@ -29,7 +29,13 @@ gil_test() {
 
 @test "gil: a thread blocked in a wrapped call (read, gil_mutex_lock) does not hold the GIL" {
     gil_test blocking_releases
-    [ "${#lines[@]}" -eq 2 ]
+    [[ $output == *"ok: a thread blocked in GIL_ALLOW_THREADS(read(...)) let another take the GIL"* ]]
+    [[ $output == *"ok: a thread waiting in gil_mutex_lock let another take the GIL"* ]]
+}
+
+@test "gil: a thread that blocks while asked to let go waits until the asker has the GIL" {
+    gil_test blocking_hands_over
+    [[ $output == *"ok: blocking on request"* ]]
 }
 
 @test "gil: a waiting thread gets the GIL while the holder keeps ticking (no starvation)" {

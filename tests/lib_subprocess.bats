@@ -32,6 +32,10 @@ unit() {
     unit stdout_and_stderr_apart
 }
 
+@test "subprocess: communicate with input but no stdin pipe is a ValueError, on a retry too" {
+    unit input_needs_a_stdin_pipe
+}
+
 @test "subprocess: a communicate timeout leaves the child running; terminate then wait gives -15" {
     unit timeout_then_terminate
 }
@@ -54,6 +58,14 @@ unit() {
 
 @test "subprocess: run with a timeout kills and reaps the child" {
     unit run_timeout_kills
+}
+
+@test "subprocess: run with a timeout returns even when a grandchild keeps the pipes open" {
+    unit run_timeout_ignores_grandchild
+}
+
+@test "subprocess: calls interrupted by a signal (EINTR) are retried: communicate and wait still succeed" {
+    unit eintr_is_retried
 }
 
 @test "subprocess: a missing or non-executable command is an error naming it, leaving no child or descriptor" {
@@ -80,8 +92,16 @@ unit() {
     unit no_inherited_pipes
 }
 
+@test "subprocess: a child inherits none of the parent's own descriptors (close_fds)" {
+    unit no_inherited_descriptors
+}
+
 @test "subprocess: a chain of 3 whose last child exits early ends, upstream by SIGPIPE" {
     unit chain_ends_when_last_exits
+}
+
+@test "subprocess: PROC_STDOUT_OF without a pipe to hand on is a ValueError that starts nothing" {
+    unit stdout_of_needs_a_pipe
 }
 
 @test "subprocess: after 100 children, no zombies and no more open descriptors than before" {

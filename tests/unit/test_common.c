@@ -18,17 +18,7 @@
 #include "check.h"
 #include "cli.h"
 #include "clock.h"
-
-static int failures, cases;
-
-#define EXPECT(cond)                                                                               \
-    do {                                                                                           \
-        cases++;                                                                                   \
-        if (!(cond)) {                                                                             \
-            failures++;                                                                            \
-            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                                 \
-        }                                                                                          \
-    } while (0)
+#include "expect.h"
 
 static long n = 5;
 static double ms = 1.5;
@@ -80,7 +70,24 @@ static void test_cli(void)
     EXPECT(parse(&no_rest, err, "--n", "", NULL, NULL) == CLI_ERROR);
     EXPECT(parse(&no_rest, err, "--n", NULL, NULL, NULL) == CLI_ERROR &&
            strcmp(err, "--n: missing value (expected an integer from 1 to 1024)") == 0);
+    EXPECT(parse(&no_rest, err, "--n", "--on", NULL, NULL) == CLI_ERROR &&
+           strcmp(err, "--n: missing value (expected an integer from 1 to 1024)") == 0);
+    EXPECT(parse(&no_rest, err, "--name", "--on", NULL, NULL) == CLI_ERROR &&
+           strcmp(err, "--name: missing value (expected TEXT)") == 0);
+    EXPECT(parse(&no_rest, err, "--name=--on", NULL, NULL, NULL) == CLI_OK &&
+           strcmp(name, "--on") == 0);
+    EXPECT(parse(&no_rest, err, "--ms", "-0.5", NULL, NULL) == CLI_ERROR &&
+           strcmp(err, "--ms: expected a number from 0 to 1000, got '-0.5'") == 0);
     EXPECT(parse(&no_rest, err, "--ms", "nan", NULL, NULL) == CLI_ERROR);
+    EXPECT(parse(&no_rest, err, "--ms", "0x10", NULL, NULL) == CLI_ERROR);
+    EXPECT(parse(&no_rest, err, "--ms", " 5", NULL, NULL) == CLI_ERROR);
+    EXPECT(parse(&no_rest, err, "--ms", ".", NULL, NULL) == CLI_ERROR);
+    EXPECT(parse(&no_rest, err, "--ms", "1e", NULL, NULL) == CLI_ERROR);
+    EXPECT(parse(&no_rest, err, "--n", " 5", NULL, NULL) == CLI_ERROR);
+    EXPECT(parse(&no_rest, err, "--n", "0x10", NULL, NULL) == CLI_ERROR);
+    EXPECT(parse(&no_rest, err, "--ms", "1e1", NULL, NULL) == CLI_OK && ms == 10.0);
+    EXPECT(parse(&no_rest, err, "--ms", ".5", NULL, NULL) == CLI_OK && ms == 0.5);
+    EXPECT(parse(&no_rest, err, "--n", "+7", NULL, NULL) == CLI_OK && n == 7);
     EXPECT(parse(&no_rest, err, "--ms", "1e999", NULL, NULL) == CLI_ERROR);
     EXPECT(parse(&no_rest, err, "--ms", "1001", NULL, NULL) == CLI_ERROR);
     EXPECT(parse(&no_rest, err, "--at", "3", NULL, NULL) == CLI_ERROR);
@@ -93,6 +100,8 @@ static void test_cli(void)
            strcmp(err, "unknown flag '--nope'") == 0);
     EXPECT(parse(&no_rest, err, "--n", "3", "stray", NULL) == CLI_ERROR &&
            strcmp(err, "unexpected argument 'stray'") == 0);
+    EXPECT(parse(&no_rest, err, "-n", "3", NULL, NULL) == CLI_ERROR &&
+           strcmp(err, "unknown flag '-n' (flags start with --)") == 0);
     EXPECT(parse(&no_rest, err, "--", "echo", NULL, NULL) == CLI_ERROR);
 
     char *argv[] = {"prog", "--n", "9", "--", "echo", "--n", NULL};
@@ -178,6 +187,5 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: test_common cli|clock|demo ARGS|sys|pt|oom\n");
         return 2;
     }
-    printf("%d cases, %d failed\n", cases, failures);
-    return failures ? 1 : 0;
+    return expect_report();
 }

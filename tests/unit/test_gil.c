@@ -6,13 +6,15 @@
  *                                      same with the GIL off, which must fail)
  *   test_gil blocking_releases         a thread blocked in GIL_ALLOW_THREADS or
  *                                      gil_mutex_lock does not hold the GIL
+ *   test_gil blocking_hands_over       a thread that blocks while asked to let
+ *                                      go waits until the asker has the GIL
  *   test_gil no_starvation             a waiter gets the GIL while the holder
  *                                      keeps ticking
  *   test_gil off_is_noop               with the GIL off, every call is a no-op
  *   test_gil init                      gil_init: EBUSY while held, resets the
  *                                      count; GIL_ALLOW_THREADS keeps errno
  *
- * Each prints "ok: ..." lines and exits 0, or prints "FAIL: ..." and exits 1.
+ * Each prints "ok: ..." lines and exits 0, or prints "FAIL ..." and exits 1.
  * Nothing here waits on a timer: a thread that must wait for another waits
  * for a flag it sets. A broken GIL that deadlocks is caught by a 60 s alarm.
  */
@@ -27,17 +29,8 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "expect.h"
 #include "gil.h"
-
-static int failures;
-
-#define EXPECT(cond)                                                                               \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            printf("FAIL: %s (%s:%d)\n", #cond, __FILE__, __LINE__);                               \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
 
 /* Wait for another thread to set *flag, without holding the GIL. */
 static void wait_for(atomic_bool *flag)
@@ -152,6 +145,36 @@ static void test_blocking_releases(void)
     printf("ok: a thread waiting in gil_mutex_lock let another take the GIL\n");
 }
 
+/* ---- a thread that blocks while asked to let go waits for the switch ---- */
+
+static void *asker(void *unused)
+{
+    (void)unused;
+    gil_acquire(); /* waits an interval, then asks main to let go */
+    gil_release();
+    return NULL;
+}
+
+static void test_blocking_hands_over(void)
+{
+    pthread_t t;
+    bool switched = false;
+    CHECK_PT(gil_init(true, 0.001));
+    gil_acquire();
+    CHECK_PT(pthread_create(&t, NULL, asker, NULL));
+    while (!gil_drop_requested())
+        sched_yield(); /* holding the GIL without ticking: the asker must ask */
+    unsigned long before = gil_switches();
+    /* As in CPython, letting go on request waits until the asker has the GIL,
+     * so inside the blocking call the switch has already happened. */
+    GIL_ALLOW_THREADS(switched = gil_switches() > before);
+    gil_release();
+    CHECK_PT(pthread_join(t, NULL));
+    EXPECT(switched);
+    EXPECT(!gil_drop_requested()); /* the taker cleared it */
+    printf("ok: blocking on request handed the GIL over before the call\n");
+}
+
 /* ---- no starvation ---- */
 
 #define TICK_LIMIT 4000000000L /* about 10 s of ticks: far beyond any switch interval */
@@ -263,6 +286,8 @@ int main(int argc, char **argv)
         test_mutual_exclusion(!(argc > 2 && strcmp(argv[2], "--off") == 0));
     else if (strcmp(test, "blocking_releases") == 0)
         test_blocking_releases();
+    else if (strcmp(test, "blocking_hands_over") == 0)
+        test_blocking_hands_over();
     else if (strcmp(test, "no_starvation") == 0)
         test_no_starvation();
     else if (strcmp(test, "off_is_noop") == 0)
@@ -270,7 +295,7 @@ int main(int argc, char **argv)
     else if (strcmp(test, "init") == 0)
         test_init();
     else
-        die("usage: test_gil mutual_exclusion [--off] | blocking_releases | no_starvation | "
-            "off_is_noop | init");
-    return failures ? 1 : 0;
+        die("usage: test_gil mutual_exclusion [--off] | blocking_releases | "
+            "blocking_hands_over | no_starvation | off_is_noop | init");
+    return expect_report();
 }

@@ -315,6 +315,24 @@ static void test_columns_aligned(void)
     column_printer_fini(&p);
 }
 
+static void test_columns_ragged(void)
+{
+    /* Columns of different heights and widths (the book raises IndexError):
+     * the short column is padded with spaces, the header with its index. */
+    struct column_printer p;
+    column_printer_init(&p);
+    column_printer_append(&p, xstrdup("*\n-\n-\n"));
+    column_printer_append(&p, xstrdup("---\n"));
+    column_printer_append(&p, xstrdup("")); /* no lines at all: as wide as its index */
+    char *s = print_columns(&p);
+    EXPECT(strcmp(s, "0 |  1  | 2\n"
+                     "* | --- |  \n"
+                     "- |     |  \n"
+                     "- |     |  \n") == 0);
+    free(s);
+    column_printer_fini(&p);
+}
+
 /* ---- the driver ---- */
 
 static const struct {
@@ -326,6 +344,7 @@ static const struct {
     {"io_failure", test_io_failure},           {"io_latency", test_io_latency},
     {"grid_wraps", test_grid_wraps},           {"locking_grid", test_locking_grid},
     {"columns_book", test_columns_book},       {"columns_aligned", test_columns_aligned},
+    {"columns_ragged", test_columns_ragged},
 };
 
 int main(int argc, char **argv)

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,6 +38,32 @@ static const char *current_case;
             fail(__LINE__, "%s returned %s: %s", #call, e_->type, e_->message);                    \
     } while (0)
 
+/* Kill our own children (found in /proc by their parent pid). A failed case
+ * must not leave them behind: with a broken library (README exercise 1) an
+ * orphaned `cat` holding its own stdin never ends, and keeps bats waiting on
+ * the descriptors it inherited. */
+static void kill_children(void)
+{
+    DIR *dir = opendir("/proc");
+    if (!dir)
+        return;
+    for (struct dirent *d; (d = readdir(dir));) {
+        char path[300], stat[512]; /* d_name: at most 255 bytes */
+        snprintf(path, sizeof path, "/proc/%s/stat", d->d_name);
+        FILE *f = d->d_name[0] >= '1' && d->d_name[0] <= '9' ? fopen(path, "r") : NULL;
+        if (!f)
+            continue;
+        size_t n = fread(stat, 1, sizeof stat - 1, f);
+        fclose(f);
+        stat[n] = '\0';
+        const char *after_name = strrchr(stat, ')'); /* "pid (comm) state ppid ..." */
+        int ppid;
+        if (after_name && sscanf(after_name, ") %*c %d", &ppid) == 1 && ppid == getpid())
+            kill(atoi(d->d_name), SIGKILL);
+    }
+    closedir(dir);
+}
+
 __attribute__((format(printf, 2, 3), noreturn)) static void fail(int line, const char *fmt, ...)
 {
     va_list ap;
@@ -45,6 +72,7 @@ __attribute__((format(printf, 2, 3), noreturn)) static void fail(int line, const
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
+    kill_children();
     exit(1);
 }
 
@@ -116,6 +144,20 @@ static void stdout_and_stderr_apart(void)
     proc_fini(&proc);
 }
 
+static void input_needs_a_stdin_pipe(void)
+{
+    /* Python raises ValueError here; the retry must not quietly drop the input. */
+    struct proc proc;
+    EXPECT_OK(
+        proc_start(&proc, (char *[]){"cat", NULL}, &(struct proc_options){.in = PROC_DEVNULL_IO}));
+    for (int attempt = 0; attempt < 2; attempt++)
+        expect_error(__LINE__, proc_communicate(&proc, "x", 1, 10, NULL, NULL), "ValueError",
+                     "stdin of ['cat'] is not a pipe");
+    EXPECT_OK(proc_communicate(&proc, NULL, 0, 10, NULL, NULL));
+    EXPECT(proc.returncode == 0);
+    proc_fini(&proc);
+}
+
 /* ---- timeouts, signals, return codes ---- */
 
 static void timeout_then_terminate(void)
@@ -146,13 +188,23 @@ static void kill_gives_minus_9(void)
 
 static void timeout_keeps_output(void)
 {
-    /* The child cannot finish before 1 s, so the 0.1 s timeout must expire
-     * first; the retry must return everything, the part read before too. */
+    /* The child prints "first", then waits for a line on a pipe only we can
+     * write to: every communicate times out until we write it (no timing).
+     * Retry until "first" has been read, then release the child: the last
+     * call must return everything, the part read before the timeouts too. */
+    int go[2];
+    EXPECT(pipe2(go, O_CLOEXEC) == 0);
     struct proc proc;
-    char *argv[] = {"sh", "-c", "echo first; sleep 1; echo second", NULL};
-    EXPECT_OK(proc_start(&proc, argv, &(struct proc_options){.out = PROC_PIPE_IO}));
-    expect_error(__LINE__, proc_communicate(&proc, NULL, 0, 0.1, NULL, NULL), "TimeoutExpired",
-                 "timed out");
+    char *argv[] = {"sh", "-c", "echo first; read line; echo second", NULL};
+    EXPECT_OK(proc_start(&proc, argv,
+                         &(struct proc_options){.in = PROC_FD_IO(go[0]), .out = PROC_PIPE_IO}));
+    close(go[0]);
+    do /* proc.out is the library's private buffer: peeked at only to know "first" arrived */
+        expect_error(__LINE__, proc_communicate(&proc, NULL, 0, 0.1, NULL, NULL), "TimeoutExpired",
+                     "timed out");
+    while (proc.out.len < strlen("first\n"));
+    EXPECT(write(go[1], "go\n", 3) == 3);
+    close(go[1]);
     struct proc_bytes out;
     EXPECT_OK(proc_communicate(&proc, NULL, 0, PROC_FOREVER, &out, NULL));
     EXPECT(strcmp(out.data, "first\nsecond\n") == 0);
@@ -204,6 +256,69 @@ static void run_timeout_kills(void)
     EXPECT(result.returncode == -9); /* run() kills and reaps before it returns */
     proc_result_fini(&result);
     EXPECT(no_children());
+}
+
+static void run_timeout_ignores_grandchild(void)
+{
+    /* The child leaves a grandchild that holds the output pipes for 100 s.
+     * run() must return once the child is killed and reaped, not wait for
+     * EOF on the pipes (bats' `timeout 60` turns such a wait into a failure). */
+    struct proc_result result;
+    char *argv[] = {"sh", "-c", "sleep 100 & echo $!; exec sleep 100", NULL};
+    expect_error(__LINE__, proc_run(&result, argv, true, 1), "TimeoutExpired", "timed out");
+    EXPECT(result.returncode == -9);
+    long grandchild = result.out.data ? atol(result.out.data) : 0;
+    if (grandchild > 0) /* its pid was read before the timeout: clean up after the test */
+        kill((pid_t)grandchild, SIGKILL);
+    proc_result_fini(&result);
+}
+
+/* ---- EINTR ---- */
+
+static volatile sig_atomic_t alarms;
+
+static void count_alarm(int sig)
+{
+    (void)sig;
+    alarms++;
+}
+
+static void eintr_is_retried(void)
+{
+    /* A signal every millisecond, with a handler installed without
+     * SA_RESTART: every blocking call (write, read, ppoll, waitpid) keeps
+     * failing with EINTR. Each must be retried, with the time left. */
+    struct sigaction sa = {.sa_handler = count_alarm}; /* sa_flags 0: no SA_RESTART */
+    sigemptyset(&sa.sa_mask);
+    EXPECT(sigaction(SIGALRM, &sa, NULL) == 0);
+    struct itimerval every_ms = {{0, 1000}, {0, 1000}};
+    EXPECT(setitimer(ITIMER_REAL, &every_ms, NULL) == 0);
+
+    size_t len = 1u << 20;
+    char *input = malloc(len);
+    EXPECT(input);
+    memset(input, 'e', len);
+    struct proc cat, sleeper;
+    EXPECT_OK(proc_start(&cat, (char *[]){"cat", NULL},
+                         &(struct proc_options){.in = PROC_PIPE_IO, .out = PROC_PIPE_IO}));
+    struct proc_bytes out;
+    EXPECT_OK(proc_communicate(&cat, input, len, 60, &out, NULL));
+    EXPECT(out.len == len && memcmp(out.data, input, len) == 0);
+    proc_fini(&cat);
+
+    EXPECT_OK(proc_start(&sleeper, (char *[]){"sleep", "0.3", NULL}, NULL));
+    EXPECT_OK(proc_wait(&sleeper, 60)); /* the timed wait: ppoll on a pidfd */
+    EXPECT(sleeper.returncode == 0);
+    proc_fini(&sleeper);
+    EXPECT_OK(proc_start(&sleeper, (char *[]){"sleep", "0.3", NULL}, NULL));
+    EXPECT_OK(proc_wait(&sleeper, PROC_FOREVER)); /* the blocking waitpid */
+    EXPECT(sleeper.returncode == 0);
+    proc_fini(&sleeper);
+
+    struct itimerval off = {{0, 0}, {0, 0}};
+    EXPECT(setitimer(ITIMER_REAL, &off, NULL) == 0);
+    EXPECT(alarms > 0); /* the calls really were interrupted */
+    free(input);
 }
 
 /* ---- starting ---- */
@@ -306,13 +421,31 @@ static void no_inherited_pipes(void)
     EXPECT_OK(proc_start(&cat, (char *[]){"cat", NULL},
                          &(struct proc_options){.in = PROC_PIPE_IO, .out = PROC_PIPE_IO}));
     EXPECT_OK(proc_start(&sleeper, (char *[]){"sleep", "30", NULL}, NULL));
+    /* close-on-exec also protects against children that other code forks */
+    bool cloexec = fcntl(cat.stdin_fd, F_GETFD) & fcntl(cat.stdout_fd, F_GETFD) & FD_CLOEXEC;
     struct proc_bytes out;
     EXPECT_OK(proc_communicate(&cat, "x", 1, 20, &out, NULL));
+    EXPECT(cloexec);
     EXPECT(strcmp(out.data, "x") == 0);
     EXPECT(proc_poll(&sleeper) == PROC_RUNNING);
     proc_kill(&sleeper);
     proc_fini(&sleeper);
     proc_fini(&cat);
+}
+
+static void no_inherited_descriptors(void)
+{
+    /* A descriptor the program opened without O_CLOEXEC, as a plain pipe()
+     * or open() gives: Python's close_fds=True keeps it out of the child. */
+    int fd = open("/dev/null", O_RDONLY);
+    EXPECT(fd > 2);
+    char script[64];
+    snprintf(script, sizeof script, "[ -e /proc/self/fd/%d ] && echo inherited", fd);
+    struct proc_result result;
+    EXPECT_OK(proc_run(&result, (char *[]){"sh", "-c", script, NULL}, true, 20));
+    EXPECT(strcmp(result.out.data, "") == 0);
+    proc_result_fini(&result);
+    close(fd);
 }
 
 static void chain_ends_when_last_exits(void)
@@ -342,6 +475,33 @@ static void chain_ends_when_last_exits(void)
     proc_fini(&head);
     proc_fini(&cat);
     proc_fini(&yes);
+}
+
+static void stdout_of_needs_a_pipe(void)
+{
+    /* Misuse is a ValueError saying what is wrong, and starts nothing. */
+    struct proc up, down, bad;
+    EXPECT_OK(
+        proc_start(&up, (char *[]){"true", NULL}, &(struct proc_options){.out = PROC_PIPE_IO}));
+    EXPECT_OK(
+        proc_start(&down, (char *[]){"cat", NULL},
+                   &(struct proc_options){.in = PROC_STDOUT_OF(&up), .out = PROC_DEVNULL_IO}));
+    int before = open_fds();
+    expect_error(__LINE__,
+                 proc_start(&bad, (char *[]){"cat", NULL},
+                            &(struct proc_options){.in = PROC_STDOUT_OF(&up)}),
+                 "ValueError", "['cat']: PROC_STDOUT_OF: stdout not a pipe, or handed on already");
+    expect_error(__LINE__,
+                 proc_start(&bad, (char *[]){"cat", NULL},
+                            &(struct proc_options){.out = PROC_STDOUT_OF(&down)}),
+                 "ValueError", "PROC_STDOUT_OF is for stdin only");
+    EXPECT(open_fds() == before);
+    proc_fini(&bad); /* harmless after a failed start */
+    EXPECT_OK(proc_communicate(&down, NULL, 0, 20, NULL, NULL));
+    EXPECT(down.returncode == 0);
+    proc_fini(&down);
+    proc_fini(&up);
+    EXPECT(no_children());
 }
 
 static void hundred_children_leave_nothing(void)
@@ -448,19 +608,24 @@ static const struct {
 } cases[] = {
     {"communicate_8mib", communicate_8mib},
     {"stdout_and_stderr_apart", stdout_and_stderr_apart},
+    {"input_needs_a_stdin_pipe", input_needs_a_stdin_pipe},
     {"timeout_then_terminate", timeout_then_terminate},
     {"kill_gives_minus_9", kill_gives_minus_9},
     {"timeout_keeps_output", timeout_keeps_output},
     {"exit_codes_exact", exit_codes_exact},
     {"run_and_check_returncode", run_and_check_returncode},
     {"run_timeout_kills", run_timeout_kills},
+    {"run_timeout_ignores_grandchild", run_timeout_ignores_grandchild},
+    {"eintr_is_retried", eintr_is_retried},
     {"missing_command_is_an_error", missing_command_is_an_error},
     {"environment_reaches_child", environment_reaches_child},
     {"devnull_and_fd", devnull_and_fd},
     {"works_with_stdio_closed", works_with_stdio_closed},
     {"write_to_exited_child", write_to_exited_child},
     {"no_inherited_pipes", no_inherited_pipes},
+    {"no_inherited_descriptors", no_inherited_descriptors},
     {"chain_ends_when_last_exits", chain_ends_when_last_exits},
+    {"stdout_of_needs_a_pipe", stdout_of_needs_a_pipe},
     {"hundred_children_leave_nothing", hundred_children_leave_nothing},
     {"bytes_repr_like_python", bytes_repr_like_python},
     {"float_format_like_python", float_format_like_python},
