@@ -31,18 +31,9 @@
 
 #include "check.h"
 #include "clock.h"
+#include "expect.h"
 #include "futures.h"
 
-static int failures, cases;
-
-#define EXPECT(cond)                                                                               \
-    do {                                                                                           \
-        cases++;                                                                                   \
-        if (!(cond)) {                                                                             \
-            failures++;                                                                            \
-            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                                 \
-        }                                                                                          \
-    } while (0)
 
 /* ---- tasks ---- */
 
@@ -619,6 +610,5 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: test_futures threads|processes|kill|crash|fds|alone\n");
         return 2;
     }
-    printf("%d cases, %d failed\n", cases, failures);
-    return failures ? 1 : 0;
+    return expect_report();
 }
