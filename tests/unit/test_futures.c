@@ -34,7 +34,6 @@
 #include "expect.h"
 #include "futures.h"
 
-
 /* ---- tasks ---- */
 
 /* Returns a malloc'd copy of *arg squared; raises ValueError for negatives. */
