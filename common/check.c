@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
+
 static void vreport(const char *fmt, va_list ap, int err)
 {
     char msg[1024];
@@ -50,6 +52,11 @@ void die_call(const char *call, const char *file, int line, int err)
     fprintf(stderr, "%s: %s failed at %s:%d: %s (%s)\n", program_invocation_short_name, call, file,
             line, name ? name : "?", strerror(err));
     exit(1);
+}
+
+void die_error(const struct error *e)
+{
+    die("%s: %s", e->type, e->message);
 }
 
 static void *check_alloc(void *p, size_t size)

@@ -2,6 +2,7 @@
  *
  *   die(fmt, ...)        print "prog: message" on stderr, exit 1
  *   die_errno(fmt, ...)  the same, followed by ": strerror(errno)"
+ *   die_error(e)         an uncaught common/error value: "prog: OSError: ..."
  *   CHECK_SYS(call)      for calls that return -1 and set errno
  *   CHECK_PT(call)       for calls that return an error number (pthreads)
  *   xmalloc, xcalloc, xrealloc, xstrdup: allocation that cannot return NULL
@@ -24,6 +25,10 @@
 noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 noreturn void die_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 noreturn void die_call(const char *call, const char *file, int line, int err);
+
+/* An exception nobody caught: print "prog: Type: message" and exit 1. */
+struct error;
+noreturn void die_error(const struct error *e);
 
 /* Print "prog: message" on stderr without exiting (a warning or a note). */
 void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

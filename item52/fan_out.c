@@ -40,12 +40,12 @@ int main(int argc, char **argv)
     for (long i = 0; i < children; i++) {
         struct error *e = proc_start(&sleep_procs[i], sleep_argv, NULL);
         if (e)
-            die("%s: %s", e->type, e->message); /* started children end in their own time */
+            die_error(e); /* started children end in their own time */
     }
     for (long i = 0; i < children; i++) {
         struct error *e = proc_communicate(&sleep_procs[i], NULL, 0, PROC_FOREVER, NULL, NULL);
         if (e)
-            die("%s: %s", e->type, e->message);
+            die_error(e);
     }
     double delta = clock_now() - start;
 

@@ -18,7 +18,7 @@
 #include "cli.h"
 #include "subprocess.h"
 
-static void die_error(struct error *e, struct proc_result *result)
+static void fail(struct error *e, struct proc_result *result)
 {
     warn("%s: %s", e->type, e->message);
     error_free(e);
@@ -45,12 +45,12 @@ int main(int argc, char **argv)
     struct proc_result result;
     struct error *e = proc_run(&result, command, true, timeout); /* capture_output=True */
     if (e)
-        die_error(e, &result);
+        fail(e, &result);
     /* The child's diagnostics are its own: pass them on (the book's echo has none). */
     fwrite(result.err.data, 1, result.err.len, stderr);
     e = proc_check_returncode(&result); /* No error means clean exit */
     if (e)
-        die_error(e, &result);
+        fail(e, &result);
     /* print(result.stdout): the output, then print's own newline. */
     fwrite(result.out.data, 1, result.out.len, stdout);
     putchar('\n');

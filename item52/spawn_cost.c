@@ -47,7 +47,7 @@ static void with_library(void)
     if (!e)
         e = proc_wait(&proc, PROC_FOREVER);
     if (e)
-        die("%s: %s", e->type, e->message);
+        die_error(e);
     proc_fini(&proc);
 }
 

@@ -36,7 +36,7 @@ int main(int argc, char **argv)
     struct proc proc;
     struct error *e = proc_start(&proc, (char *[]){"sleep", duration, NULL}, NULL);
     if (e)
-        die("%s: %s", e->type, e->message);
+        die_error(e);
 
     e = proc_communicate(&proc, NULL, 0, timeout, NULL, NULL);
     if (e && strcmp(e->type, "TimeoutExpired") == 0) { /* except subprocess.TimeoutExpired: */
@@ -47,7 +47,7 @@ int main(int argc, char **argv)
         e = proc_wait(&proc, PROC_FOREVER);
     }
     if (e)
-        die("%s: %s", e->type, e->message);
+        die_error(e);
     printf("Exit status %d\n", proc_poll(&proc));
     proc_fini(&proc);
     return 0;
