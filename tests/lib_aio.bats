@@ -83,3 +83,8 @@ cases() {
         "test_base_events: test_log_slow_callbacks" debug_from_environment
     [[ $output =~ Executing\ \<Task\ finished\ name=\'Task-[0-9]+\'\ coro=\<blocking_main\(\)\ done,\ defined\ at\ tests/unit/test_aio.c:[0-9]+\>\ result=None\ created\ at\ tests/unit/test_aio.c:[0-9]+\>\ took\ [0-9]+\.[0-9]{3}\ seconds ]]
 }
+
+@test "aio stacks: callee-saved registers survive switches; an overflow dies on the guard page, or past the guard budget on the canary, naming the task" {
+    cases switch_keeps_callee_saved_registers stack_overflow_guarded_is_sigsegv \
+        stack_overflow_unguarded_is_caught_by_canary
+}
