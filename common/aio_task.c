@@ -993,10 +993,15 @@ static bool all_done(struct aio_loop *loop)
 
 void aio_tasks_close(struct aio_loop *loop)
 {
-    if (aio_get_running_loop())
-        die("aio_loop_close: called while a loop is running in this thread");
-    aio_set_running_loop(loop);
+    /* Closing a loop from inside another one's task is fine while there is
+     * nothing of it left to run; running it there is impossible. */
+    bool nested = aio_get_running_loop() != NULL;
+    loop->stopping = false; /* a stop() left over would make the rounds spin */
+    if (!nested)
+        aio_set_running_loop(loop);
     if (!all_done(loop)) {
+        if (nested)
+            die("aio_loop_close: tasks are left to run, and another loop runs in this thread");
         for (struct aio_task *t = loop->tasks; t; t = t->next)
             aio_cancel(t);
         while (!all_done(loop))
@@ -1015,9 +1020,13 @@ void aio_tasks_close(struct aio_loop *loop)
         executor_destroy(loop->default_executor); /* shuts down, waiting */
         loop->default_executor = NULL;
     }
+    if (loop->outstanding > 0 && nested)
+        die("aio_loop_close: completions from other threads are due, and another loop runs in "
+            "this thread");
     while (loop->outstanding > 0)
         aio_loop_run_once(loop);
-    aio_set_running_loop(NULL);
+    if (!nested)
+        aio_set_running_loop(NULL);
     stacks_unmap(loop);
 }
 

@@ -53,7 +53,8 @@ cases() {
 @test "aio run: returns main's value and error, refuses to nest, cancels tasks left hanging, reports an error never retrieved" {
     cases "test_runners: test_asyncio_run_return" "test_runners: test_asyncio_run_raises" \
         "test_runners: test_asyncio_run_from_running_loop" \
-        "test_runners: test_asyncio_run_cancels_hanging_tasks" never_retrieved_error_is_reported
+        "test_runners: test_asyncio_run_cancels_hanging_tasks" never_retrieved_error_is_reported \
+        loop_closed_from_another_loops_task
 }
 
 @test "aio: a suspending call outside a task returns RuntimeError: no running event loop" {

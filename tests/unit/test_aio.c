@@ -1133,6 +1133,27 @@ static void stack_overflow_unguarded_is_caught_by_canary(void)
     free(text);
 }
 
+static struct error *close_other_loop(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    struct aio_loop *other;
+    struct error *err = aio_loop_create(&other);
+    if (err)
+        return err;
+    struct aio_handle h; /* dropped at close: never run */
+    aio_call_later(other, &h, 10, stop_cb, other);
+    aio_loop_close(other);
+    return aio_sleep(0);
+}
+
+/* A loop with nothing left to run can be closed from another loop's task
+ * (a thread that owned it has stopped, say); its timers are dropped. */
+static void loop_closed_from_another_loops_task(void)
+{
+    EXPECT(no_error(aio_run(close_other_loop, NULL, NULL)));
+}
+
 /* Every suspending call made outside a task returns RuntimeError. */
 static void outside_loop_runtime_error(void)
 {
@@ -1691,6 +1712,7 @@ static const struct expect_case cases[] = {
     {"switch_keeps_callee_saved_registers", switch_keeps_callee_saved_registers},
     {"stack_overflow_guarded_is_sigsegv", stack_overflow_guarded_is_sigsegv},
     {"stack_overflow_unguarded_is_caught_by_canary", stack_overflow_unguarded_is_caught_by_canary},
+    {"loop_closed_from_another_loops_task", loop_closed_from_another_loops_task},
     {"outside_loop_runtime_error", outside_loop_runtime_error},
     {"suspending_in_callback_runtime_error", suspending_in_callback_runtime_error},
     {"test_events: test_run_in_executor", test_events_test_run_in_executor},
