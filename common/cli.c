@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
+
 static const struct cli_flag *find_flag(const struct cli *cli, const char *name, size_t len)
 {
     for (const struct cli_flag *f = cli->flags; f && f->name; f++)
@@ -40,7 +42,6 @@ static void expectation(const struct cli_flag *f, char *buf, size_t len)
     }
 }
 
-/* strtol that accepts only a whole, in-range number with nothing after it. */
 /* How many characters of s form a plain decimal number (0: none). strtol and
  * strtod also take leading blanks, and strtod hex ("0x10"), "inf" and "nan",
  * none of which a user means here; a number is accepted only when the
@@ -70,6 +71,8 @@ static size_t plain_decimal(const char *s, bool fraction)
     return (size_t)(p - s);
 }
 
+/* strtol that accepts only a plain decimal, in-range number; *end is where
+ * it stopped, for the caller to check what follows. */
 static bool parse_long(const char *s, char **end, long *out, double min, double max)
 {
     size_t len = plain_decimal(s, false);
@@ -247,6 +250,7 @@ int cli_parse_or_exit(const struct cli *cli, int argc, char **argv, char ***rest
 {
     char err[512];
     int nrest = 0;
+    check_stdout_at_exit(); /* every program comes through here */
     switch (cli_parse(cli, argc, argv, rest, &nrest, err, sizeof err)) {
     case CLI_OK:
         return nrest;

@@ -22,7 +22,9 @@
  * values are all caught. Arguments after `--` are handed back when the program
  * declares `rest` (e.g. "-- COMMAND [ARG...]"); otherwise they are an error.
  *
- * cli_parse is the same parser without the printing and exiting, for tests.
+ * cli_parse_or_exit also registers check_stdout_at_exit (common/check), so
+ * that every program's lost output is an error. cli_parse is the same parser
+ * without the printing and exiting, for tests.
  */
 #ifndef COMMON_CLI_H
 #define COMMON_CLI_H
@@ -30,6 +32,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdnoreturn.h>
 
 enum cli_kind {
     CLI_SWITCH, /* bool *: a bare --name sets it to true */
@@ -77,7 +80,7 @@ void cli_usage(const struct cli *cli, FILE *f);
 
 /* For checks that span flags (the pattern must fit the grid): print
  * "prog: message", the usage line, and exit 2. */
-void cli_usage_error(const struct cli *cli, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3), __noreturn__));
+noreturn void cli_usage_error(const struct cli *cli, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 #endif
