@@ -11,6 +11,10 @@ setup() {
     run_unit 10 test_common cli
 }
 
+@test "cli: flag groups: a program's own flags and a shared table are parsed and listed as one" {
+    run_unit 10 test_common cli_groups
+}
+
 @test "cli: a program sees the parsed values and the arguments after --" {
     run -0 timeout 10 "$T" demo --n 3 --ms=0.25 --on --no-off --name hi --at 1,2 -- echo a b
     [ "$output" = "n=3 ms=0.25 on=1 off=0 name=hi at=1,2 rest=3" ]
