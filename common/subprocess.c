@@ -123,7 +123,7 @@ static void sigpipe_block(struct sigpipe_guard *g)
     sigset_t pipe_set, pending;
     sigemptyset(&pipe_set);
     sigaddset(&pipe_set, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_set, &g->old_mask);
+    CHECK_PT(pthread_sigmask(SIG_BLOCK, &pipe_set, &g->old_mask));
     sigpending(&pending);
     g->was_pending = sigismember(&pending, SIGPIPE);
 }
@@ -140,7 +140,7 @@ static void sigpipe_unblock(struct sigpipe_guard *g, bool got_epipe)
         while (sigtimedwait(&pipe_set, NULL, &zero) == -1 && errno == EINTR)
             ;
     }
-    pthread_sigmask(SIG_SETMASK, &g->old_mask, NULL);
+    CHECK_PT(pthread_sigmask(SIG_SETMASK, &g->old_mask, NULL));
 }
 
 /* ---- start ---- */
