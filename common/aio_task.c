@@ -1188,7 +1188,7 @@ double aio_switch_ns(long switches)
     struct aio_loop *loop;
     struct error *err = aio_loop_create(&loop);
     if (err)
-        die_error(err);
+        error_die(err);
     long rounds = switches / 2;
     struct aio_task *t;
     task_new(loop, &t, ping, "ping", &rounds, __FILE__, __LINE__);
