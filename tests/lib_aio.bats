@@ -18,8 +18,8 @@ cases() {
     [ "${lines[-1]}" = "$n cases, 0 failed" ]
 }
 
-@test "aio loop: timers run in deadline order, equal deadlines and call_soon in scheduling order, negative delays as asyncio" {
-    cases timers_run_in_deadline_order equal_deadlines_run_in_scheduling_order \
+@test "aio loop: timers run in deadline order (cancelled ones never), equal deadlines and call_soon in scheduling order, negative delays as asyncio" {
+    cases timers_run_in_deadline_order cancelled_timers_never_run equal_deadlines_run_in_scheduling_order \
         "test_events: test_call_soon" "test_base_events: test_call_later_negative_delays"
 }
 

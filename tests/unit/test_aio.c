@@ -183,6 +183,49 @@ static void timers_run_in_deadline_order(void)
     free(order.seen);
 }
 
+/* The same with every third timer cancelled before the loop runs (some in
+ * the heap, some in the FIFO of in-order deadlines): those never run, the
+ * rest still run in order. */
+static void cancelled_timers_never_run(void)
+{
+    struct aio_loop *loop;
+    EXPECT(no_error(aio_loop_create(&loop)));
+    size_t n = MANY / 10;
+    struct timer_cb *cbs = xcalloc(n, sizeof *cbs);
+    double *when = xcalloc(n, sizeof *when);
+    struct order order = {xcalloc(n, sizeof(int)), 0};
+    double base = clock_now();
+    uint64_t x = 2463534242ULL;
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        /* runs of increasing deadlines broken by jumps back */
+        when[i] = base + (double)(i % 50) * 0.0002 + (double)(x % 7) * 0.00005;
+        cbs[i].order = &order;
+        cbs[i].id = (int)i;
+        aio_call_at(loop, &cbs[i].h, when[i], record, &cbs[i]);
+    }
+    for (size_t i = 0; i < n; i += 3)
+        aio_handle_cancel(&cbs[i].h);
+    struct aio_handle stop;
+    aio_call_at(loop, &stop, base + 0.02, stop_cb, loop);
+    aio_loop_run_forever(loop);
+    EXPECT(order.n == n - (n + 2) / 3);
+    size_t bad = 0, cancelled_ran = 0;
+    for (size_t k = 0; k < order.n; k++) {
+        int b = order.seen[k];
+        cancelled_ran += b % 3 == 0;
+        if (k > 0) {
+            int a = order.seen[k - 1];
+            bad += when[a] > when[b] || (when[a] == when[b] && a > b);
+        }
+    }
+    EXPECT(bad == 0 && cancelled_ran == 0);
+    aio_loop_close(loop);
+    free(cbs);
+    free(when);
+    free(order.seen);
+}
+
 /* Timers with one deadline run in the order they were scheduled; so do
  * call_soon handles. */
 static void equal_deadlines_run_in_scheduling_order(void)
@@ -1738,6 +1781,7 @@ static void debug_from_environment(void)
 
 static const struct expect_case cases[] = {
     {"timers_run_in_deadline_order", timers_run_in_deadline_order},
+    {"cancelled_timers_never_run", cancelled_timers_never_run},
     {"equal_deadlines_run_in_scheduling_order", equal_deadlines_run_in_scheduling_order},
     {"test_events: test_call_soon", test_events_test_call_soon},
     {"test_base_events: test_call_later_negative_delays",
