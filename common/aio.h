@@ -173,7 +173,8 @@ struct error *aio_gather(struct aio_task **tasks, size_t n, void **results);
 /* Suspend for seconds (0: let every ready task run once, then resume). */
 struct error *aio_sleep(double seconds);
 
-/* Suspend until fd is readable (writable). */
+/* Suspend until fd is readable (writable). One task at a time per
+ * descriptor and direction: a second gets RuntimeError. */
 struct error *aio_wait_readable(int fd);
 struct error *aio_wait_writable(int fd);
 

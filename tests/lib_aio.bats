@@ -38,7 +38,8 @@ cases() {
 @test "aio tasks: create_task does not run; gather keeps order and raises the first error with its message; sleep" {
     cases create_task_does_not_run gather_keeps_order_and_raises_first_error \
         "test_tasks: test_constructor_empty_sequence" "test_tasks: test_sleep" \
-        task_awaiting_pipe_wakes_on_data task_stack_fits_printf_and_getaddrinfo
+        task_awaiting_pipe_wakes_on_data second_waiter_on_a_descriptor_is_refused \
+        task_stack_fits_printf_and_getaddrinfo
 }
 
 @test "aio tasks: cancel reaches a task in sleep, on a descriptor and in gather; a task cancelled before it starts never runs" {

@@ -900,6 +900,32 @@ static struct error *pipe_main(void *arg, void **result)
     return err;
 }
 
+static struct error *two_readers_main(void *arg, void **result)
+{
+    (void)result;
+    struct waiter *w = arg;
+    struct aio_task *first;
+    struct error *err = aio_create_task(&first, wait_fd_forever, w);
+    if (err || (err = aio_sleep(0)))
+        return err;
+    EXPECT(is_error(aio_wait_readable(w->fd), "RuntimeError",
+                    NULL)); /* "another task is already waiting for fd N to be readable" */
+    aio_cancel(first);
+    return aio_await(first, NULL);
+}
+
+/* Two tasks cannot wait for one descriptor in one direction: the second
+ * gets RuntimeError instead of silently taking the first one's place. */
+static void second_waiter_on_a_descriptor_is_refused(void)
+{
+    int p[2];
+    CHECK_SYS(pipe2(p, O_CLOEXEC));
+    struct waiter w = {.fd = p[0]};
+    EXPECT(is_error(aio_run(two_readers_main, &w, NULL), "CancelledError", NULL));
+    close(p[0]);
+    close(p[1]);
+}
+
 /* A task waiting for a pipe wakes when another task writes to it. */
 static void task_awaiting_pipe_wakes_on_data(void)
 {
@@ -1810,6 +1836,7 @@ static const struct expect_case cases[] = {
     {"test_tasks: test_sleep", test_tasks_test_sleep},
     {"test_tasks: test_sleep_cancel", test_tasks_test_sleep_cancel},
     {"task_awaiting_pipe_wakes_on_data", task_awaiting_pipe_wakes_on_data},
+    {"second_waiter_on_a_descriptor_is_refused", second_waiter_on_a_descriptor_is_refused},
     {"test_runners: test_asyncio_run_return", test_runners_test_asyncio_run_return},
     {"test_runners: test_asyncio_run_raises", test_runners_test_asyncio_run_raises},
     {"test_runners: test_asyncio_run_from_running_loop",
