@@ -123,6 +123,8 @@ static struct error *yield_times(int n)
     return NULL;
 }
 
+static struct error *returns_arg(void *arg, void **result);
+
 /* ---- the loop layer ---- */
 
 struct order {
@@ -572,6 +574,64 @@ static void gather_keeps_order_and_raises_first_error(void)
     for (int i = 0; i < 5; i++)
         all = all && specs[i].finished;
     EXPECT(all);
+}
+
+static struct error *gather_one_exception_main(void *arg, void **result)
+{
+    (void)result;
+    struct child_spec *specs = arg;
+    struct aio_task *t[5];
+    for (int i = 0; i < 5; i++) {
+        struct error *err = aio_create_task(&t[i], child, &specs[i]);
+        if (err)
+            return err;
+    }
+    return aio_gather(t, 5, NULL);
+}
+
+/* CPython: gather with one child failing raises that child's error. */
+static void test_tasks_test_one_exception(void)
+{
+    struct child_spec specs[5] = {
+        {1, NULL, 1, false}, {2, NULL, 2, false}, {1, "exc", 0, false},
+        {3, NULL, 4, false}, {0, NULL, 5, false},
+    };
+    EXPECT(is_error(aio_run(gather_one_exception_main, specs, NULL), "ValueError", "exc"));
+}
+
+static struct error *stops_its_loop(void *arg, void **result)
+{
+    (void)result;
+    aio_loop_stop(arg);
+    return aio_sleep(3600);
+}
+
+/* CPython: run_until_complete on a loop that is stopped before the task is
+ * done raises RuntimeError; the task stays the loop's (cancelled at close). */
+static void test_events_test_run_until_complete_stopped(void)
+{
+    struct aio_loop *loop;
+    EXPECT(no_error(aio_loop_create(&loop)));
+    EXPECT(is_error(aio_loop_run_until_complete(loop, stops_its_loop, loop, NULL), "RuntimeError",
+                    "Event loop stopped before Future completed."));
+    aio_loop_close(loop);
+}
+
+static struct error *nested_run_until_complete(void *arg, void **result)
+{
+    (void)result;
+    EXPECT(is_error(aio_loop_run_until_complete(arg, returns_arg, NULL, NULL), "RuntimeError",
+                    "Cannot run the event loop while another loop is running"));
+    return NULL;
+}
+
+/* CPython: run_until_complete from inside a running loop is refused. */
+static void test_events_test_run_until_complete_nesting(void)
+{
+    struct aio_loop *loop;
+    EXPECT(no_error(aio_loop_create(&loop)));
+    EXPECT(no_error(aio_loop_run_until_complete(loop, nested_run_until_complete, loop, NULL)));
+    aio_loop_close(loop);
 }
 
 static struct error *gather_empty_main(void *arg, void **result)
@@ -1822,6 +1882,9 @@ static const struct expect_case cases[] = {
     {"create_task_does_not_run", create_task_does_not_run},
     {"gather_keeps_order_and_raises_first_error", gather_keeps_order_and_raises_first_error},
     {"test_tasks: test_constructor_empty_sequence", test_tasks_test_constructor_empty_sequence},
+    {"test_tasks: test_one_exception", test_tasks_test_one_exception},
+    {"test_events: test_run_until_complete_nesting", test_events_test_run_until_complete_nesting},
+    {"test_events: test_run_until_complete_stopped", test_events_test_run_until_complete_stopped},
     {"cancel_reaches_sleep", cancel_reaches_sleep},
     {"cancel_reaches_descriptor_wait", cancel_reaches_descriptor_wait},
     {"cancel_reaches_gather", cancel_reaches_gather},
@@ -1862,6 +1925,7 @@ static const struct expect_case cases[] = {
      test_tasks_test_run_coroutine_threadsafe_task_cancelled},
     {"await_future_from_thread", await_future_from_thread},
     {"await_future_cancelled", await_future_cancelled},
+    {"test_tasks: test_cancel_inner_future", await_future_cancelled},
     {"test_future: test_done_callback_with_result", test_future_test_done_callback_with_result},
     {"test_future: test_done_callback_with_exception",
      test_future_test_done_callback_with_exception},
