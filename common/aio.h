@@ -230,8 +230,11 @@ struct aio_stream; /* a StreamReader and its StreamWriter, over one socket */
 struct aio_server;
 
 /* A connection's task: runs with the new stream; the stream is closed and
- * freed after it returns (asyncio leaves that to the callback). An error it
- * returns is printed on stderr as asyncio logs an unhandled one. */
+ * freed after it returns (asyncio leaves that to the callback; calling
+ * aio_close in it is fine: the socket closes, the memory goes later). An
+ * error it returns is printed on stderr as asyncio logs an unhandled one,
+ * except CancelledError. It must return once a call gives CancelledError:
+ * aio_server_close waits for it. */
 typedef struct error *aio_client_connected_fn(struct aio_stream *stream, void *arg);
 
 /* limit: the most bytes aio_readline buffers looking for '\n' (0: the
@@ -246,7 +249,9 @@ int aio_server_port(const struct aio_server *server);
  * cancelled (CancelledError; the server stays open until closed). An accept
  * failure such as EMFILE is logged on stderr and retried, not fatal. */
 struct error *aio_server_serve_forever(struct aio_server *server);
-/* Stop listening, cancel every connection's task and wait for them; free. */
+/* Stop listening, cancel every connection's task and wait for them; free.
+ * Call it from a task on the server's loop that is not one of its
+ * connections (it would wait for itself). */
 void aio_server_close(struct aio_server *server);
 
 /* The next line, '\n' included, as a malloc'd NUL-terminated string (the

@@ -110,6 +110,8 @@ struct aio_stream {
     bool writer_added;   /* the background writer is registered */
     bool draining;       /* a task is suspended in drain */
     struct error *error; /* the connection's first failure, kept */
+    bool served;         /* a server's connection: its task frees it */
+    bool closed;         /* aio_close'd by a server's callback; fd is -1 */
 };
 
 /* ==== errors as Python names them ==== */
@@ -185,7 +187,8 @@ static void fail(struct aio_stream *s, int err)
 static char *take(struct aio_stream *s, size_t n)
 {
     char *line = xmalloc(n + 1);
-    memcpy(line, s->rbuf + s->rstart, n);
+    if (n > 0) /* rbuf is NULL until the first recv */
+        memcpy(line, s->rbuf + s->rstart, n);
     line[n] = '\0';
     s->rstart += n;
     s->rlen -= n;
@@ -238,7 +241,7 @@ struct error *aio_readline(struct aio_stream *s, char **line, size_t *len)
                          "data");
     size_t scanned = 0; /* bytes already searched for '\n' */
     for (;;) {
-        char *start = s->rbuf + s->rstart;
+        char *start = s->rbuf ? s->rbuf + s->rstart : NULL;
         char *nl = s->rlen > scanned ? memchr(start + scanned, '\n', s->rlen - scanned) : NULL;
         if (nl) {
             size_t isep = (size_t)(nl - start);
@@ -334,10 +337,17 @@ static void on_writable(void *arg)
     update_writer(s);
 }
 
+static struct error *lost(void)
+{
+    return error_new("ConnectionResetError", "Connection lost");
+}
+
 struct error *aio_write(struct aio_stream *s, const void *data, size_t len)
 {
     if (s->error)
         return error_copy(s->error);
+    if (s->closed)
+        return lost();
     const char *p = data;
     while (s->wlen == 0 && len > 0) { /* nothing queued: send directly, no copy */
         ssize_t n = send(s->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -401,6 +411,8 @@ struct error *aio_drain(struct aio_stream *s)
 {
     if (s->error)
         return error_copy(s->error);
+    if (s->closed)
+        return lost();
     if (s->wlen <= WRITE_HIGH)
         return NULL;
     if (s->draining)
@@ -410,7 +422,8 @@ struct error *aio_drain(struct aio_stream *s)
 
 /* ---- closing ---- */
 
-static void stream_free(struct aio_stream *s, bool flush_first)
+/* Flush (if asked and possible), close the socket. */
+static void stream_shut(struct aio_stream *s, bool flush_first)
 {
     if (s->draining || s->reading)
         die("aio_close: the stream is in use by a suspended readline or drain");
@@ -420,7 +433,18 @@ static void stream_free(struct aio_stream *s, bool flush_first)
     }
     if (s->writer_added && aio_get_running_loop() == s->loop)
         aio_remove_writer(s->loop, s->fd);
+    s->writer_added = false;
     close(s->fd);
+    s->fd = -1;
+    s->closed = true;
+    s->eof = true; /* what is buffered can still be read, then "" */
+    s->wstart = s->wlen = 0;
+}
+
+static void stream_free(struct aio_stream *s, bool flush_first)
+{
+    if (!s->closed)
+        stream_shut(s, flush_first);
     free(s->rbuf);
     free(s->wbuf);
     error_free(s->error);
@@ -429,8 +453,14 @@ static void stream_free(struct aio_stream *s, bool flush_first)
 
 void aio_close(struct aio_stream *s)
 {
-    if (s)
-        stream_free(s, true);
+    if (!s)
+        return;
+    if (s->served) { /* its connection's task frees it when the callback returns */
+        if (!s->closed)
+            stream_shut(s, true);
+        return;
+    }
+    stream_free(s, true);
 }
 
 /* ==== connecting ==== */
@@ -760,6 +790,7 @@ static bool accept_some(struct aio_server *sv, struct error **fatal)
         struct conn *c = xcalloc(1, sizeof *c);
         c->server = sv;
         c->stream = stream_new(fd, sv->limit);
+        c->stream->served = true;
         struct error *err = aio_create_task(&c->task, client_connected, c);
         if (err) { /* no stack for it (mmap failed, or the mapping count ran out) */
             warn("cannot serve a connection: %s: %s; retrying in %g seconds", err->type,

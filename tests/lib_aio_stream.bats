@@ -48,7 +48,7 @@ load helpers
 
 @test "server close cancels every connection task, waits for them, stops listening, leaves /proc/self/fd as before" {
     run_unit 60 test_aio_stream server_close_cancels_connection_tasks server_close_when_never_served \
-        serve_forever_cancelled
+        serve_forever_cancelled a_callback_may_close_its_stream
 }
 
 @test "connection refused is ConnectionRefusedError with asyncio's message; names are not looked up; calls outside a loop are RuntimeError" {

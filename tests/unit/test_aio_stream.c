@@ -975,6 +975,53 @@ static void serve_forever_cancelled(void)
     memset(&load, 0, sizeof load);
 }
 
+/* A callback may close its own stream (asyncio's handlers call
+ * writer.close()): the socket closes then, the stream is freed after the
+ * callback returns, and calls on it meanwhile fail cleanly. */
+static struct error *closes_itself(struct aio_stream *s, void *arg)
+{
+    (void)arg;
+    struct error *err = aio_write(s, "bye\n", 4);
+    if (err)
+        return err;
+    aio_close(s);
+    err = aio_write(s, "more\n", 5);
+    EXPECT(err && strcmp(err->type, "ConnectionResetError") == 0 &&
+           strcmp(err->message, "Connection lost") == 0);
+    error_free(err);
+    char *line;
+    size_t len;
+    EXPECT((err = aio_readline(s, &line, &len)) == NULL && len == 0);
+    if (!err)
+        free(line);
+    error_free(err);
+    return NULL;
+}
+
+static struct error *self_close(void *arg, void **result)
+{
+    (void)arg, (void)result;
+    int before = count_fds();
+    struct aio_server *sv;
+    REQUIRE(aio_start_server(closes_itself, NULL, "127.0.0.1", 0, 0, &sv) == NULL);
+    struct aio_task *t;
+    REQUIRE(aio_create_task(&t, serve, sv) == NULL);
+    struct aio_stream *c;
+    REQUIRE(aio_open_connection("127.0.0.1", aio_server_port(sv), 0, &c) == NULL);
+    expect_line(c, "bye\n");
+    expect_line(c, "");
+    aio_close(c);
+    aio_server_close(sv);
+    error_free(aio_await(t, NULL));
+    EXPECT(count_fds() == before);
+    return NULL;
+}
+
+static void a_callback_may_close_its_stream(void)
+{
+    RUN(self_close);
+}
+
 /* ---- errors ---- */
 
 /* A port bound but not listening refuses the connection (and nobody else
@@ -1118,6 +1165,7 @@ static const struct expect_case cases[] = {
     EXPECT_CASE(server_close_cancels_connection_tasks),
     EXPECT_CASE(server_close_when_never_served),
     EXPECT_CASE(serve_forever_cancelled),
+    EXPECT_CASE(a_callback_may_close_its_stream),
     EXPECT_CASE(connection_refused),
     EXPECT_CASE(calls_outside_a_loop),
     EXPECT_CASE(names_are_not_looked_up),
