@@ -51,8 +51,9 @@ load helpers
         serve_forever_cancelled a_callback_may_close_its_stream
 }
 
-@test "connection refused is ConnectionRefusedError with asyncio's message; names are not looked up; calls outside a loop are RuntimeError" {
-    run_unit 30 test_aio_stream connection_refused names_are_not_looked_up calls_outside_a_loop
+@test "connection refused is ConnectionRefusedError with asyncio's message; a cancelled connect closes its socket; names are not looked up; calls outside a loop are RuntimeError" {
+    run_unit 30 test_aio_stream connection_refused a_cancelled_connect_closes_its_socket \
+        names_are_not_looked_up calls_outside_a_loop
 }
 
 @test "accept failing with EMFILE is logged and retried after a pause; the client is then served" {

@@ -1024,6 +1024,51 @@ static void a_callback_may_close_its_stream(void)
 
 /* ---- errors ---- */
 
+struct opener {
+    int port;
+    struct aio_stream *stream;
+};
+
+static struct error *open_one(void *arg, void **result)
+{
+    (void)result;
+    struct opener *o = arg;
+    return aio_open_connection("127.0.0.1", o->port, 0, &o->stream);
+}
+
+/* A connect that cannot complete (the listener's accept queue is full, so
+ * the kernel drops the SYN and retries for minutes) is cancelled: the task
+ * gets CancelledError and its socket is closed. */
+static struct error *cancel_connect(void *arg, void **result)
+{
+    (void)arg, (void)result;
+    int before = count_fds();
+    int port;
+    int lfd = raw_socket(false, &port);
+    CHECK_SYS(listen(lfd, 0)); /* room for one connection nobody accepts */
+    struct aio_stream *first;
+    REQUIRE(aio_open_connection("127.0.0.1", port, 0, &first) == NULL);
+    struct opener o = {port, NULL};
+    struct aio_task *t;
+    REQUIRE(aio_create_task(&t, open_one, &o) == NULL);
+    REQUIRE(aio_sleep(0) == NULL); /* it is in connect, waiting */
+    aio_cancel(t);
+    struct error *err = aio_await(t, NULL);
+    EXPECT(err && strcmp(err->type, "CancelledError") == 0);
+    EXPECT(o.stream == NULL);
+    error_free(err);
+    aio_close(o.stream);
+    aio_close(first);
+    close(lfd);
+    EXPECT(count_fds() == before);
+    return NULL;
+}
+
+static void a_cancelled_connect_closes_its_socket(void)
+{
+    RUN(cancel_connect);
+}
+
 /* A port bound but not listening refuses the connection (and nobody else
  * can take the port meanwhile). */
 static struct error *refused(void *arg, void **result)
@@ -1167,6 +1212,7 @@ static const struct expect_case cases[] = {
     EXPECT_CASE(serve_forever_cancelled),
     EXPECT_CASE(a_callback_may_close_its_stream),
     EXPECT_CASE(connection_refused),
+    EXPECT_CASE(a_cancelled_connect_closes_its_socket),
     EXPECT_CASE(calls_outside_a_loop),
     EXPECT_CASE(names_are_not_looked_up),
     EXPECT_CASE(accept_emfile_is_logged_and_retried),
