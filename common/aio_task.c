@@ -560,6 +560,11 @@ void aio_task_main(struct aio_task *t)
         t->error = cancelled();
     } else {
         t->error = t->fn(t->arg, &t->result);
+        if (t->cancel_pending && !t->error) { /* cancelled as it returned: asyncio */
+            t->cancel_pending = false;        /* ends it cancelled, the value dropped */
+            t->result = NULL;
+            t->error = cancelled();
+        }
     }
     finish(t);
     switch_to_loop(t, true);
@@ -626,6 +631,9 @@ static void resume(struct aio_task *t)
             return;
         }
         prepare_context(t);
+#if AIO_TSAN
+        t->tsan_fiber = __tsan_create_fiber(0); /* TSan counts fibers as threads: */
+#endif                                          /* only running tasks have one */
     }
     t->state = TASK_RUNNING;
     sched.current = t;
@@ -654,6 +662,9 @@ static void resume(struct aio_task *t)
         }
     }
     if (t->state == TASK_DONE) {
+#if AIO_TSAN
+        __tsan_destroy_fiber(t->tsan_fiber);
+#endif
         stack_put(loop, t->stack);
         t->stack = NULL;
         if (t->detached)
@@ -720,9 +731,6 @@ static struct error *task_new(struct aio_loop *loop, struct aio_task **taskp, ta
     t->id = atomic_fetch_add(&task_counter, 1) + 1;
     t->state = TASK_PENDING;
     t->wait_fd = -1;
-#if AIO_TSAN
-    t->tsan_fiber = __tsan_create_fiber(0);
-#endif
     t->next = loop->tasks;
     if (loop->tasks)
         loop->tasks->prev = t;
@@ -743,9 +751,6 @@ static void task_free(struct aio_task *t)
         loop->tasks = t->next;
     if (t->next)
         t->next->prev = t->prev;
-#if AIO_TSAN
-    __tsan_destroy_fiber(t->tsan_fiber);
-#endif
     error_free(t->error);
     free(t);
 }
