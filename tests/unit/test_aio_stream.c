@@ -32,63 +32,6 @@
 #include "check.h"
 #include "expect.h"
 
-#ifndef EXPECT_CASE
-/* Until the case-table harness reaches tests/unit/expect.h: the same
- * interface (EXPECT_CASE, EXPECT_MAIN, EXPECT_FAILF, REQUIRE, --list, "ok
- * NAME", "N cases, M failed") on the counting one. Delete once merged. */
-struct expect_case {
-    const char *name;
-    void (*run)(void);
-};
-#define EXPECT_CASE(fn)                                                                            \
-    {                                                                                              \
-#fn, fn                                                                                    \
-    }
-#define EXPECT_MAIN(argc, argv, cases)                                                             \
-    expect_main((argc), (argv), (cases), sizeof(cases) / sizeof(cases)[0])
-#define EXPECT_FAILF(...)                                                                          \
-    do {                                                                                           \
-        char failf_[512];                                                                          \
-        snprintf(failf_, sizeof failf_, __VA_ARGS__);                                              \
-        expect_failures++;                                                                         \
-        printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, failf_);                                    \
-        fflush(stdout);                                                                            \
-    } while (0)
-#define REQUIRE(cond)                                                                              \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            EXPECT_FAILF("%s", #cond);                                                             \
-            printf("%d cases, %d failed\n", expect_cases + 1, expect_cases + 1);                   \
-            exit(1);                                                                               \
-        }                                                                                          \
-    } while (0)
-static int expect_main(int argc, char **argv, const struct expect_case *cases, size_t n)
-{
-    if (argc == 2 && strcmp(argv[1], "--list") == 0) {
-        for (size_t i = 0; i < n; i++)
-            printf("%s\n", cases[i].name);
-        return 0;
-    }
-    int run = 0, failed = 0;
-    for (size_t i = 0; i < n; i++) {
-        bool wanted = argc < 2;
-        for (int a = 1; a < argc; a++)
-            wanted |= strcmp(argv[a], cases[i].name) == 0;
-        if (!wanted)
-            continue;
-        int before = expect_failures;
-        cases[i].run();
-        run++;
-        failed += expect_failures != before;
-        printf("%s %s\n", expect_failures != before ? "not ok" : "ok", cases[i].name);
-        fflush(stdout);
-    }
-    expect_cases = run;
-    printf("%d cases, %d failed\n", run, failed);
-    return failed ? 1 : 0;
-}
-#endif
-
 /* ---- helpers ---- */
 
 /* Run fn as the main task of a fresh loop; an error it returns fails the case. */
