@@ -40,7 +40,17 @@
  * Errors. The first failure of a connection (ECONNRESET, EPIPE, ...) is kept
  * in the stream and every later readline, write and drain returns a copy, as
  * asyncio's reader keeps its exception: Python's exception types and
- * messages ("ConnectionResetError: [Errno 104] Connection reset by peer").
+ * messages ("ConnectionResetError: [Errno 104] Connection reset by peer";
+ * EPIPE is BrokenPipeError, as in Python). A send that fails inside
+ * aio_write is reported by the next call, as asyncio's write never raises
+ * for it and its drain does.
+ *
+ * Closing. aio_close sends what is queued first, suspending (in a task)
+ * while the peer reads, as `writer.close(); await writer.wait_closed()`
+ * does; a cancelled close drops the rest. A server that is closing does not
+ * wait for its clients to read: their queues are dropped. Linux answers a
+ * close with unread input still queued (the rest of an overlong line) with
+ * RST rather than FIN, so such a client sees ConnectionResetError.
  *
  * Cancellation. A readline cancelled while it waits returns CancelledError
  * and loses nothing: the bytes it had read stay in the buffer for the next
@@ -59,9 +69,16 @@
  * eventfd (wakefd) a finishing connection writes to. Three descriptors per
  * server, one per connection.
  *
+ * A callback may aio_close its own stream: that closes the socket, and the
+ * memory is freed when the callback returns (asyncio's handlers call
+ * writer.close() themselves, and a port of one should not double-free).
+ *
  * The server struct is freed by the last of aio_server_close and a running
  * aio_server_serve_forever to let go of it (refs): close may return while the
- * serving task has still to wake up and see that it is closed.
+ * serving task has still to wake up and see that it is closed. The listening
+ * socket is closed by aio_server_close itself; epfd and wakefd go when the
+ * serving task returns, so /proc/self/fd is back to its count once that task
+ * has been awaited.
  *
  * Limits. host is numeric or "localhost" (getaddrinfo would block the loop
  * on a DNS lookup; asyncio runs it in a thread); a server listens on the
@@ -69,7 +86,11 @@
  * accept(2) out of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM) is
  * logged and retried after ACCEPT_PAUSE seconds, so the loop does not spin
  * on a listening socket that stays readable; the connection waits in the
- * backlog (SOMAXCONN) meanwhile.
+ * backlog (SOMAXCONN) meanwhile. The serving task accepts at most
+ * ACCEPT_BATCH connections before it lets the connections' tasks run. Per
+ * connection: a task (its stack, 128 KiB mapped, a page or two touched), the
+ * stream (about 150 bytes) and its buffers (4 KiB for reading once it has
+ * read; a write buffer only when the kernel would not take a write whole).
  */
 #include <ctype.h>
 #include <errno.h>
