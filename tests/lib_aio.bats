@@ -3,27 +3,19 @@
 # Cases named "test_xxx: test_yyy" carry CPython's Lib/test/test_asyncio case of that name.
 bats_require_minimum_version 1.5.0
 
-setup() {
-    BIN=${BIN:-$PWD}
-    T=$BIN/tests/unit/test_aio
-}
+load helpers
 
-# Run the named cases; every one must print "ok NAME" and none may fail.
 cases() {
-    run -0 timeout 120 "$T" "$@"
-    for name in "$@"; do
-        [[ $output == *"ok $name"* ]] || { echo "missing: ok $name"; return 1; }
-    done
-    [[ ${lines[-1]} =~ ^[0-9]+\ cases,\ 0\ failed$ ]]
+    run_unit 120 test_aio "$@"
 }
 
 @test "aio: --list names every case, and every case passes when run together" {
-    run -0 timeout 10 "$T" --list
-    [ "${#lines[@]}" -ge 40 ]
+    run -0 timeout 10 "$BIN/tests/unit/test_aio" --list
+    n=${#lines[@]}
+    [ "$n" -ge 40 ]
     [[ $output == *"test_tasks: test_cancel_at_end"* ]]
-    run -0 timeout 300 "$T"
-    [[ ${lines[-1]} =~ ^[0-9]+\ cases,\ 0\ failed$ ]]
-    [[ $output != *FAIL* ]]
+    run -0 --separate-stderr timeout 300 "$BIN/tests/unit/test_aio"
+    [ "${lines[-1]}" = "$n cases, 0 failed" ]
 }
 
 @test "aio loop: timers run in deadline order, equal deadlines and call_soon in scheduling order, negative delays as asyncio" {

@@ -4,10 +4,7 @@
  *   test_aio                 every case
  *   test_aio NAME...         the cases named (exactly, as --list prints them)
  *   test_aio --list          the case names, one a line
- *
- * Each case prints "ok NAME" or "FAIL NAME" (after a "FAIL file:line:
- * condition" line for each check that failed); the last line is "N cases,
- * M failed" counting checks, and the exit status is 1 if any failed.
+ * (tests/unit/expect.h: "ok NAME" per case, last "N cases, M failed").
  *
  * Cases named "test_xxx: test_yyy" carry the case of that name in CPython's
  * Lib/test/test_asyncio/test_xxx.py (or test_concurrent_futures/), rewritten
@@ -945,8 +942,6 @@ static void never_retrieved_error_is_reported(void)
     free(text);
 }
 
-static void *loop_thread_check;
-
 static struct error *stack_user(void *arg, void **result)
 {
     (void)arg;
@@ -1491,10 +1486,7 @@ static void debug_from_environment(void)
 
 /* ---- the table ---- */
 
-static const struct {
-    const char *name;
-    void (*fn)(void);
-} cases[] = {
+static const struct expect_case cases[] = {
     {"timers_run_in_deadline_order", timers_run_in_deadline_order},
     {"equal_deadlines_run_in_scheduling_order", equal_deadlines_run_in_scheduling_order},
     {"test_events: test_call_soon", test_events_test_call_soon},
@@ -1558,39 +1550,8 @@ static const struct {
     {"debug_from_environment", debug_from_environment},
 };
 
-enum { NCASES = sizeof cases / sizeof cases[0] };
-
-static void run_case(size_t i)
-{
-    int before = expect_failures;
-    cases[i].fn();
-    printf("%s %s\n", expect_failures == before ? "ok" : "FAIL", cases[i].name);
-    fflush(stdout);
-}
-
 int main(int argc, char **argv)
 {
     unsetenv("AIO_DEBUG"); /* the debug cases set it themselves */
-    (void)loop_thread_check;
-    if (argc == 2 && strcmp(argv[1], "--list") == 0) {
-        for (size_t i = 0; i < NCASES; i++)
-            printf("%s\n", cases[i].name);
-        return 0;
-    }
-    if (argc == 1) {
-        for (size_t i = 0; i < NCASES; i++)
-            run_case(i);
-        return expect_report();
-    }
-    for (int a = 1; a < argc; a++) {
-        size_t i = 0;
-        while (i < NCASES && strcmp(cases[i].name, argv[a]) != 0)
-            i++;
-        if (i == NCASES) {
-            fprintf(stderr, "test_aio: no case named '%s' (see --list)\n", argv[a]);
-            return 2;
-        }
-        run_case(i);
-    }
-    return expect_report();
+    return EXPECT_MAIN(argc, argv, cases);
 }
