@@ -238,8 +238,11 @@ struct aio_server;
  * aio_server_close waits for it. */
 typedef struct error *aio_client_connected_fn(struct aio_stream *stream, void *arg);
 
-/* limit: the most bytes aio_readline buffers looking for '\n' (0: the
- * default, AIO_STREAM_LIMIT). host is numeric or "localhost". */
+/* limit: the longest line aio_readline returns, '\n' not counted (0: the
+ * default, AIO_STREAM_LIMIT). host is numeric or "localhost". Where asyncio
+ * differs: limit 0 is ValueError there; one task drains a stream at a time
+ * here (a second gets RuntimeError; 3.12 lets several wait); a server binds
+ * the first address of host, asyncio every one. */
 struct error *aio_open_connection(const char *host, int port, size_t limit,
                                   struct aio_stream **stream);
 /* Listening (SO_REUSEADDR) when it returns; port 0 takes a free one. */
@@ -257,7 +260,7 @@ void aio_server_close(struct aio_server *server);
 
 /* The next line, '\n' included, as a malloc'd NUL-terminated string (the
  * caller frees it) and its length; at EOF the bytes left (no '\n'), then
- * "" with *len 0. No '\n' within limit bytes: ValueError with asyncio's
+ * "" with *len 0. A line over limit bytes: ValueError with asyncio's
  * LimitOverrunError message (its cause, type LimitOverrunError), as
  * asyncio's readline turns one into the other; the line is discarded
  * through its '\n', or the whole buffer if it has none. A peer that
