@@ -150,7 +150,7 @@ int main(int argc, char **argv)
         void *ns = NULL;
         struct error *err = aio_run(two_yielders, &ya, &ns);
         if (err)
-            die_error(err);
+            error_die(err);
         v[i] = *(double *)ns;
         free(ns);
     }
@@ -161,7 +161,7 @@ int main(int argc, char **argv)
     struct memory m = {.tasks = tasks};
     struct error *err = aio_run(suspend_many, &m, NULL);
     if (err)
-        die_error(err);
+        error_die(err);
     double bytes = (double)(m.during_kib - m.before_kib) * 1024.0 / (double)tasks;
     printf("memory (%s): %.0f bytes per suspended task (%ld tasks, VmRSS +%.1f MiB), "
            "%.2f us each to create and start (cold stacks)\n",
