@@ -46,6 +46,10 @@ load helpers
     [[ $output == *"1000 clients connected at once, 1000 got go, 1000 said bye"* ]]
 }
 
+@test "clients that vanish mid-line (FIN or RST) end their own connection only; the others keep being served; no descriptor left" {
+    run_unit 60 test_aio_stream clients_that_vanish_leave_the_others_served
+}
+
 @test "server close cancels every connection task, waits for them, stops listening, leaves /proc/self/fd as before" {
     run_unit 60 test_aio_stream server_close_cancels_connection_tasks server_close_when_never_served \
         serve_forever_cancelled a_callback_may_close_its_stream

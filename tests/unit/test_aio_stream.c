@@ -804,6 +804,114 @@ static void server_port_0_with_1000_concurrent_clients(void)
     memset(&load, 0, sizeof load);
 }
 
+/* ---- clients that vanish ---- */
+
+static struct {
+    size_t ended, partial, reset;
+} vanish;
+
+/* Echo until the client goes; note how it went. */
+static struct error *echo_counting(struct aio_stream *s, void *arg)
+{
+    (void)arg;
+    for (;;) {
+        char *line;
+        size_t len;
+        struct error *err = aio_readline(s, &line, &len);
+        if (err) {
+            vanish.reset += strcmp(err->type, "ConnectionResetError") == 0;
+            vanish.ended++;
+            return err; /* not CancelledError: logged, as asyncio logs it */
+        }
+        if (len == 0 || line[len - 1] != '\n') {
+            vanish.partial += len > 0;
+            vanish.ended++;
+            free(line);
+            return NULL;
+        }
+        err = aio_write(s, line, len);
+        free(line);
+        if (err || (err = aio_drain(s))) {
+            vanish.ended++;
+            return err;
+        }
+    }
+}
+
+enum { VANISH_CLIENTS = 200 };
+
+static struct error *vanishing(void *arg, void **result)
+{
+    (void)arg, (void)result;
+    int before = count_fds();
+    FILE *log = tmpfile(); /* the server logs each reset connection: keep it off the output */
+    REQUIRE(log != NULL);
+    fflush(stderr);
+    int saved = CHECK_SYS(dup(2));
+    CHECK_SYS(dup2(fileno(log), 2));
+    struct aio_server *sv;
+    REQUIRE(aio_start_server(echo_counting, NULL, "127.0.0.1", 0, 1024, &sv) == NULL);
+    struct aio_task *t;
+    REQUIRE(aio_create_task(&t, serve, sv) == NULL);
+    int port = aio_server_port(sv);
+    struct sockaddr_in sin = {.sin_family = AF_INET,
+                              .sin_port = htons((uint16_t)port),
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    /* A third go mid-line with FIN, a third with RST, a third play on; each
+     * who plays on checks its echo after the others have gone. */
+    struct aio_stream *stay[VANISH_CLIENTS];
+    size_t staying = 0;
+    for (int i = 0; i < VANISH_CLIENTS; i++) {
+        if (i % 3 == 2) {
+            REQUIRE(aio_open_connection("127.0.0.1", port, 0, &stay[staying]) == NULL);
+            EXPECT(aio_write(stay[staying], "hello\n", 6) == NULL);
+            staying++;
+            continue;
+        }
+        int fd = CHECK_SYS(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        CHECK_SYS(connect(fd, (struct sockaddr *)&sin, sizeof sin)); /* completes in the backlog */
+        feed(fd, "half a li");
+        if (i % 3 == 1)
+            reset(fd);
+        else
+            close(fd);
+    }
+    for (size_t i = 0; i < staying; i++) {
+        expect_line(stay[i], "hello\n");
+        EXPECT(aio_write(stay[i], "again\n", 6) == NULL);
+        expect_line(stay[i], "again\n");
+    }
+    size_t gone = VANISH_CLIENTS - staying;
+    for (size_t i = 0; i < staying; i++)
+        aio_close(stay[i]);
+    aio_server_close(sv);
+    error_free(aio_await(t, NULL));
+    fflush(stderr);
+    CHECK_SYS(dup2(saved, 2));
+    close(saved);
+    fclose(log);
+    EXPECT(vanish.ended == VANISH_CLIENTS);
+    /* Each that closed mid-line was seen as its partial line, each that reset
+     * as ConnectionResetError (unread bytes or not); those that stayed ended
+     * cleanly or by the server's close. */
+    size_t fins = 0, resets = 0;
+    for (int i = 0; i < VANISH_CLIENTS; i++) {
+        fins += i % 3 == 0;
+        resets += i % 3 == 1;
+    }
+    EXPECT(vanish.partial == fins);
+    EXPECT(vanish.reset == resets);
+    printf("%zu clients played on while %zu vanished: %zu mid-line, %zu reset\n", staying, gone,
+           vanish.partial, vanish.reset);
+    EXPECT(count_fds() == before);
+    return NULL;
+}
+
+static void clients_that_vanish_leave_the_others_served(void)
+{
+    RUN(vanishing);
+}
+
 /* ---- close ---- */
 
 /* Reads hello, answers ready, then waits for a line that never comes. */
@@ -1150,6 +1258,7 @@ static const struct expect_case cases[] = {
     EXPECT_CASE(test_open_connection),
     EXPECT_CASE(test_unhandled_exceptions),
     EXPECT_CASE(server_port_0_with_1000_concurrent_clients),
+    EXPECT_CASE(clients_that_vanish_leave_the_others_served),
     EXPECT_CASE(server_close_cancels_connection_tasks),
     EXPECT_CASE(server_close_when_never_served),
     EXPECT_CASE(serve_forever_cancelled),
