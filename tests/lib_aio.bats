@@ -89,3 +89,7 @@ cases() {
     cases switch_keeps_callee_saved_registers stack_overflow_guarded_is_sigsegv \
         stack_overflow_unguarded_is_caught_by_canary
 }
+
+@test "aio stacks: mmap refusing a stack is an OSError from create_task, and the loop goes on" {
+    cases stack_mmap_failure_is_oserror
+}

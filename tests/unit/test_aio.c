@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -53,6 +54,14 @@
 #define SANITIZED_BUILD 0
 #else
 #define SANITIZED_BUILD 1
+#endif
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#if AIO_STACK_SIZE == 128 * 1024
+#define AIO_STACK_KIB 128
+#else
+#define AIO_STACK_KIB 512
 #endif
 
 /* ---- helpers ---- */
@@ -1133,6 +1142,62 @@ static void stack_overflow_unguarded_is_caught_by_canary(void)
     free(text);
 }
 
+enum { ENOMEM_MAX = 100000 };
+
+static struct error *create_until_refused(void *arg, void **result)
+{
+    (void)result;
+    struct aio_task **t = arg;
+    size_t n = 0;
+    struct error *err = NULL;
+    struct rlimit lim = {0, 0};
+    REQUIRE(getrlimit(RLIMIT_AS, &lim) == 0);
+    /* Room for about 200 more stacks, then mmap says ENOMEM. */
+    FILE *f = fopen("/proc/self/statm", "re");
+    long pages = 0;
+    REQUIRE(f && fscanf(f, "%ld", &pages) == 1);
+    fclose(f);
+    lim.rlim_cur = (rlim_t)pages * 4096 + 200 * (AIO_STACK_SIZE + 4096);
+    REQUIRE(setrlimit(RLIMIT_AS, &lim) == 0);
+    while (n < ENOMEM_MAX && !(err = aio_create_task(&t[n], sleep_long, NULL)))
+        n++;
+    printf("  %zu tasks made, then %s: %s\n", n, err ? err->type : "-", err ? err->message : "-");
+    EXPECT(n > 0 && n < ENOMEM_MAX);
+    EXPECT(is_error(err, "OSError",
+                    "mmap of a " STR(AIO_STACK_KIB) " KiB task stack: Cannot "
+                                                    "allocate memory"));
+    for (size_t i = 0; i < n; i++)
+        aio_cancel(t[i]);
+    err = aio_gather(t, n, NULL);
+    EXPECT(is_error(err, "CancelledError", NULL));
+    return NULL; /* the loop goes on: an OSError, not a crash */
+}
+
+/* mmap refusing a stack (here ENOMEM under an address-space limit) is an
+ * OSError from aio_create_task, and the tasks already made still run and
+ * finish. (In a child, whose limit cannot hurt the other cases; not under a
+ * sanitizer, whose shadow memory an address-space limit breaks.) */
+static void stack_mmap_failure_is_oserror(void)
+{
+    if (SANITIZED_BUILD) {
+        printf("  skipped under a sanitizer\n");
+        return;
+    }
+    struct aio_task **t = xcalloc(ENOMEM_MAX, sizeof *t);
+    fflush(stdout);
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        struct error *err = aio_run(create_until_refused, t, NULL);
+        fflush(stdout);
+        _exit(err || expect_case_failed ? 1 : 0);
+    }
+    int status;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    free(t);
+}
+
 static struct error *close_other_loop(void *arg, void **result)
 {
     (void)arg;
@@ -1713,6 +1778,7 @@ static const struct expect_case cases[] = {
     {"stack_overflow_guarded_is_sigsegv", stack_overflow_guarded_is_sigsegv},
     {"stack_overflow_unguarded_is_caught_by_canary", stack_overflow_unguarded_is_caught_by_canary},
     {"loop_closed_from_another_loops_task", loop_closed_from_another_loops_task},
+    {"stack_mmap_failure_is_oserror", stack_mmap_failure_is_oserror},
     {"outside_loop_runtime_error", outside_loop_runtime_error},
     {"suspending_in_callback_runtime_error", suspending_in_callback_runtime_error},
     {"test_events: test_run_in_executor", test_events_test_run_in_executor},
