@@ -144,8 +144,8 @@ int main(int argc, char **argv)
     double v[5];
     for (int i = 0; i < 5; i++)
         v[i] = aio_switch_ns(switches);
-    double m = median5(v); /* sorts v */
-    printf("switch (%s): %.1f ns per switch (%ld switches, median of 5; fastest %.1f)\n", kind, m,
+    double med = median5(v); /* sorts v */
+    printf("switch (%s): %.1f ns per switch (%ld switches, median of 5; fastest %.1f)\n", kind, med,
            switches, v[0]);
 
     struct yield_arg ya = {yields};
@@ -157,10 +157,10 @@ int main(int argc, char **argv)
         v[i] = *(double *)ns;
         free(ns);
     }
-    m = median5(v);
+    med = median5(v);
     printf("yield (%s): %.1f ns per aio_sleep(0) of two tasks taking turns on the loop (%ld "
            "each, median of 5; fastest %.1f)\n",
-           kind, m, yields, v[0]);
+           kind, med, yields, v[0]);
 
     struct memory m = {.tasks = tasks};
     struct error *err = aio_run(suspend_many, &m, NULL);
