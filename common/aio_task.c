@@ -77,7 +77,9 @@
  *     taken when the task is made, so that is where it fails). Under TSan, which counts a
  *     running task as a thread, no more than about 8,000 at once.
  *   - Tasks never move between threads: the loop's side of the switch
- *     (sched) is thread-local.
+ *     (sched) is thread-local. So is errno, which every task of a thread
+ *     shares: read it before the next suspending call, which may run
+ *     another task that sets it.
  *
  *   Sanitizers: every switch is annotated for ASan
  *   (__sanitizer_start/finish_switch_fiber, so it knows which stack is
