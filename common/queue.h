@@ -29,7 +29,18 @@
  * destroy a queue while another thread may still be inside a call on it
  * (join the threads that use it first). queue_create returns NULL only if
  * pthreads cannot initialise (never, on Linux); allocation failure exits
- * through check's xcalloc.
+ * through check's xcalloc. Memory follows the backlog, not maxsize: a huge
+ * maxsize (1 << 61, or Python's Queue(-1) as a size_t) reserves nothing.
+ *
+ * tests/unit/test_cpython_queue.c carries CPython's Lib/test/test_queue.py
+ * (3.13), case by case under the same names. The cases that do not apply:
+ *   test_shutdown_immediate_*: no shutdown(immediate=True), close is immediate=False.
+ *   timeouts in test_basic, test_negative_timeout_raises_exception,
+ *     test_many_threads_timeout: no put/get timeouts, so no negative ones.
+ *   test_shrinking_queue: maxsize is fixed by queue_create.
+ *   test_failing_queue: there is no _put/_get for a subclass to override.
+ *   LifoQueue, PriorityQueue: not provided (SimpleQueue's cases run on queue_create(0)).
+ *   test_references, test_reentrancy, test_is_default: Python object lifetimes.
  */
 #ifndef COMMON_QUEUE_H
 #define COMMON_QUEUE_H
