@@ -35,6 +35,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -137,10 +138,72 @@ static struct error *os_error(int err, const char *what)
     return error_new(type, "[Errno %d] %s", err, strerror(err));
 }
 
+/* Python's repr of a float (what "%s" % timeout prints): the shortest digits
+ * that read back as the same double, in fixed notation with at least one
+ * digit after the point (3.0, 0.30000000000000004) unless the decimal point
+ * falls more than 16 places right or 4 places left of the first digit, then
+ * in exponent form (1e+16, 1e-05). %g is not it: it prints 3 and 0.3. */
+static void float_repr(char *buf, size_t size, double x)
+{
+    if (isnan(x) || isinf(x)) {
+        snprintf(buf, size, "%s", isnan(x) ? "nan" : x < 0 ? "-inf" : "inf");
+        return;
+    }
+    char sci[32];
+    for (int precision = 1; precision <= 17; precision++) {
+        snprintf(sci, sizeof sci, "%.*e", precision - 1, x);
+        if (strtod(sci, NULL) == x)
+            break;
+    }
+    /* sci is "-d.ddde+XX": split it into sign, digits and exponent. */
+    const char *p = sci;
+    bool negative = *p == '-';
+    if (negative)
+        p++;
+    char digits[24];
+    size_t n = 0;
+    for (; *p != 'e'; p++)
+        if (*p != '.')
+            digits[n++] = *p;
+    while (n > 1 && digits[n - 1] == '0')
+        n--;
+    digits[n] = '\0';
+    int point = atoi(p + 1) + 1; /* x = 0.digits * 10^point */
+    if (x == 0)
+        point = 1;
+    /* Lay the number out in text: at most 1 + 24 + 5 characters. */
+    char text[40];
+    size_t len = 0;
+    if (negative)
+        text[len++] = '-';
+    if (point > 16 || point < -3) {
+        text[len++] = digits[0];
+        if (n > 1)
+            len += (size_t)sprintf(text + len, ".%s", digits + 1);
+        sprintf(text + len, "e%c%02d", point - 1 < 0 ? '-' : '+', abs(point - 1));
+    } else {
+        /* Fixed: digit i stands at decimal position point - 1 - i. */
+        int first = point > 0 ? point - 1 : 0; /* highest position printed */
+        int last = point - (int)n < 0 ? point - (int)n : 0;
+        if (last == 0)
+            last = -1; /* always one digit after the point */
+        for (int pos = first; pos >= last; pos--) {
+            int i = point - 1 - pos;
+            text[len++] = i >= 0 && (size_t)i < n ? digits[i] : '0';
+            if (pos == 0)
+                text[len++] = '.';
+        }
+        text[len] = '\0';
+    }
+    snprintf(buf, size, "%s", text);
+}
+
 static struct error *timeout_expired(const struct proc *proc, double timeout)
 {
-    return error_new("TimeoutExpired", "Command '%s' timed out after %g seconds", proc->args,
-                     timeout);
+    char seconds[32];
+    float_repr(seconds, sizeof seconds, timeout);
+    return error_new("TimeoutExpired", "Command '%s' timed out after %s seconds", proc->args,
+                     seconds);
 }
 
 /* ---- SIGPIPE: a write to an exited child must be EPIPE, not our death ---- */
@@ -261,6 +324,15 @@ static int add_actions(posix_spawn_file_actions_t *fa, const struct stream_plan 
     return 0;
 }
 
+/* sigaddset refuses glibc's internal signals (32 and 33) with EINVAL, so set
+ * their bits by hand: a sigset_t is an array of words, bit sig-1 for sig. */
+static void sigset_add_internal(sigset_t *set, int sig)
+{
+    unsigned long *words = (unsigned long *)set;
+    size_t bits = 8 * sizeof *words;
+    words[(size_t)(sig - 1) / bits] |= 1UL << ((size_t)(sig - 1) % bits);
+}
+
 static int spawn(struct proc *proc, char *const argv[], char *const env[],
                  const struct stream_plan plans[3])
 {
@@ -285,20 +357,23 @@ static int spawn(struct proc *proc, char *const argv[], char *const env[],
         err = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
 #endif
 #endif
-    /* Python's restore_signals: the child starts with SIGPIPE at its default
-     * action and nothing blocked, even if this process ignores or blocks it
-     * (an ignored SIGPIPE survives exec, and then a chain's writer loops on
-     * EPIPE instead of dying). */
-    sigset_t defaults, empty;
+    /* Python's restore_signals=True: the child starts with SIGPIPE and SIGXFSZ
+     * at their default action even if this process ignores them (an ignored
+     * SIGPIPE survives exec, and then a chain's writer loops on EPIPE instead
+     * of dying). Everything else is inherited as Python leaves it: the signal
+     * mask, and the other ignored signals. Except glibc's own 32 and 33: its
+     * posix_spawn sets them to "ignored" in every child it starts, unless
+     * they are in this set; Python's children have them at default. */
+    sigset_t defaults;
     sigemptyset(&defaults);
     sigaddset(&defaults, SIGPIPE);
-    sigemptyset(&empty);
+    sigaddset(&defaults, SIGXFSZ);
+    for (int sig = 32; sig < SIGRTMIN; sig++)
+        sigset_add_internal(&defaults, sig);
     if (!err)
         err = posix_spawnattr_setsigdefault(&attr, &defaults);
     if (!err)
-        err = posix_spawnattr_setsigmask(&attr, &empty);
-    if (!err)
-        err = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+        err = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
     if (!err)
         err = posix_spawnp(&proc->pid, argv[0], &fa, &attr, argv, env ? env : environ);
     posix_spawnattr_destroy(&attr);
@@ -601,6 +676,11 @@ struct error *proc_communicate(struct proc *proc, const void *input, size_t len,
                                struct proc_bytes *out, struct proc_bytes *err)
 {
     double deadline = deadline_of(timeout);
+    /* Python's rule: the input of the first call is kept and sent across a
+     * timeout; a retry that brings input of its own would have it dropped or
+     * interleaved, so it is refused, as Python refuses it. */
+    if (proc->communicating && input && len > 0)
+        return error_new("ValueError", "Cannot send input after starting communication");
     if (!proc->communicating) {
         if (input && len > 0 && proc->stdin_fd < 0) /* checked first: a retry must check again */
             return error_new("ValueError", "input given but stdin of %s is not a pipe", proc->args);
@@ -700,15 +780,59 @@ struct error *proc_run(struct proc_result *result, char *const argv[], bool capt
     return e;
 }
 
+/* The name Python's signal.Signals gives a signal number, or NULL where
+ * Python has none (signal.Signals(n) raises ValueError). Where Linux has two
+ * names for one number, Python's enum keeps the first in alphabetical order
+ * (SIGABRT, not SIGIOT; SIGIO, not SIGPOLL; SIGCHLD, not SIGCLD), which is
+ * why this is a table and not sigabbrev_np (it says POLL for 29). Python
+ * knows the real-time signals only by their ends, SIGRTMIN and SIGRTMAX;
+ * 32 and 33 are glibc's own, below SIGRTMIN, and have no name at all. */
+static const char *python_signal_name(int sig)
+{
+    static const struct {
+        int number;
+        const char *name;
+    } names[] = {
+        {SIGHUP, "SIGHUP"},       {SIGINT, "SIGINT"},   {SIGQUIT, "SIGQUIT"},
+        {SIGILL, "SIGILL"},       {SIGTRAP, "SIGTRAP"}, {SIGABRT, "SIGABRT"},
+        {SIGBUS, "SIGBUS"},       {SIGFPE, "SIGFPE"},   {SIGKILL, "SIGKILL"},
+        {SIGUSR1, "SIGUSR1"},     {SIGSEGV, "SIGSEGV"}, {SIGUSR2, "SIGUSR2"},
+        {SIGPIPE, "SIGPIPE"},     {SIGALRM, "SIGALRM"}, {SIGTERM, "SIGTERM"},
+#ifdef SIGSTKFLT
+        {SIGSTKFLT, "SIGSTKFLT"},
+#endif
+        {SIGCHLD, "SIGCHLD"},     {SIGCONT, "SIGCONT"}, {SIGSTOP, "SIGSTOP"},
+        {SIGTSTP, "SIGTSTP"},     {SIGTTIN, "SIGTTIN"}, {SIGTTOU, "SIGTTOU"},
+        {SIGURG, "SIGURG"},       {SIGXCPU, "SIGXCPU"}, {SIGXFSZ, "SIGXFSZ"},
+        {SIGVTALRM, "SIGVTALRM"}, {SIGPROF, "SIGPROF"}, {SIGWINCH, "SIGWINCH"},
+        {SIGIO, "SIGIO"},
+#ifdef SIGPWR
+        {SIGPWR, "SIGPWR"},
+#endif
+        {SIGSYS, "SIGSYS"},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (names[i].number == sig)
+            return names[i].name;
+    if (sig == SIGRTMIN)
+        return "SIGRTMIN";
+    if (sig == SIGRTMAX)
+        return "SIGRTMAX";
+    return NULL;
+}
+
 struct error *proc_check_returncode(const struct proc_result *result)
 {
     int rc = result->returncode;
     if (rc == 0)
         return NULL;
     if (rc < 0 && rc != PROC_RUNNING) {
-        const char *abbrev = sigabbrev_np(-rc);
-        return error_new("CalledProcessError", "Command '%s' died with <Signals.SIG%s: %d>.",
-                         result->args, abbrev ? abbrev : "?", -rc);
+        const char *name = python_signal_name(-rc);
+        if (!name)
+            return error_new("CalledProcessError", "Command '%s' died with unknown signal %d.",
+                             result->args, -rc);
+        return error_new("CalledProcessError", "Command '%s' died with <Signals.%s: %d>.",
+                         result->args, name, -rc);
     }
     return error_new("CalledProcessError", "Command '%s' returned non-zero exit status %d.",
                      result->args, rc);

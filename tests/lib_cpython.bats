@@ -108,3 +108,355 @@ every_case_is_run() {
 @test "queue: a huge maxsize (1 << 61, SIZE_MAX) reserves nothing; a bound of 100 still holds as the ring grows and wraps" {
     cpython test_cpython_queue huge_maxsize_reserves_nothing
 }
+
+@test "test_cpython_subprocess: this file runs every case, and an unknown case is an error" {
+    every_case_is_run test_cpython_subprocess
+}
+
+@test "test_subprocess: test_call_seq" {
+    cpython test_cpython_subprocess test_call_seq
+}
+
+@test "test_subprocess: test_call_timeout" {
+    cpython test_cpython_subprocess test_call_timeout
+}
+
+@test "test_subprocess: test_check_call_zero" {
+    cpython test_cpython_subprocess test_check_call_zero
+}
+
+@test "test_subprocess: test_check_call_nonzero" {
+    cpython test_cpython_subprocess test_check_call_nonzero
+}
+
+@test "test_subprocess: test_check_output" {
+    cpython test_cpython_subprocess test_check_output
+}
+
+@test "test_subprocess: test_check_output_nonzero" {
+    cpython test_cpython_subprocess test_check_output_nonzero
+}
+
+@test "test_subprocess: test_check_output_stdin_arg" {
+    cpython test_cpython_subprocess test_check_output_stdin_arg
+}
+
+@test "test_subprocess: test_check_output_input_arg" {
+    cpython test_cpython_subprocess test_check_output_input_arg
+}
+
+@test "test_subprocess: test_check_output_timeout" {
+    cpython test_cpython_subprocess test_check_output_timeout
+}
+
+@test "test_subprocess: test_call_kwargs" {
+    cpython test_cpython_subprocess test_call_kwargs
+}
+
+@test "test_subprocess: test_stdin_none" {
+    cpython test_cpython_subprocess test_stdin_none
+}
+
+@test "test_subprocess: test_stdout_none" {
+    cpython test_cpython_subprocess test_stdout_none
+}
+
+@test "test_subprocess: test_stderr_none" {
+    cpython test_cpython_subprocess test_stderr_none
+}
+
+@test "test_subprocess: test_stdin_pipe" {
+    cpython test_cpython_subprocess test_stdin_pipe
+}
+
+@test "test_subprocess: test_stdin_filedes" {
+    cpython test_cpython_subprocess test_stdin_filedes
+}
+
+@test "test_subprocess: test_stdout_pipe" {
+    cpython test_cpython_subprocess test_stdout_pipe
+}
+
+@test "test_subprocess: test_stdout_filedes" {
+    cpython test_cpython_subprocess test_stdout_filedes
+}
+
+@test "test_subprocess: test_stderr_pipe" {
+    cpython test_cpython_subprocess test_stderr_pipe
+}
+
+@test "test_subprocess: test_stderr_filedes" {
+    cpython test_cpython_subprocess test_stderr_filedes
+}
+
+@test "test_subprocess: test_stdout_devnull" {
+    cpython test_cpython_subprocess test_stdout_devnull
+}
+
+@test "test_subprocess: test_stderr_devnull" {
+    cpython test_cpython_subprocess test_stderr_devnull
+}
+
+@test "test_subprocess: test_stdin_devnull" {
+    cpython test_cpython_subprocess test_stdin_devnull
+}
+
+@test "test_subprocess: test_env" {
+    cpython test_cpython_subprocess test_env
+}
+
+@test "test_subprocess: test_empty_env" {
+    cpython test_cpython_subprocess test_empty_env
+}
+
+@test "test_subprocess: test_communicate_stdin" {
+    cpython test_cpython_subprocess test_communicate_stdin
+}
+
+@test "test_subprocess: test_communicate_stdout" {
+    cpython test_cpython_subprocess test_communicate_stdout
+}
+
+@test "test_subprocess: test_communicate_stderr" {
+    cpython test_cpython_subprocess test_communicate_stderr
+}
+
+@test "test_subprocess: test_communicate" {
+    cpython test_cpython_subprocess test_communicate
+}
+
+@test "test_subprocess: test_communicate_timeout" {
+    cpython test_cpython_subprocess test_communicate_timeout
+}
+
+@test "test_subprocess: test_communicate_timeout_large_output" {
+    cpython test_cpython_subprocess test_communicate_timeout_large_output
+}
+
+@test "test_subprocess: test_communicate_pipe_fd_leak" {
+    cpython test_cpython_subprocess test_communicate_pipe_fd_leak
+}
+
+@test "test_subprocess: test_communicate_returns" {
+    cpython test_cpython_subprocess test_communicate_returns
+}
+
+@test "test_subprocess: test_communicate_pipe_buf" {
+    cpython test_cpython_subprocess test_communicate_pipe_buf
+}
+
+@test "test_subprocess: test_writes_before_communicate" {
+    cpython test_cpython_subprocess test_writes_before_communicate
+}
+
+@test "subprocess: communicate with new input after a TimeoutExpired is ValueError: Cannot send input after starting communication" {
+    cpython test_cpython_subprocess input_after_starting_communication_is_refused
+}
+
+@test "test_subprocess: test_no_leaking" {
+    cpython test_cpython_subprocess test_no_leaking
+}
+
+@test "test_subprocess: test_poll" {
+    cpython test_cpython_subprocess test_poll
+}
+
+@test "test_subprocess: test_wait" {
+    cpython test_cpython_subprocess test_wait
+}
+
+@test "test_subprocess: test_wait_timeout" {
+    cpython test_cpython_subprocess test_wait_timeout
+}
+
+@test "subprocess: TimeoutExpired shows the timeout as Python's float repr (0.0, 1e-05, 0.30000000000000004)" {
+    cpython test_cpython_subprocess timeout_shown_as_python_float_repr
+}
+
+@test "test_subprocess: test_leaking_fds_on_error" {
+    cpython test_cpython_subprocess test_leaking_fds_on_error
+}
+
+@test "test_subprocess: test_communicate_epipe" {
+    cpython test_cpython_subprocess test_communicate_epipe
+}
+
+@test "test_subprocess: test_communicate_epipe_only_stdin" {
+    cpython test_cpython_subprocess test_communicate_epipe_only_stdin
+}
+
+@test "test_subprocess: test_communicate_eintr" {
+    cpython test_cpython_subprocess test_communicate_eintr
+}
+
+@test "test_subprocess: test_failed_child_execute_fd_leak" {
+    cpython test_cpython_subprocess test_failed_child_execute_fd_leak
+}
+
+@test "test_subprocess: test_file_not_found_includes_filename" {
+    cpython test_cpython_subprocess test_file_not_found_includes_filename
+}
+
+@test "test_subprocess: test_returncode" {
+    cpython test_cpython_subprocess test_returncode
+}
+
+@test "test_subprocess: test_timeout" {
+    cpython test_cpython_subprocess test_timeout
+}
+
+@test "test_subprocess: test_capture_stdout" {
+    cpython test_cpython_subprocess test_capture_stdout
+}
+
+@test "test_subprocess: test_capture_stderr" {
+    cpython test_cpython_subprocess test_capture_stderr
+}
+
+@test "test_subprocess: test_capture_output" {
+    cpython test_cpython_subprocess test_capture_output
+}
+
+@test "test_subprocess: test_run_with_shell_timeout_and_capture_output" {
+    cpython test_cpython_subprocess test_run_with_shell_timeout_and_capture_output
+}
+
+@test "test_subprocess: test_exception_bad_args_0" {
+    cpython test_cpython_subprocess test_exception_bad_args_0
+}
+
+@test "test_subprocess: test_restore_signals" {
+    cpython test_cpython_subprocess test_restore_signals
+}
+
+@test "subprocess: a child keeps the parent's signal mask, as Python's children do" {
+    cpython test_cpython_subprocess child_inherits_the_signal_mask
+}
+
+@test "test_subprocess: test_run_abort" {
+    cpython test_cpython_subprocess test_run_abort
+}
+
+@test "test_subprocess: test_CalledProcessError_str_signal" {
+    cpython test_cpython_subprocess test_CalledProcessError_str_signal
+}
+
+@test "test_subprocess: test_CalledProcessError_str_unknown_signal" {
+    cpython test_cpython_subprocess test_CalledProcessError_str_unknown_signal
+}
+
+@test "test_subprocess: test_CalledProcessError_str_non_zero" {
+    cpython test_cpython_subprocess test_CalledProcessError_str_non_zero
+}
+
+@test "subprocess: check_returncode names signals as Python does (SIGIO for 29, SIGRTMIN, SIGRTMAX) and says died with unknown signal N. where Python has no name" {
+    cpython test_cpython_subprocess signal_names_as_python_names_them
+}
+
+@test "test_subprocess: test_send_signal" {
+    cpython test_cpython_subprocess test_send_signal
+}
+
+@test "test_subprocess: test_kill" {
+    cpython test_cpython_subprocess test_kill
+}
+
+@test "test_subprocess: test_terminate" {
+    cpython test_cpython_subprocess test_terminate
+}
+
+@test "test_subprocess: test_send_signal_dead" {
+    cpython test_cpython_subprocess test_send_signal_dead
+}
+
+@test "test_subprocess: test_kill_dead" {
+    cpython test_cpython_subprocess test_kill_dead
+}
+
+@test "test_subprocess: test_terminate_dead" {
+    cpython test_cpython_subprocess test_terminate_dead
+}
+
+@test "test_subprocess: test_send_signal_race" {
+    cpython test_cpython_subprocess test_send_signal_race
+}
+
+@test "test_subprocess: test_close_fd_0" {
+    cpython test_cpython_subprocess test_close_fd_0
+}
+
+@test "test_subprocess: test_close_fd_1" {
+    cpython test_cpython_subprocess test_close_fd_1
+}
+
+@test "test_subprocess: test_close_fd_2" {
+    cpython test_cpython_subprocess test_close_fd_2
+}
+
+@test "test_subprocess: test_close_fds_0_1" {
+    cpython test_cpython_subprocess test_close_fds_0_1
+}
+
+@test "test_subprocess: test_close_fds_0_2" {
+    cpython test_cpython_subprocess test_close_fds_0_2
+}
+
+@test "test_subprocess: test_close_fds_1_2" {
+    cpython test_cpython_subprocess test_close_fds_1_2
+}
+
+@test "test_subprocess: test_close_fds_0_1_2" {
+    cpython test_cpython_subprocess test_close_fds_0_1_2
+}
+
+@test "test_subprocess: test_small_errpipe_write_fd" {
+    cpython test_cpython_subprocess test_small_errpipe_write_fd
+}
+
+@test "test_subprocess: test_swap_fds" {
+    cpython test_cpython_subprocess test_swap_fds
+}
+
+@test "test_subprocess: test_remapping_std_fds" {
+    cpython test_cpython_subprocess test_remapping_std_fds
+}
+
+@test "test_subprocess: test_pipe_cloexec" {
+    cpython test_cpython_subprocess test_pipe_cloexec
+}
+
+@test "test_subprocess: test_pipe_cloexec_real_tools" {
+    cpython test_cpython_subprocess test_pipe_cloexec_real_tools
+}
+
+@test "test_subprocess: test_close_fds" {
+    cpython test_cpython_subprocess test_close_fds
+}
+
+@test "test_subprocess: test_wait_when_sigchild_ignored" {
+    cpython test_cpython_subprocess test_wait_when_sigchild_ignored
+}
+
+@test "test_subprocess: test_communicate_repeated_call_after_stdout_close" {
+    cpython test_cpython_subprocess test_communicate_repeated_call_after_stdout_close
+}
+
+@test "test_subprocess: ContextManagerTests.test_pipe" {
+    cpython test_cpython_subprocess context_manager_test_pipe
+}
+
+@test "test_subprocess: ContextManagerTests.test_returncode" {
+    cpython test_cpython_subprocess context_manager_test_returncode
+}
+
+@test "test_subprocess: ContextManagerTests.test_communicate_stdin" {
+    cpython test_cpython_subprocess context_manager_test_communicate_stdin
+}
+
+@test "test_subprocess: ContextManagerTests.test_invalid_args" {
+    cpython test_cpython_subprocess context_manager_test_invalid_args
+}
+
+@test "test_subprocess: ContextManagerTests.test_broken_pipe_cleanup" {
+    cpython test_cpython_subprocess context_manager_test_broken_pipe_cleanup
+}
