@@ -5,18 +5,11 @@
 # and Lib/test/test_subprocess.py, each named after the CPython test it
 # checks. One case per process, each under `timeout`, so a hang fails.
 bats_require_minimum_version 1.5.0
+load helpers
 
-setup() {
-    BIN=${BIN:-$PWD}
-}
-
-# cpython PROGRAM CASE: run one case; it must end with "ok CASE" and exit 0.
+# cpython PROGRAM CASE: run that case of tests/unit/PROGRAM, which must pass.
 cpython() {
-    run --separate-stderr timeout 120 "$BIN/tests/unit/$1" "$2"
-    echo "$output"
-    echo "$stderr"
-    [ "$status" -eq 0 ]
-    [ "${lines[-1]}" = "ok $2" ]
+    run_unit 120 "$1" "$2"
 }
 
 # Every case a program has is run by this file, and nothing else is named.

@@ -4,9 +4,8 @@
  * checks, written for the C API; tests/lib_cpython.bats runs them one per
  * process, under `timeout`, so a lost wake-up fails instead of hanging.
  *
- *   tests/unit/test_cpython_queue CASE     run one case: "ok CASE", or FAIL lines and exit 1
- *   tests/unit/test_cpython_queue --list   the case names
- *   tests/unit/test_cpython_queue          every case, then "N cases, M failed"
+ *   tests/unit/test_cpython_queue [CASE...]   run those cases, or all (tests/unit/expect.h)
+ *   tests/unit/test_cpython_queue --list      the case names
  *
  * Where CPython waits with time.sleep(0.1) for a thread to block, these wait
  * for the event itself (queue_wait_for_getters/putters). The cases that do
@@ -21,18 +20,8 @@
 #include <string.h>
 
 #include "check.h"
+#include "expect.h"
 #include "queue.h"
-
-static atomic_int failures;
-
-#define EXPECT(cond)                                                                               \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            atomic_fetch_add(&failures, 1);                                                        \
-            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                                 \
-            fflush(stdout);                                                                        \
-        }                                                                                          \
-    } while (0)
 
 #define QUEUE_SIZE 5
 
@@ -649,61 +638,29 @@ static void huge_maxsize_reserves_nothing(void)
 
 /* ---- the driver ---- */
 
-#define CASE(name)                                                                                 \
-    {                                                                                              \
-#name, name                                                                                \
-    }
-static const struct {
-    const char *name;
-    void (*run)(void);
-} cases[] = {
-    CASE(test_basic),
-    CASE(test_nowait),
-    CASE(test_queue_task_done),
-    CASE(test_queue_join),
-    CASE(test_shutdown_empty),
-    CASE(test_shutdown_nonempty),
-    CASE(test_shutdown_allowed_transitions),
-    CASE(test_shutdown_all_methods_in_one_thread),
-    CASE(test_shutdown_all_methods_in_many_threads),
-    CASE(test_shutdown_get),
-    CASE(test_shutdown_put),
-    CASE(test_shutdown_join),
-    CASE(test_shutdown_put_join),
-    CASE(test_shutdown_get_task_done_join),
-    CASE(test_shutdown_pending_get),
-    CASE(test_order),
-    CASE(test_many_threads),
-    CASE(test_many_threads_nonblock),
-    CASE(huge_maxsize_reserves_nothing),
+static const struct expect_case cases[] = {
+    EXPECT_CASE(test_basic),
+    EXPECT_CASE(test_nowait),
+    EXPECT_CASE(test_queue_task_done),
+    EXPECT_CASE(test_queue_join),
+    EXPECT_CASE(test_shutdown_empty),
+    EXPECT_CASE(test_shutdown_nonempty),
+    EXPECT_CASE(test_shutdown_allowed_transitions),
+    EXPECT_CASE(test_shutdown_all_methods_in_one_thread),
+    EXPECT_CASE(test_shutdown_all_methods_in_many_threads),
+    EXPECT_CASE(test_shutdown_get),
+    EXPECT_CASE(test_shutdown_put),
+    EXPECT_CASE(test_shutdown_join),
+    EXPECT_CASE(test_shutdown_put_join),
+    EXPECT_CASE(test_shutdown_get_task_done_join),
+    EXPECT_CASE(test_shutdown_pending_get),
+    EXPECT_CASE(test_order),
+    EXPECT_CASE(test_many_threads),
+    EXPECT_CASE(test_many_threads_nonblock),
+    EXPECT_CASE(huge_maxsize_reserves_nothing),
 };
 
 int main(int argc, char **argv)
 {
-    size_t n = sizeof cases / sizeof cases[0];
-    if (argc == 2 && strcmp(argv[1], "--list") == 0) {
-        for (size_t i = 0; i < n; i++)
-            printf("%s\n", cases[i].name);
-        return 0;
-    }
-    int ran = 0, failed = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (argc == 2 && strcmp(argv[1], cases[i].name) != 0)
-            continue;
-        int before = atomic_load(&failures);
-        cases[i].run();
-        ran++;
-        if (atomic_load(&failures) == before)
-            printf("ok %s\n", cases[i].name);
-        else
-            failed++;
-        fflush(stdout);
-    }
-    if (argc == 2 && ran == 0) {
-        fprintf(stderr, "test_cpython_queue: no case named '%s' (try --list)\n", argv[1]);
-        return 2;
-    }
-    if (argc < 2)
-        printf("%d cases, %d failed\n", ran, failed);
-    return failed ? 1 : 0;
+    return EXPECT_MAIN(argc, argv, cases);
 }

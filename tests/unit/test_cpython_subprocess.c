@@ -4,15 +4,15 @@
  * sh, cat and friends in the place of `python -c`; tests/lib_cpython.bats
  * runs them one per process, under `timeout`.
  *
- *   tests/unit/test_cpython_subprocess CASE     run one case: "ok CASE", or a FAIL line, exit 1
- *   tests/unit/test_cpython_subprocess --list   the case names
- *   tests/unit/test_cpython_subprocess          every case, then "N cases, M failed"
+ *   tests/unit/test_cpython_subprocess [CASE...]   run those cases, or all (tests/unit/expect.h)
+ *   tests/unit/test_cpython_subprocess --list      the case names
  *
  * Where CPython sleeps so that a child is still running (or has finished),
  * the child here waits on a named pipe that only the test writes to, or the
  * test waits for the child's exit with waitid(WNOWAIT): events, not time.
- * A failed case kills its children before it exits. The CPython cases that
- * do not apply are listed in common/subprocess.h.
+ * Every check is a REQUIRE: the first failure ends the program, after
+ * killing the children it left; a case that leaves one behind fails. The
+ * CPython cases that do not apply are listed in common/subprocess.h.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -29,9 +29,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "expect.h"
 #include "subprocess.h"
 
-static const char *current_case;
 static char gate_dir[64]; /* a temporary directory to remove, if a case made one */
 
 #define SH(script) ((char *[]){"sh", "-c", (script), NULL})
@@ -76,29 +76,19 @@ static void remove_gate(void)
     }
 }
 
-__attribute__((format(printf, 2, 3), noreturn)) static void fail(int line, const char *fmt, ...)
+/* What a failed case leaves: its children (and theirs reaped), its gate. */
+static void clean_up_after_failure(void)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    printf("FAIL test_cpython_subprocess %s: line %d: ", current_case, line);
-    vprintf(fmt, ap);
-    printf("\n");
-    fflush(stdout);
-    va_end(ap);
     kill_children();
-    while (waitpid(-1, NULL, 0) > 0) /* and reap them */
+    while (waitpid(-1, NULL, 0) > 0)
         ;
     remove_gate();
-    exit(1);
 }
 
-#define EXPECT(cond)                                                                               \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            fail(__LINE__, "expected %s", #cond);                                                  \
-    } while (0)
+/* A failure at that line, with its own message: the program stops. */
+#define fail(line, ...) (expect_fail(__FILE__, (line), __VA_ARGS__), expect_stop())
 
-#define EXPECT_OK(call)                                                                            \
+#define REQUIRE_OK(call)                                                                           \
     do {                                                                                           \
         struct error *e_ = (call);                                                                 \
         if (e_)                                                                                    \
@@ -106,7 +96,7 @@ __attribute__((format(printf, 2, 3), noreturn)) static void fail(int line, const
     } while (0)
 
 /* Expect an error of that type whose message contains `part`; free it. */
-#define EXPECT_ERROR(call, type, part) expect_error(__LINE__, (call), (type), (part))
+#define REQUIRE_ERROR(call, type, part) expect_error(__LINE__, (call), (type), (part))
 static void expect_error(int line, struct error *e, const char *type, const char *part)
 {
     if (!e)
@@ -139,14 +129,14 @@ static bool no_children(void)
 static struct proc_result run_capture(char *const argv[])
 {
     struct proc_result r;
-    EXPECT_OK(proc_run(&r, argv, true, 60));
+    REQUIRE_OK(proc_run(&r, argv, true, 60));
     return r;
 }
 
 static int run_rc(char *const argv[])
 {
     struct proc_result r;
-    EXPECT_OK(proc_run(&r, argv, false, 60));
+    REQUIRE_OK(proc_run(&r, argv, false, 60));
     int rc = r.returncode;
     proc_result_fini(&r);
     return rc;
@@ -157,11 +147,11 @@ static int temp_file(const char *text)
 {
     char path[] = "/tmp/test_cpython_subprocess.XXXXXX";
     int fd = mkstemp(path);
-    EXPECT(fd >= 0);
+    REQUIRE(fd >= 0);
     unlink(path);
     size_t len = strlen(text);
-    EXPECT(write(fd, text, len) == (ssize_t)len);
-    EXPECT(lseek(fd, 0, SEEK_SET) == 0);
+    REQUIRE(write(fd, text, len) == (ssize_t)len);
+    REQUIRE(lseek(fd, 0, SEEK_SET) == 0);
     return fd;
 }
 
@@ -169,9 +159,9 @@ static int temp_file(const char *text)
 static const char *file_text(int fd)
 {
     static char buf[4096];
-    EXPECT(lseek(fd, 0, SEEK_SET) == 0);
+    REQUIRE(lseek(fd, 0, SEEK_SET) == 0);
     ssize_t n = read(fd, buf, sizeof buf - 1);
-    EXPECT(n >= 0);
+    REQUIRE(n >= 0);
     buf[n] = '\0';
     return buf;
 }
@@ -182,9 +172,9 @@ static const char *gate_create(void)
 {
     static char path[128];
     snprintf(gate_dir, sizeof gate_dir, "/tmp/test_cpython_subprocess.XXXXXX");
-    EXPECT(mkdtemp(gate_dir) != NULL);
+    REQUIRE(mkdtemp(gate_dir) != NULL);
     snprintf(path, sizeof path, "%s/gate", gate_dir);
-    EXPECT(mkfifo(path, 0600) == 0);
+    REQUIRE(mkfifo(path, 0600) == 0);
     return path;
 }
 
@@ -193,8 +183,8 @@ static void gate_open(void)
     char path[128];
     snprintf(path, sizeof path, "%s/gate", gate_dir);
     int fd = open(path, O_WRONLY | O_CLOEXEC); /* blocks until the child opens it to read */
-    EXPECT(fd >= 0);
-    EXPECT(write(fd, "go\n", 3) == 3);
+    REQUIRE(fd >= 0);
+    REQUIRE(write(fd, "go\n", 3) == 3);
     close(fd);
 }
 
@@ -212,58 +202,58 @@ static void wait_exited_unreaped(const struct proc *proc)
 {
     siginfo_t info;
     while (waitid(P_PID, (id_t)proc->pid, &info, WEXITED | WNOWAIT) == -1)
-        EXPECT(errno == EINTR);
+        REQUIRE(errno == EINTR);
 }
 
 /* ---- ProcessTestCase: call, check_call, check_output ---- */
 
 static void test_call_seq(void)
 {
-    EXPECT(run_rc(SH("exit 47")) == 47);
+    REQUIRE(run_rc(SH("exit 47")) == 47);
 }
 
 static void test_call_timeout(void)
 {
     /* The child must be killed when the timeout expires, or run would wait for ever. */
     struct proc_result r;
-    EXPECT_ERROR(proc_run(&r, (char *[]){"sleep", "3600", NULL}, false, 0.1), "TimeoutExpired",
-                 "timed out after 0.1 seconds");
-    EXPECT(r.returncode == -SIGKILL);
+    REQUIRE_ERROR(proc_run(&r, (char *[]){"sleep", "3600", NULL}, false, 0.1), "TimeoutExpired",
+                  "timed out after 0.1 seconds");
+    REQUIRE(r.returncode == -SIGKILL);
     proc_result_fini(&r);
-    EXPECT(no_children());
+    REQUIRE(no_children());
 }
 
 static void test_check_call_zero(void)
 {
     struct proc_result r;
-    EXPECT_OK(proc_run(&r, (char *[]){"true", NULL}, false, 60));
-    EXPECT(r.returncode == 0);
-    EXPECT_OK(proc_check_returncode(&r));
+    REQUIRE_OK(proc_run(&r, (char *[]){"true", NULL}, false, 60));
+    REQUIRE(r.returncode == 0);
+    REQUIRE_OK(proc_check_returncode(&r));
     proc_result_fini(&r);
 }
 
 static void test_check_call_nonzero(void)
 {
     struct proc_result r;
-    EXPECT_OK(proc_run(&r, SH("exit 47"), false, 60));
-    EXPECT(r.returncode == 47);
-    EXPECT_ERROR(proc_check_returncode(&r), "CalledProcessError", "non-zero exit status 47.");
+    REQUIRE_OK(proc_run(&r, SH("exit 47"), false, 60));
+    REQUIRE(r.returncode == 47);
+    REQUIRE_ERROR(proc_check_returncode(&r), "CalledProcessError", "non-zero exit status 47.");
     proc_result_fini(&r);
 }
 
 static void test_check_output(void)
 {
     struct proc_result r = run_capture((char *[]){"echo", "BDFL", NULL});
-    EXPECT(strstr(r.out.data, "BDFL"));
-    EXPECT_OK(proc_check_returncode(&r));
+    REQUIRE(strstr(r.out.data, "BDFL"));
+    REQUIRE_OK(proc_check_returncode(&r));
     proc_result_fini(&r);
 }
 
 static void test_check_output_nonzero(void)
 {
     struct proc_result r = run_capture(SH("exit 5"));
-    EXPECT(r.returncode == 5);
-    EXPECT_ERROR(proc_check_returncode(&r), "CalledProcessError", "exit status 5.");
+    REQUIRE(r.returncode == 5);
+    REQUIRE_ERROR(proc_check_returncode(&r), "CalledProcessError", "exit status 5.");
     proc_result_fini(&r);
 }
 
@@ -271,11 +261,11 @@ static void test_check_output_stdin_arg(void)
 {
     int fd = temp_file("pear");
     struct proc proc;
-    EXPECT_OK(proc_start(&proc, (char *[]){"tr", "a-z", "A-Z", NULL},
-                         &(struct proc_options){.in = PROC_FD_IO(fd), .out = PROC_PIPE_IO}));
+    REQUIRE_OK(proc_start(&proc, (char *[]){"tr", "a-z", "A-Z", NULL},
+                          &(struct proc_options){.in = PROC_FD_IO(fd), .out = PROC_PIPE_IO}));
     struct proc_bytes out;
-    EXPECT_OK(proc_communicate(&proc, NULL, 0, 60, &out, NULL));
-    EXPECT(strstr(out.data, "PEAR"));
+    REQUIRE_OK(proc_communicate(&proc, NULL, 0, 60, &out, NULL));
+    REQUIRE(strstr(out.data, "PEAR"));
     proc_fini(&proc);
     close(fd);
 }
@@ -283,10 +273,10 @@ static void test_check_output_stdin_arg(void)
 static void test_check_output_input_arg(void)
 {
     struct proc proc;
-    EXPECT_OK(proc_start(&proc, (char *[]){"tr", "a-z", "A-Z", NULL}, &PIPES_IN_OUT));
+    REQUIRE_OK(proc_start(&proc, (char *[]){"tr", "a-z", "A-Z", NULL}, &PIPES_IN_OUT));
     struct proc_bytes out;
-    EXPECT_OK(proc_communicate(&proc, "pear", 4, 60, &out, NULL));
-    EXPECT(strstr(out.data, "PEAR"));
+    REQUIRE_OK(proc_communicate(&proc, "pear", 4, 60, &out, NULL));
+    REQUIRE(strstr(out.data, "PEAR"));
     proc_fini(&proc);
 }
 
@@ -295,10 +285,10 @@ static void test_check_output_timeout(void)
     /* What was read before the timeout is kept (TimeoutExpired.output), and
      * the timeout prints as Python prints timeout=3: "3.0". */
     struct proc_result r;
-    EXPECT_ERROR(
+    REQUIRE_ERROR(
         proc_run(&r, SH("echo BDFL; exec sleep 3600"), true, 3), "TimeoutExpired",
         "Command '['sh', '-c', 'echo BDFL; exec sleep 3600']' timed out after 3.0 seconds");
-    EXPECT(r.out.data && strcmp(r.out.data, "BDFL\n") == 0);
+    REQUIRE(r.out.data && strcmp(r.out.data, "BDFL\n") == 0);
     proc_result_fini(&r);
 }
 
@@ -306,9 +296,10 @@ static void test_call_kwargs(void)
 {
     char **env = proc_environ_with((const char *[]){"FRUIT=banana", NULL});
     struct proc proc;
-    EXPECT_OK(proc_start(&proc, SH("[ \"$FRUIT\" = banana ]"), &(struct proc_options){.env = env}));
-    EXPECT_OK(proc_wait(&proc, PROC_FOREVER));
-    EXPECT(proc.returncode == 0);
+    REQUIRE_OK(
+        proc_start(&proc, SH("[ \"$FRUIT\" = banana ]"), &(struct proc_options){.env = env}));
+    REQUIRE_OK(proc_wait(&proc, PROC_FOREVER));
+    REQUIRE(proc.returncode == 0);
     proc_fini(&proc);
     proc_environ_free(env);
 }
@@ -318,9 +309,9 @@ static void test_call_kwargs(void)
 static void test_stdin_none(void)
 {
     struct proc proc;
-    EXPECT_OK(proc_start(&proc, (char *[]){"echo", "banana", NULL}, &PIPES_OUT_ERR));
-    EXPECT(proc.stdin_fd == -1);
-    EXPECT_OK(proc_communicate(&proc, NULL, 0, 60, NULL, NULL));
+    REQUIRE_OK(proc_start(&proc, (char *[]){"echo", "banana", NULL}, &PIPES_OUT_ERR));
+    REQUIRE(proc.stdin_fd == -1);
+    REQUIRE_OK(proc_communicate(&proc, NULL, 0, 60, NULL, NULL));
     proc_fini(&proc);
 }
 
@@ -328,7 +319,7 @@ static void test_stdout_none(void)
 {
     /* stdout not redirected: the child writes to ours (a pipe read here). */
     int fds[2];
-    EXPECT(pipe2(fds, O_CLOEXEC) == 0);
+    REQUIRE(pipe2(fds, O_CLOEXEC) == 0);
     int saved = dup(1);
     dup2(fds[1], 1);
     close(fds[1]);
@@ -340,11 +331,11 @@ static void test_stdout_none(void)
         e = proc_communicate(&proc, NULL, 0, 60, NULL, NULL);
     dup2(saved, 1);
     close(saved);
-    EXPECT_OK(e);
-    EXPECT(stdout_fd == -1);
+    REQUIRE_OK(e);
+    REQUIRE(stdout_fd == -1);
     char buf[64] = "";
-    EXPECT(read(fds[0], buf, sizeof buf - 1) > 0);
-    EXPECT(strcmp(buf, "test_stdout_none\n") == 0);
+    REQUIRE(read(fds[0], buf, sizeof buf - 1) > 0);
+    REQUIRE(strcmp(buf, "test_stdout_none\n") == 0);
     close(fds[0]);
     proc_fini(&proc);
 }
@@ -352,20 +343,20 @@ static void test_stdout_none(void)
 static void test_stderr_none(void)
 {
     struct proc proc;
-    EXPECT_OK(proc_start(&proc, (char *[]){"echo", "banana", NULL}, &PIPES_IN_OUT));
-    EXPECT(proc.stderr_fd == -1);
-    EXPECT_OK(proc_communicate(&proc, NULL, 0, 60, NULL, NULL));
+    REQUIRE_OK(proc_start(&proc, (char *[]){"echo", "banana", NULL}, &PIPES_IN_OUT));
+    REQUIRE(proc.stderr_fd == -1);
+    REQUIRE_OK(proc_communicate(&proc, NULL, 0, 60, NULL, NULL));
     proc_fini(&proc);
 }
 
 static void test_stdin_pipe(void)
 {
     struct proc proc;
-    EXPECT_OK(
+    REQUIRE_OK(
         proc_start(&proc, SH("[ \"$(cat)\" = pear ]"), &(struct proc_options){.in = PROC_PIPE_IO}));
-    EXPECT_OK(proc_write(&proc, "pear", 4));
-    EXPECT_OK(proc_communicate(&proc, NULL, 0, 60, NULL, NULL)); /* closes stdin, waits */
-    EXPECT(proc.returncode == 0);
+    REQUIRE_OK(proc_write(&proc, "pear", 4));
+    REQUIRE_OK(proc_communicate(&proc, NULL, 0, 60, NULL, NULL)); /* closes stdin, waits */
+    REQUIRE(proc.returncode == 0);
     proc_fini(&proc);
 }
 
@@ -373,10 +364,10 @@ static void test_stdin_filedes(void)
 {
     int fd = temp_file("pear");
     struct proc proc;
-    EXPECT_OK(proc_start(&proc, SH("[ \"$(cat)\" = pear ]"),
-                         &(struct proc_options){.in = PROC_FD_IO(fd)}));
-    EXPECT_OK(proc_wait(&proc, PROC_FOREVER));
-    EXPECT(proc.returncode == 0);
+    REQUIRE_OK(proc_start(&proc, SH("[ \"$(cat)\" = pear ]"),
+                          &(struct proc_options){.in = PROC_FD_IO(fd)}));
+    REQUIRE_OK(proc_wait(&proc, PROC_FOREVER));
+    REQUIRE(proc.returncode == 0);
     proc_fini(&proc);
     close(fd);
 }
@@ -384,10 +375,10 @@ static void test_stdin_filedes(void)
 static void test_stdout_pipe(void)
 {
     struct proc proc;
-    EXPECT_OK(proc_start(&proc, SH("printf orange"), &(struct proc_options){.out = PROC_PIPE_IO}));
+    REQUIRE_OK(proc_start(&proc, SH("printf orange"), &(struct proc_options){.out = PROC_PIPE_IO}));
     struct proc_bytes out;
-    EXPECT_OK(proc_communicate(&proc, NULL, 0, 60, &out, NULL));
-    EXPECT(strcmp(out.data, "orange") == 0);
+    REQUIRE_OK(proc_communicate(&proc, NULL, 0, 60, &out, NULL));
+    REQUIRE(strcmp(out.data, "orange") == 0);
     proc_fini(&proc);
 }
 
@@ -395,10 +386,10 @@ static void test_stdout_filedes(void)
 {
     int fd = temp_file("");
     struct proc proc;
-    EXPECT_OK(
+    REQUIRE_OK(
         proc_start(&proc, SH("printf orange"), &(struct proc_options){.out = PROC_FD_IO(fd)}));
-    EXPECT_OK(proc_wait(&proc, PROC_FOREVER));
-    EXPECT(strcmp(file_text(fd), "orange") == 0);
+    REQUIRE_OK(proc_wait(&proc, PROC_FOREVER));
+    REQUIRE(strcmp(file_text(fd), "orange") == 0);
     proc_fini(&proc);
     close(fd);
 }
@@ -406,11 +397,11 @@ static void test_stdout_filedes(void)
 static void test_stderr_pipe(void)
 {
     struct proc proc;
-    EXPECT_OK(proc_start(&proc, SH("printf strawberry >&2"),
-                         &(struct proc_options){.err = PROC_PIPE_IO}));
+    REQUIRE_OK(proc_start(&proc, SH("printf strawberry >&2"),
+                          &(struct proc_options){.err = PROC_PIPE_IO}));
     struct proc_bytes err;
-    EXPECT_OK(proc_communicate(&proc, NULL, 0, 60, NULL, &err));
-    EXPECT(strcmp(err.data, "strawberry") == 0);
+    REQUIRE_OK(proc_communicate(&proc, NULL, 0, 60, NULL, &err));
+    REQUIRE(strcmp(err.data, "strawberry") == 0);
     proc_fini(&proc);
 }
 
@@ -418,10 +409,10 @@ static void test_stderr_filedes(void)
 {
     int fd = temp_file("");
     struct proc proc;
-    EXPECT_OK(proc_start(&proc, SH("printf strawberry >&2"),
-                         &(struct proc_options){.err = PROC_FD_IO(fd)}));
-    EXPECT_OK(proc_wait(&proc, PROC_FOREVER));
-    EXPECT(strcmp(file_text(fd), "strawberry") == 0);
+    REQUIRE_OK(proc_start(&proc, SH("printf strawberry >&2"),
+                          &(struct proc_options){.err = PROC_FD_IO(fd)}));
+    REQUIRE_OK(proc_wait(&proc, PROC_FOREVER));
+    REQUIRE(strcmp(file_text(fd), "strawberry") == 0);
     proc_fini(&proc);
     close(fd);
 }
@@ -430,32 +421,32 @@ static void test_stderr_filedes(void)
 static void test_stdout_devnull(void)
 {
     struct proc proc;
-    EXPECT_OK(proc_start(&proc, SH("head -c 10485760 /dev/zero"),
-                         &(struct proc_options){.out = PROC_DEVNULL_IO}));
-    EXPECT(proc.stdout_fd == -1);
-    EXPECT_OK(proc_wait(&proc, PROC_FOREVER));
-    EXPECT(proc.returncode == 0);
+    REQUIRE_OK(proc_start(&proc, SH("head -c 10485760 /dev/zero"),
+                          &(struct proc_options){.out = PROC_DEVNULL_IO}));
+    REQUIRE(proc.stdout_fd == -1);
+    REQUIRE_OK(proc_wait(&proc, PROC_FOREVER));
+    REQUIRE(proc.returncode == 0);
     proc_fini(&proc);
 }
 
 static void test_stderr_devnull(void)
 {
     struct proc proc;
-    EXPECT_OK(proc_start(&proc, SH("head -c 10485760 /dev/zero >&2"),
-                         &(struct proc_options){.err = PROC_DEVNULL_IO}));
-    EXPECT(proc.stderr_fd == -1);
-    EXPECT_OK(proc_wait(&proc, PROC_FOREVER));
-    EXPECT(proc.returncode == 0);
+    REQUIRE_OK(proc_start(&proc, SH("head -c 10485760 /dev/zero >&2"),
+                          &(struct proc_options){.err = PROC_DEVNULL_IO}));
+    REQUIRE(proc.stderr_fd == -1);
+    REQUIRE_OK(proc_wait(&proc, PROC_FOREVER));
+    REQUIRE(proc.returncode == 0);
     proc_fini(&proc);
 }
 
 static void test_stdin_devnull(void)
 {
     struct proc proc;
-    EXPECT_OK(proc_start(&proc, SH("head -c 1 >/dev/null"),
-                         &(struct proc_options){.in = PROC_DEVNULL_IO}));
-    EXPECT(proc.stdin_fd == -1);
-    EXPECT_OK(proc_wait(&proc, PROC_FOREVER)); /* EOF at once, no hang */
+    REQUIRE_OK(proc_start(&proc, SH("head -c 1 >/dev/null"),
+                          &(struct proc_options){.in = PROC_DEVNULL_IO}));
+    REQUIRE(proc.stdin_fd == -1);
+    REQUIRE_OK(proc_wait(&proc, PROC_FOREVER)); /* EOF at once, no hang */
     proc_fini(&proc);
 }
 
@@ -463,11 +454,11 @@ static void test_env(void)
 {
     char **env = proc_environ_with((const char *[]){"FRUIT=orange", NULL});
     struct proc proc;
-    EXPECT_OK(proc_start(&proc, SH("printf %s \"$FRUIT\""),
-                         &(struct proc_options){.env = env, .out = PROC_PIPE_IO}));
+    REQUIRE_OK(proc_start(&proc, SH("printf %s \"$FRUIT\""),
+                          &(struct proc_options){.env = env, .out = PROC_PIPE_IO}));
     struct proc_bytes out;
-    EXPECT_OK(proc_communicate(&proc, NULL, 0, 60, &out, NULL));
-    EXPECT(strcmp(out.data, "orange") == 0);
+    REQUIRE_OK(proc_communicate(&proc, NULL, 0, 60, &out, NULL));
+    REQUIRE(strcmp(out.data, "orange") == 0);
     proc_fini(&proc);
     proc_environ_free(env);
 }
@@ -477,12 +468,12 @@ static void test_empty_env(void)
     /* env={}: the child's environment is empty (PATH is searched with ours). */
     char *empty[] = {NULL};
     struct proc proc;
-    EXPECT_OK(proc_start(&proc, (char *[]){"env", NULL},
-                         &(struct proc_options){.env = empty, .out = PROC_PIPE_IO}));
+    REQUIRE_OK(proc_start(&proc, (char *[]){"env", NULL},
+                          &(struct proc_options){.env = empty, .out = PROC_PIPE_IO}));
     struct proc_bytes out;
-    EXPECT_OK(proc_communicate(&proc, NULL, 0, 60, &out, NULL));
-    EXPECT(out.len == 0);
-    EXPECT(proc.returncode == 0);
+    REQUIRE_OK(proc_communicate(&proc, NULL, 0, 60, &out, NULL));
+    REQUIRE(out.len == 0);
+    REQUIRE(proc.returncode == 0);
     proc_fini(&proc);
 }
 
@@ -491,45 +482,45 @@ static void test_empty_env(void)
 static void test_communicate_stdin(void)
 {
     struct proc proc;
-    EXPECT_OK(
+    REQUIRE_OK(
         proc_start(&proc, SH("[ \"$(cat)\" = pear ]"), &(struct proc_options){.in = PROC_PIPE_IO}));
-    EXPECT_OK(proc_communicate(&proc, "pear", 4, 60, NULL, NULL));
-    EXPECT(proc.returncode == 0);
+    REQUIRE_OK(proc_communicate(&proc, "pear", 4, 60, NULL, NULL));
+    REQUIRE(proc.returncode == 0);
     proc_fini(&proc);
 }
 
 static void test_communicate_stdout(void)
 {
     struct proc proc;
-    EXPECT_OK(
+    REQUIRE_OK(
         proc_start(&proc, SH("printf pineapple"), &(struct proc_options){.out = PROC_PIPE_IO}));
     struct proc_bytes out, err;
-    EXPECT_OK(proc_communicate(&proc, NULL, 0, 60, &out, &err));
-    EXPECT(strcmp(out.data, "pineapple") == 0);
-    EXPECT(err.data == NULL); /* Python's None: not a pipe */
+    REQUIRE_OK(proc_communicate(&proc, NULL, 0, 60, &out, &err));
+    REQUIRE(strcmp(out.data, "pineapple") == 0);
+    REQUIRE(err.data == NULL); /* Python's None: not a pipe */
     proc_fini(&proc);
 }
 
 static void test_communicate_stderr(void)
 {
     struct proc proc;
-    EXPECT_OK(
+    REQUIRE_OK(
         proc_start(&proc, SH("printf pineapple >&2"), &(struct proc_options){.err = PROC_PIPE_IO}));
     struct proc_bytes out, err;
-    EXPECT_OK(proc_communicate(&proc, NULL, 0, 60, &out, &err));
-    EXPECT(out.data == NULL);
-    EXPECT(strcmp(err.data, "pineapple") == 0);
+    REQUIRE_OK(proc_communicate(&proc, NULL, 0, 60, &out, &err));
+    REQUIRE(out.data == NULL);
+    REQUIRE(strcmp(err.data, "pineapple") == 0);
     proc_fini(&proc);
 }
 
 static void test_communicate(void)
 {
     struct proc proc;
-    EXPECT_OK(proc_start(&proc, SH("printf pineapple >&2; cat"), &PIPES_ALL));
+    REQUIRE_OK(proc_start(&proc, SH("printf pineapple >&2; cat"), &PIPES_ALL));
     struct proc_bytes out, err;
-    EXPECT_OK(proc_communicate(&proc, "banana", 6, 60, &out, &err));
-    EXPECT(strcmp(out.data, "banana") == 0);
-    EXPECT(strcmp(err.data, "pineapple") == 0);
+    REQUIRE_OK(proc_communicate(&proc, "banana", 6, 60, &out, &err));
+    REQUIRE(strcmp(out.data, "banana") == 0);
+    REQUIRE(strcmp(err.data, "pineapple") == 0);
     proc_fini(&proc);
 }
 
@@ -540,15 +531,15 @@ static void test_communicate_timeout(void)
      * call without input then gets the whole output, the input of the first
      * call included. */
     struct proc proc;
-    EXPECT_OK(
+    REQUIRE_OK(
         proc_start(&proc, SH(gated("echo pineapple >&2;", "echo pear >&2; cat")), &PIPES_ALL));
-    EXPECT_ERROR(proc_communicate(&proc, "banana", 6, 0.3, NULL, NULL), "TimeoutExpired",
-                 "timed out after 0.3 seconds");
+    REQUIRE_ERROR(proc_communicate(&proc, "banana", 6, 0.3, NULL, NULL), "TimeoutExpired",
+                  "timed out after 0.3 seconds");
     gate_open();
     struct proc_bytes out, err;
-    EXPECT_OK(proc_communicate(&proc, NULL, 0, PROC_FOREVER, &out, &err));
-    EXPECT(strcmp(out.data, "banana") == 0);
-    EXPECT(strcmp(err.data, "pineapple\npear\n") == 0);
+    REQUIRE_OK(proc_communicate(&proc, NULL, 0, PROC_FOREVER, &out, &err));
+    REQUIRE(strcmp(out.data, "banana") == 0);
+    REQUIRE(strcmp(err.data, "pineapple\npear\n") == 0);
     proc_fini(&proc);
     remove_gate();
 }
@@ -558,13 +549,13 @@ static void test_communicate_timeout_large_output(void)
     /* 64 KiB, a wait (CPython: sleeps), then 3 x 64 KiB more: nothing read
      * before the timeout is lost. */
     struct proc proc;
-    EXPECT_OK(proc_start(&proc, SH(gated("head -c 65536 /dev/zero;", "head -c 196608 /dev/zero")),
-                         &(struct proc_options){.out = PROC_PIPE_IO}));
-    EXPECT_ERROR(proc_communicate(&proc, NULL, 0, 0.4, NULL, NULL), "TimeoutExpired", "timed out");
+    REQUIRE_OK(proc_start(&proc, SH(gated("head -c 65536 /dev/zero;", "head -c 196608 /dev/zero")),
+                          &(struct proc_options){.out = PROC_PIPE_IO}));
+    REQUIRE_ERROR(proc_communicate(&proc, NULL, 0, 0.4, NULL, NULL), "TimeoutExpired", "timed out");
     gate_open();
     struct proc_bytes out;
-    EXPECT_OK(proc_communicate(&proc, NULL, 0, PROC_FOREVER, &out, NULL));
-    EXPECT(out.len == 4 * 64 * 1024);
+    REQUIRE_OK(proc_communicate(&proc, NULL, 0, PROC_FOREVER, &out, NULL));
+    REQUIRE(out.len == 4 * 64 * 1024);
     proc_fini(&proc);
     remove_gate();
 }
@@ -582,10 +573,10 @@ static void test_communicate_pipe_fd_leak(void)
             opts.err = PROC_PIPE_IO;
         int before = open_fds();
         struct proc proc;
-        EXPECT_OK(proc_start(&proc, (char *[]){"true", NULL}, &opts));
-        EXPECT_OK(proc_communicate(&proc, NULL, 0, 60, NULL, NULL));
-        EXPECT(proc.stdin_fd == -1 && proc.stdout_fd == -1 && proc.stderr_fd == -1);
-        EXPECT(open_fds() == before);
+        REQUIRE_OK(proc_start(&proc, (char *[]){"true", NULL}, &opts));
+        REQUIRE_OK(proc_communicate(&proc, NULL, 0, 60, NULL, NULL));
+        REQUIRE(proc.stdin_fd == -1 && proc.stdout_fd == -1 && proc.stderr_fd == -1);
+        REQUIRE(open_fds() == before);
         proc_fini(&proc);
     }
 }
@@ -593,11 +584,11 @@ static void test_communicate_pipe_fd_leak(void)
 static void test_communicate_returns(void)
 {
     struct proc proc;
-    EXPECT_OK(proc_start(&proc, SH("exit 47"), NULL));
+    REQUIRE_OK(proc_start(&proc, SH("exit 47"), NULL));
     struct proc_bytes out, err;
-    EXPECT_OK(proc_communicate(&proc, NULL, 0, 60, &out, &err));
-    EXPECT(out.data == NULL && err.data == NULL); /* (None, None): nothing redirected */
-    EXPECT(proc.returncode == 47);
+    REQUIRE_OK(proc_communicate(&proc, NULL, 0, 60, &out, &err));
+    REQUIRE(out.data == NULL && err.data == NULL); /* (None, None): nothing redirected */
+    REQUIRE(proc.returncode == 47);
     proc_fini(&proc);
 }
 
@@ -612,14 +603,14 @@ static void test_communicate_pipe_buf(void)
     snprintf(script, sizeof script, "dd bs=47 count=1 2>/dev/null; head -c %d /dev/zero >&2; cat",
              PIPE_MAX_SIZE);
     char *input = malloc(PIPE_MAX_SIZE);
-    EXPECT(input);
+    REQUIRE(input);
     memset(input, 'a', PIPE_MAX_SIZE);
     struct proc proc;
-    EXPECT_OK(proc_start(&proc, SH(script), &PIPES_ALL));
+    REQUIRE_OK(proc_start(&proc, SH(script), &PIPES_ALL));
     struct proc_bytes out, err;
-    EXPECT_OK(proc_communicate(&proc, input, PIPE_MAX_SIZE, PROC_FOREVER, &out, &err));
-    EXPECT(out.len == PIPE_MAX_SIZE && memcmp(out.data, input, PIPE_MAX_SIZE) == 0);
-    EXPECT(err.len == PIPE_MAX_SIZE);
+    REQUIRE_OK(proc_communicate(&proc, input, PIPE_MAX_SIZE, PROC_FOREVER, &out, &err));
+    REQUIRE(out.len == PIPE_MAX_SIZE && memcmp(out.data, input, PIPE_MAX_SIZE) == 0);
+    REQUIRE(err.len == PIPE_MAX_SIZE);
     proc_fini(&proc);
     free(input);
 }
@@ -627,12 +618,12 @@ static void test_communicate_pipe_buf(void)
 static void test_writes_before_communicate(void)
 {
     struct proc proc;
-    EXPECT_OK(proc_start(&proc, (char *[]){"cat", NULL}, &PIPES_ALL));
-    EXPECT_OK(proc_write(&proc, "banana", 6));
+    REQUIRE_OK(proc_start(&proc, (char *[]){"cat", NULL}, &PIPES_ALL));
+    REQUIRE_OK(proc_write(&proc, "banana", 6));
     struct proc_bytes out, err;
-    EXPECT_OK(proc_communicate(&proc, "split", 5, 60, &out, &err));
-    EXPECT(strcmp(out.data, "bananasplit") == 0);
-    EXPECT(err.len == 0);
+    REQUIRE_OK(proc_communicate(&proc, "split", 5, 60, &out, &err));
+    REQUIRE(strcmp(out.data, "bananasplit") == 0);
+    REQUIRE(err.len == 0);
     proc_fini(&proc);
 }
 
@@ -642,15 +633,15 @@ static void input_after_starting_communication_is_refused(void)
     /* The input of the first call is kept; new input on a retry would be
      * silently dropped, so Python raises ValueError, and so must we. */
     struct proc proc;
-    EXPECT_OK(proc_start(&proc, SH(gated("", "cat")), &PIPES_IN_OUT));
-    EXPECT_ERROR(proc_communicate(&proc, "banana", 6, 0.1, NULL, NULL), "TimeoutExpired",
-                 "timed out");
-    EXPECT_ERROR(proc_communicate(&proc, "split", 5, 0.1, NULL, NULL), "ValueError",
-                 "Cannot send input after starting communication");
+    REQUIRE_OK(proc_start(&proc, SH(gated("", "cat")), &PIPES_IN_OUT));
+    REQUIRE_ERROR(proc_communicate(&proc, "banana", 6, 0.1, NULL, NULL), "TimeoutExpired",
+                  "timed out");
+    REQUIRE_ERROR(proc_communicate(&proc, "split", 5, 0.1, NULL, NULL), "ValueError",
+                  "Cannot send input after starting communication");
     gate_open();
     struct proc_bytes out;
-    EXPECT_OK(proc_communicate(&proc, NULL, 0, PROC_FOREVER, &out, NULL));
-    EXPECT(strcmp(out.data, "banana") == 0);
+    REQUIRE_OK(proc_communicate(&proc, NULL, 0, PROC_FOREVER, &out, NULL));
+    REQUIRE(strcmp(out.data, "banana") == 0);
     proc_fini(&proc);
     remove_gate();
 }
@@ -660,19 +651,19 @@ static void test_no_leaking(void)
     /* With only a few descriptors to spare, 15 children in a row each get
      * three pipes: one leaking descriptor per child would run out. */
     struct rlimit old, low;
-    EXPECT(getrlimit(RLIMIT_NOFILE, &old) == 0);
+    REQUIRE(getrlimit(RLIMIT_NOFILE, &old) == 0);
     low = old;
     low.rlim_cur = (rlim_t)open_fds() + 20;
-    EXPECT(setrlimit(RLIMIT_NOFILE, &low) == 0);
+    REQUIRE(setrlimit(RLIMIT_NOFILE, &low) == 0);
     for (int i = 0; i < 15; i++) {
         struct proc proc;
-        EXPECT_OK(proc_start(&proc, (char *[]){"cat", NULL}, &PIPES_ALL));
+        REQUIRE_OK(proc_start(&proc, (char *[]){"cat", NULL}, &PIPES_ALL));
         struct proc_bytes out;
-        EXPECT_OK(proc_communicate(&proc, "lime", 4, 60, &out, NULL));
-        EXPECT(strcmp(out.data, "lime") == 0);
+        REQUIRE_OK(proc_communicate(&proc, "lime", 4, 60, &out, NULL));
+        REQUIRE(strcmp(out.data, "lime") == 0);
         proc_fini(&proc);
     }
-    EXPECT(setrlimit(RLIMIT_NOFILE, &old) == 0);
+    REQUIRE(setrlimit(RLIMIT_NOFILE, &old) == 0);
 }
 
 /* ---- ProcessTestCase: poll, wait, errors ---- */
@@ -680,34 +671,34 @@ static void test_no_leaking(void)
 static void test_poll(void)
 {
     struct proc proc;
-    EXPECT_OK(
+    REQUIRE_OK(
         proc_start(&proc, SH("head -c 1 >/dev/null"), &(struct proc_options){.in = PROC_PIPE_IO}));
-    EXPECT(proc_poll(&proc) == PROC_RUNNING);
-    EXPECT_OK(proc_write(&proc, "A", 1));
-    EXPECT_OK(proc_wait(&proc, PROC_FOREVER));
-    EXPECT(proc_poll(&proc) == 0); /* later calls just return the return code */
+    REQUIRE(proc_poll(&proc) == PROC_RUNNING);
+    REQUIRE_OK(proc_write(&proc, "A", 1));
+    REQUIRE_OK(proc_wait(&proc, PROC_FOREVER));
+    REQUIRE(proc_poll(&proc) == 0); /* later calls just return the return code */
     proc_fini(&proc);
 }
 
 static void test_wait(void)
 {
     struct proc proc;
-    EXPECT_OK(proc_start(&proc, (char *[]){"true", NULL}, NULL));
-    EXPECT_OK(proc_wait(&proc, PROC_FOREVER));
-    EXPECT(proc.returncode == 0);
-    EXPECT_OK(proc_wait(&proc, PROC_FOREVER));
-    EXPECT(proc.returncode == 0);
+    REQUIRE_OK(proc_start(&proc, (char *[]){"true", NULL}, NULL));
+    REQUIRE_OK(proc_wait(&proc, PROC_FOREVER));
+    REQUIRE(proc.returncode == 0);
+    REQUIRE_OK(proc_wait(&proc, PROC_FOREVER));
+    REQUIRE(proc.returncode == 0);
     proc_fini(&proc);
 }
 
 static void test_wait_timeout(void)
 {
     struct proc proc;
-    EXPECT_OK(
+    REQUIRE_OK(
         proc_start(&proc, (char *[]){"cat", NULL}, &(struct proc_options){.in = PROC_PIPE_IO}));
-    EXPECT_ERROR(proc_wait(&proc, 0.0001), "TimeoutExpired", "0.0001");
-    EXPECT_OK(proc_communicate(&proc, NULL, 0, PROC_FOREVER, NULL, NULL)); /* EOF: cat ends */
-    EXPECT(proc.returncode == 0);
+    REQUIRE_ERROR(proc_wait(&proc, 0.0001), "TimeoutExpired", "0.0001");
+    REQUIRE_OK(proc_communicate(&proc, NULL, 0, PROC_FOREVER, NULL, NULL)); /* EOF: cat ends */
+    REQUIRE(proc.returncode == 0);
     proc_fini(&proc);
 }
 
@@ -723,11 +714,11 @@ static void timeout_shown_as_python_float_repr(void)
         {0.125, "after 0.125 seconds"},
     };
     struct proc proc;
-    EXPECT_OK(
+    REQUIRE_OK(
         proc_start(&proc, (char *[]){"cat", NULL}, &(struct proc_options){.in = PROC_PIPE_IO}));
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        EXPECT_ERROR(proc_wait(&proc, cases[i].timeout), "TimeoutExpired", cases[i].shown);
-    EXPECT_OK(proc_communicate(&proc, NULL, 0, PROC_FOREVER, NULL, NULL));
+        REQUIRE_ERROR(proc_wait(&proc, cases[i].timeout), "TimeoutExpired", cases[i].shown);
+    REQUIRE_OK(proc_communicate(&proc, NULL, 0, PROC_FOREVER, NULL, NULL));
     proc_fini(&proc);
 }
 
@@ -737,11 +728,11 @@ static void test_leaking_fds_on_error(void)
     int before = open_fds();
     for (int i = 0; i < 1024; i++) {
         struct proc proc;
-        EXPECT_ERROR(proc_start(&proc, (char *[]){"nonexisting_i_hope", NULL}, &PIPES_OUT_ERR),
-                     "FileNotFoundError", "nonexisting_i_hope");
+        REQUIRE_ERROR(proc_start(&proc, (char *[]){"nonexisting_i_hope", NULL}, &PIPES_OUT_ERR),
+                      "FileNotFoundError", "nonexisting_i_hope");
     }
-    EXPECT(open_fds() == before);
-    EXPECT(no_children());
+    REQUIRE(open_fds() == before);
+    REQUIRE(no_children());
 }
 
 static void test_communicate_epipe(void)
@@ -749,8 +740,8 @@ static void test_communicate_epipe(void)
     signal(SIGPIPE, SIG_DFL); /* a SIGPIPE that reached us would kill the test */
     static char data[1 << 20];
     struct proc proc;
-    EXPECT_OK(proc_start(&proc, (char *[]){"true", NULL}, &PIPES_ALL));
-    EXPECT_OK(proc_communicate(&proc, data, sizeof data, 60, NULL, NULL)); /* EPIPE is hidden */
+    REQUIRE_OK(proc_start(&proc, (char *[]){"true", NULL}, &PIPES_ALL));
+    REQUIRE_OK(proc_communicate(&proc, data, sizeof data, 60, NULL, NULL)); /* EPIPE is hidden */
     proc_fini(&proc);
 }
 
@@ -759,10 +750,10 @@ static void test_communicate_epipe_only_stdin(void)
     signal(SIGPIPE, SIG_DFL);
     static char data[1 << 20];
     struct proc proc;
-    EXPECT_OK(
+    REQUIRE_OK(
         proc_start(&proc, (char *[]){"true", NULL}, &(struct proc_options){.in = PROC_PIPE_IO}));
-    EXPECT_OK(proc_wait(&proc, PROC_FOREVER));
-    EXPECT_OK(proc_communicate(&proc, data, sizeof data, 60, NULL, NULL));
+    REQUIRE_OK(proc_wait(&proc, PROC_FOREVER));
+    REQUIRE_OK(proc_communicate(&proc, data, sizeof data, 60, NULL, NULL));
     proc_fini(&proc);
 }
 
@@ -776,13 +767,13 @@ static void test_communicate_eintr(void)
     /* The child signals us while communicate waits: the interrupted call is retried. */
     struct sigaction sa = {.sa_handler = on_usr1}; /* no SA_RESTART: calls fail with EINTR */
     sigemptyset(&sa.sa_mask);
-    EXPECT(sigaction(SIGUSR1, &sa, NULL) == 0);
+    REQUIRE(sigaction(SIGUSR1, &sa, NULL) == 0);
     struct proc_options streams[2] = {{.out = PROC_PIPE_IO}, {.err = PROC_PIPE_IO}};
     for (int i = 0; i < 2; i++) {
         struct proc proc;
-        EXPECT_OK(proc_start(&proc, SH("kill -USR1 $PPID"), &streams[i]));
-        EXPECT_OK(proc_communicate(&proc, NULL, 0, PROC_FOREVER, NULL, NULL));
-        EXPECT(proc.returncode == 0);
+        REQUIRE_OK(proc_start(&proc, SH("kill -USR1 $PPID"), &streams[i]));
+        REQUIRE_OK(proc_communicate(&proc, NULL, 0, PROC_FOREVER, NULL, NULL));
+        REQUIRE(proc.returncode == 0);
         proc_fini(&proc);
     }
 }
@@ -791,17 +782,17 @@ static void test_failed_child_execute_fd_leak(void)
 {
     int before = open_fds();
     struct proc proc;
-    EXPECT_ERROR(proc_start(&proc, (char *[]){"nonexisting_i_hope", NULL}, &PIPES_ALL),
-                 "FileNotFoundError", "No such file or directory");
-    EXPECT(open_fds() == before);
+    REQUIRE_ERROR(proc_start(&proc, (char *[]){"nonexisting_i_hope", NULL}, &PIPES_ALL),
+                  "FileNotFoundError", "No such file or directory");
+    REQUIRE(open_fds() == before);
 }
 
 static void test_file_not_found_includes_filename(void)
 {
     struct proc_result r;
-    EXPECT_ERROR(proc_run(&r, (char *[]){"/opt/nonexistent_binary", "with", "some", "args", NULL},
-                          false, 60),
-                 "FileNotFoundError", ": '/opt/nonexistent_binary'");
+    REQUIRE_ERROR(proc_run(&r, (char *[]){"/opt/nonexistent_binary", "with", "some", "args", NULL},
+                           false, 60),
+                  "FileNotFoundError", ": '/opt/nonexistent_binary'");
     proc_result_fini(&r);
 }
 
@@ -810,40 +801,40 @@ static void test_file_not_found_includes_filename(void)
 static void test_returncode(void)
 {
     struct proc_result r;
-    EXPECT_OK(proc_run(&r, SH("exit 47"), false, 60));
-    EXPECT(r.returncode == 47);
-    EXPECT_ERROR(proc_check_returncode(&r), "CalledProcessError", "47");
+    REQUIRE_OK(proc_run(&r, SH("exit 47"), false, 60));
+    REQUIRE(r.returncode == 47);
+    REQUIRE_ERROR(proc_check_returncode(&r), "CalledProcessError", "47");
     proc_result_fini(&r);
 }
 
 static void test_timeout(void)
 {
     struct proc_result r;
-    EXPECT_ERROR(proc_run(&r, SH("while :; do :; done"), false, 0.0001), "TimeoutExpired",
-                 "timed out after 0.0001 seconds");
+    REQUIRE_ERROR(proc_run(&r, SH("while :; do :; done"), false, 0.0001), "TimeoutExpired",
+                  "timed out after 0.0001 seconds");
     proc_result_fini(&r);
-    EXPECT(no_children());
+    REQUIRE(no_children());
 }
 
 static void test_capture_stdout(void)
 {
     struct proc_result r = run_capture((char *[]){"echo", "BDFL", NULL});
-    EXPECT(strstr(r.out.data, "BDFL"));
+    REQUIRE(strstr(r.out.data, "BDFL"));
     proc_result_fini(&r);
 }
 
 static void test_capture_stderr(void)
 {
     struct proc_result r = run_capture(SH("printf BDFL >&2"));
-    EXPECT(strstr(r.err.data, "BDFL"));
+    REQUIRE(strstr(r.err.data, "BDFL"));
     proc_result_fini(&r);
 }
 
 static void test_capture_output(void)
 {
     struct proc_result r = run_capture(SH("printf BDFL; printf FLUFL >&2"));
-    EXPECT(strstr(r.out.data, "BDFL"));
-    EXPECT(strstr(r.err.data, "FLUFL"));
+    REQUIRE(strstr(r.out.data, "BDFL"));
+    REQUIRE(strstr(r.err.data, "FLUFL"));
     proc_result_fini(&r);
 }
 
@@ -853,12 +844,12 @@ static void test_run_with_shell_timeout_and_capture_output(void)
      * child is killed, not wait for their EOF (CPython bounds it at 1.5 s;
      * here the suite's `timeout` does). The grandchild's pid comes first. */
     struct proc_result r;
-    EXPECT_ERROR(proc_run(&r, SH("sleep 30 & echo $!; exec sleep 3600"), true, 1), "TimeoutExpired",
-                 "timed out after 1.0 seconds");
+    REQUIRE_ERROR(proc_run(&r, SH("sleep 30 & echo $!; exec sleep 3600"), true, 1),
+                  "TimeoutExpired", "timed out after 1.0 seconds");
     long grandchild = r.out.data ? atol(r.out.data) : 0;
     if (grandchild > 0)
         kill((pid_t)grandchild, SIGKILL);
-    EXPECT(grandchild > 0);
+    REQUIRE(grandchild > 0);
     proc_result_fini(&r);
 }
 
@@ -867,9 +858,9 @@ static void test_run_with_shell_timeout_and_capture_output(void)
 static void test_exception_bad_args_0(void)
 {
     struct proc proc;
-    EXPECT_ERROR(proc_start(&proc, (char *[]){"/_this/pa.th/does/not/exist", "-c", "", NULL}, NULL),
-                 "FileNotFoundError",
-                 "[Errno 2] No such file or directory: '/_this/pa.th/does/not/exist'");
+    REQUIRE_ERROR(
+        proc_start(&proc, (char *[]){"/_this/pa.th/does/not/exist", "-c", "", NULL}, NULL),
+        "FileNotFoundError", "[Errno 2] No such file or directory: '/_this/pa.th/does/not/exist'");
 }
 
 /* The bits of one "Sig...:" line of the child's /proc/self/status. */
@@ -878,7 +869,7 @@ static unsigned long long child_signal_bits(const char *field)
     struct proc_result r = run_capture((char *[]){"cat", "/proc/self/status", NULL});
     const char *line = strstr(r.out.data, field);
     unsigned long long bits = 0;
-    EXPECT(line && sscanf(line + strlen(field), " %llx", &bits) == 1);
+    REQUIRE(line && sscanf(line + strlen(field), " %llx", &bits) == 1);
     proc_result_fini(&r);
     return bits;
 }
@@ -894,10 +885,10 @@ static void test_restore_signals(void)
     signal(SIGXFSZ, SIG_IGN);
     signal(SIGUSR2, SIG_IGN);
     unsigned long long ignored = child_signal_bits("SigIgn:");
-    EXPECT(!(ignored & BIT(SIGPIPE)));
-    EXPECT(!(ignored & BIT(SIGXFSZ)));
-    EXPECT(ignored & BIT(SIGUSR2));
-    EXPECT(!(ignored & (BIT(32) | BIT(33))));
+    REQUIRE(!(ignored & BIT(SIGPIPE)));
+    REQUIRE(!(ignored & BIT(SIGXFSZ)));
+    REQUIRE(ignored & BIT(SIGUSR2));
+    REQUIRE(!(ignored & (BIT(32) | BIT(33))));
 }
 
 /* Not from CPython: the child keeps the parent's signal mask, as Python's do. */
@@ -906,15 +897,15 @@ static void child_inherits_the_signal_mask(void)
     sigset_t block;
     sigemptyset(&block);
     sigaddset(&block, SIGUSR1);
-    EXPECT(pthread_sigmask(SIG_BLOCK, &block, NULL) == 0);
+    REQUIRE(pthread_sigmask(SIG_BLOCK, &block, NULL) == 0);
     unsigned long long blocked = child_signal_bits("SigBlk:");
-    EXPECT(blocked & BIT(SIGUSR1));
-    EXPECT(!(blocked & BIT(SIGUSR2)));
+    REQUIRE(blocked & BIT(SIGUSR1));
+    REQUIRE(!(blocked & BIT(SIGUSR2)));
 }
 
 static void test_run_abort(void)
 {
-    EXPECT(run_rc(SH("kill -ABRT $$")) == -SIGABRT);
+    REQUIRE(run_rc(SH("kill -ABRT $$")) == -SIGABRT);
 }
 
 static struct proc_result fake_result(int returncode)
@@ -926,20 +917,20 @@ static struct proc_result fake_result(int returncode)
 static void test_CalledProcessError_str_signal(void)
 {
     struct proc_result r = fake_result(-SIGABRT);
-    EXPECT_ERROR(proc_check_returncode(&r), "CalledProcessError",
-                 "Command 'fake cmd' died with <Signals.SIGABRT: 6>.");
+    REQUIRE_ERROR(proc_check_returncode(&r), "CalledProcessError",
+                  "Command 'fake cmd' died with <Signals.SIGABRT: 6>.");
 }
 
 static void test_CalledProcessError_str_unknown_signal(void)
 {
     struct proc_result r = fake_result(-9876543);
-    EXPECT_ERROR(proc_check_returncode(&r), "CalledProcessError", "unknown signal 9876543.");
+    REQUIRE_ERROR(proc_check_returncode(&r), "CalledProcessError", "unknown signal 9876543.");
 }
 
 static void test_CalledProcessError_str_non_zero(void)
 {
     struct proc_result r = fake_result(2);
-    EXPECT_ERROR(proc_check_returncode(&r), "CalledProcessError", "non-zero exit status 2.");
+    REQUIRE_ERROR(proc_check_returncode(&r), "CalledProcessError", "non-zero exit status 2.");
 }
 
 /* Not from CPython: every number gets Python's name, or Python's "unknown signal". */
@@ -962,7 +953,7 @@ static void signal_names_as_python_names_them(void)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct proc_result r = fake_result(-cases[i].sig);
-        EXPECT_ERROR(proc_check_returncode(&r), "CalledProcessError", cases[i].shown);
+        REQUIRE_ERROR(proc_check_returncode(&r), "CalledProcessError", cases[i].shown);
     }
 }
 
@@ -970,18 +961,18 @@ static void signal_names_as_python_names_them(void)
 static void start_running(struct proc *proc)
 {
     signal(SIGINT, SIG_DFL); /* CPython too: a child must not inherit an ignored SIGINT */
-    EXPECT_OK(proc_start(proc, SH("echo x; exec cat"), &PIPES_ALL));
+    REQUIRE_OK(proc_start(proc, SH("echo x; exec cat"), &PIPES_ALL));
     char c;
-    EXPECT(read(proc->stdout_fd, &c, 1) == 1 && c == 'x');
+    REQUIRE(read(proc->stdout_fd, &c, 1) == 1 && c == 'x');
 }
 
 static void test_send_signal(void)
 {
     struct proc proc;
     start_running(&proc);
-    EXPECT(proc_send_signal(&proc, SIGINT) == 0);
-    EXPECT_OK(proc_communicate(&proc, NULL, 0, PROC_FOREVER, NULL, NULL));
-    EXPECT(proc.returncode == -SIGINT); /* CPython: KeyboardInterrupt, status != 0 */
+    REQUIRE(proc_send_signal(&proc, SIGINT) == 0);
+    REQUIRE_OK(proc_communicate(&proc, NULL, 0, PROC_FOREVER, NULL, NULL));
+    REQUIRE(proc.returncode == -SIGINT); /* CPython: KeyboardInterrupt, status != 0 */
     proc_fini(&proc);
 }
 
@@ -989,11 +980,11 @@ static void test_kill(void)
 {
     struct proc proc;
     start_running(&proc);
-    EXPECT(proc_kill(&proc) == 0);
+    REQUIRE(proc_kill(&proc) == 0);
     struct proc_bytes err;
-    EXPECT_OK(proc_communicate(&proc, NULL, 0, PROC_FOREVER, NULL, &err));
-    EXPECT(err.len == 0);
-    EXPECT(proc.returncode == -SIGKILL);
+    REQUIRE_OK(proc_communicate(&proc, NULL, 0, PROC_FOREVER, NULL, &err));
+    REQUIRE(err.len == 0);
+    REQUIRE(proc.returncode == -SIGKILL);
     proc_fini(&proc);
 }
 
@@ -1001,11 +992,11 @@ static void test_terminate(void)
 {
     struct proc proc;
     start_running(&proc);
-    EXPECT(proc_terminate(&proc) == 0);
+    REQUIRE(proc_terminate(&proc) == 0);
     struct proc_bytes err;
-    EXPECT_OK(proc_communicate(&proc, NULL, 0, PROC_FOREVER, NULL, &err));
-    EXPECT(err.len == 0);
-    EXPECT(proc.returncode == -SIGTERM);
+    REQUIRE_OK(proc_communicate(&proc, NULL, 0, PROC_FOREVER, NULL, &err));
+    REQUIRE(err.len == 0);
+    REQUIRE(proc.returncode == -SIGTERM);
     proc_fini(&proc);
 }
 
@@ -1014,11 +1005,11 @@ static void test_terminate(void)
 static void kill_dead_process(int (*method)(struct proc *, int), int sig)
 {
     struct proc proc;
-    EXPECT_OK(proc_start(&proc, SH("echo x"), &PIPES_ALL));
+    REQUIRE_OK(proc_start(&proc, SH("echo x"), &PIPES_ALL));
     wait_exited_unreaped(&proc);
-    EXPECT(method(&proc, sig) == 0);
-    EXPECT_OK(proc_communicate(&proc, NULL, 0, PROC_FOREVER, NULL, NULL));
-    EXPECT(proc.returncode == 0); /* it exited on its own: the signal was never sent */
+    REQUIRE(method(&proc, sig) == 0);
+    REQUIRE_OK(proc_communicate(&proc, NULL, 0, PROC_FOREVER, NULL, NULL));
+    REQUIRE(proc.returncode == 0); /* it exited on its own: the signal was never sent */
     proc_fini(&proc);
 }
 
@@ -1053,11 +1044,11 @@ static void test_send_signal_race(void)
 {
     /* bpo-38630: the child exited, unknown to us: send_signal polls first. */
     struct proc proc;
-    EXPECT_OK(proc_start(&proc, (char *[]){"true", NULL}, NULL));
+    REQUIRE_OK(proc_start(&proc, (char *[]){"true", NULL}, NULL));
     wait_exited_unreaped(&proc);
-    EXPECT(proc.returncode == PROC_RUNNING);
-    EXPECT(proc_send_signal(&proc, SIGTERM) == 0);
-    EXPECT(proc.returncode == 0); /* reaped by the poll, so no kill was sent */
+    REQUIRE(proc.returncode == PROC_RUNNING);
+    REQUIRE(proc_send_signal(&proc, SIGTERM) == 0);
+    REQUIRE(proc.returncode == 0); /* reaped by the poll, so no kill was sent */
     proc_fini(&proc);
 }
 
@@ -1083,9 +1074,9 @@ static void check_close_std_fds(int closed_mask)
         close(saved[fd]);
     }
     close(in);
-    EXPECT_OK(e);
-    EXPECT(strcmp(out.data, "apple") == 0);
-    EXPECT(strcmp(err.data, "orange") == 0);
+    REQUIRE_OK(e);
+    REQUIRE(strcmp(out.data, "apple") == 0);
+    REQUIRE(strcmp(err.data, "orange") == 0);
     proc_fini(&proc);
 }
 
@@ -1138,8 +1129,8 @@ static void test_small_errpipe_write_fd(void)
     dup2(out, 1);
     close(in);
     close(out);
-    EXPECT_OK(e);
-    EXPECT(proc.returncode == 0);
+    REQUIRE_OK(e);
+    REQUIRE(proc.returncode == 0);
     proc_fini(&proc);
 }
 
@@ -1154,8 +1145,8 @@ static void check_swap_fds(int stdin_no, int stdout_no, int stderr_no)
     }
     for (int i = 0; i < 3; i++)
         dup2(temps[i], i);
-    EXPECT(write(stdin_no, "STDIN", 5) == 5);
-    EXPECT(lseek(stdin_no, 0, SEEK_SET) == 0);
+    REQUIRE(write(stdin_no, "STDIN", 5) == 5);
+    REQUIRE(lseek(stdin_no, 0, SEEK_SET) == 0);
     struct proc proc;
     struct error *e = proc_start(&proc, SH("printf 'got %s' \"$(cat)\"; printf err >&2"),
                                  &(struct proc_options){.in = PROC_FD_IO(stdin_no),
@@ -1171,7 +1162,7 @@ static void check_swap_fds(int stdin_no, int stdout_no, int stderr_no)
         close(saved[i]);
         close(temps[i]);
     }
-    EXPECT_OK(e);
+    REQUIRE_OK(e);
     if (strcmp(out, "got STDIN") != 0 || strcmp(err, "err") != 0)
         fail(__LINE__, "swap %d %d %d: out '%s', err '%s'", stdin_no, stdout_no, stderr_no, out,
              err);
@@ -1197,15 +1188,15 @@ static void test_pipe_cloexec(void)
 {
     /* A second child holds none of the first child's pipe ends. */
     struct proc p1;
-    EXPECT_OK(proc_start(&p1, (char *[]){"cat", NULL}, &PIPES_ALL));
+    REQUIRE_OK(proc_start(&p1, (char *[]){"cat", NULL}, &PIPES_ALL));
     char script[160];
     snprintf(script, sizeof script,
              "for fd in %d %d %d; do [ -e /proc/self/fd/$fd ] && echo $fd; done; true", p1.stdin_fd,
              p1.stdout_fd, p1.stderr_fd);
     struct proc_result r = run_capture(SH(script));
-    EXPECT(r.out.len == 0);
+    REQUIRE(r.out.len == 0);
     proc_result_fini(&r);
-    EXPECT_OK(proc_communicate(&p1, NULL, 0, 60, NULL, NULL));
+    REQUIRE_OK(proc_communicate(&p1, NULL, 0, 60, NULL, NULL));
     proc_fini(&p1);
 }
 
@@ -1214,13 +1205,13 @@ static void test_pipe_cloexec_real_tools(void)
     /* cat | grep: the data passes, and grep sees EOF when cat is done. */
     const char *data = "zxcvbnzxcvbnzxcvbnzxcvbn\n";
     struct proc p1, p2;
-    EXPECT_OK(proc_start(&p1, (char *[]){"cat", NULL}, &PIPES_IN_OUT));
-    EXPECT_OK(proc_start(&p2, (char *[]){"grep", "zxcvbn", NULL},
-                         &(struct proc_options){.in = PROC_STDOUT_OF(&p1), .out = PROC_PIPE_IO}));
-    EXPECT_OK(proc_communicate(&p1, data, strlen(data), 60, NULL, NULL));
+    REQUIRE_OK(proc_start(&p1, (char *[]){"cat", NULL}, &PIPES_IN_OUT));
+    REQUIRE_OK(proc_start(&p2, (char *[]){"grep", "zxcvbn", NULL},
+                          &(struct proc_options){.in = PROC_STDOUT_OF(&p1), .out = PROC_PIPE_IO}));
+    REQUIRE_OK(proc_communicate(&p1, data, strlen(data), 60, NULL, NULL));
     struct proc_bytes out;
-    EXPECT_OK(proc_communicate(&p2, NULL, 0, 60, &out, NULL));
-    EXPECT(strcmp(out.data, data) == 0);
+    REQUIRE_OK(proc_communicate(&p2, NULL, 0, 60, &out, NULL));
+    REQUIRE(strcmp(out.data, data) == 0);
     proc_fini(&p1);
     proc_fini(&p2);
 }
@@ -1229,7 +1220,7 @@ static void test_close_fds(void)
 {
     /* A pipe and nine more descriptors, all inheritable: none reaches the child. */
     int fds[11];
-    EXPECT(pipe(fds) == 0);
+    REQUIRE(pipe(fds) == 0);
     for (int i = 2; i < 11; i++)
         fds[i] = open("/dev/null", O_RDONLY);
     char script[400] = "for fd in";
@@ -1237,7 +1228,7 @@ static void test_close_fds(void)
         snprintf(script + strlen(script), sizeof script - strlen(script), " %d", fds[i]);
     strcat(script, "; do [ -e /proc/self/fd/$fd ] && echo $fd; done; true");
     struct proc_result r = run_capture(SH(script));
-    EXPECT(r.out.len == 0);
+    REQUIRE(r.out.len == 0);
     proc_result_fini(&r);
     for (int i = 0; i < 11; i++)
         close(fds[i]);
@@ -1249,9 +1240,9 @@ static void test_wait_when_sigchild_ignored(void)
      * fail, and reports 0 (as Python does when waitpid says ECHILD). */
     signal(SIGCHLD, SIG_IGN);
     struct proc proc;
-    EXPECT_OK(proc_start(&proc, (char *[]){"true", NULL}, &PIPES_OUT_ERR));
-    EXPECT_OK(proc_communicate(&proc, NULL, 0, 60, NULL, NULL));
-    EXPECT(proc.returncode == 0);
+    REQUIRE_OK(proc_start(&proc, (char *[]){"true", NULL}, &PIPES_OUT_ERR));
+    REQUIRE_OK(proc_communicate(&proc, NULL, 0, 60, NULL, NULL));
+    REQUIRE(proc.returncode == 0);
     proc_fini(&proc);
     signal(SIGCHLD, SIG_DFL);
 }
@@ -1261,14 +1252,14 @@ static void test_communicate_repeated_call_after_stdout_close(void)
     /* The child closes its stdout, then waits: each retry after a timeout
      * must cope with the pipe already at EOF, and the last one returns. */
     struct proc proc;
-    EXPECT_OK(proc_start(&proc, SH(gated("exec 1>&-;", "true")),
-                         &(struct proc_options){.out = PROC_PIPE_IO}));
+    REQUIRE_OK(proc_start(&proc, SH(gated("exec 1>&-;", "true")),
+                          &(struct proc_options){.out = PROC_PIPE_IO}));
     for (int i = 0; i < 3; i++)
-        EXPECT_ERROR(proc_communicate(&proc, NULL, 0, 0.1, NULL, NULL), "TimeoutExpired",
-                     "timed out");
+        REQUIRE_ERROR(proc_communicate(&proc, NULL, 0, 0.1, NULL, NULL), "TimeoutExpired",
+                      "timed out");
     gate_open();
-    EXPECT_OK(proc_communicate(&proc, NULL, 0, 60, NULL, NULL));
-    EXPECT(proc.returncode == 0);
+    REQUIRE_OK(proc_communicate(&proc, NULL, 0, 60, NULL, NULL));
+    REQUIRE(proc.returncode == 0);
     proc_fini(&proc);
     remove_gate();
 }
@@ -1278,29 +1269,29 @@ static void test_communicate_repeated_call_after_stdout_close(void)
 static void context_manager_test_pipe(void)
 {
     struct proc proc;
-    EXPECT_OK(proc_start(&proc, SH("printf stdout; printf stderr >&2"), &PIPES_OUT_ERR));
+    REQUIRE_OK(proc_start(&proc, SH("printf stdout; printf stderr >&2"), &PIPES_OUT_ERR));
     char buf[16] = "";
-    EXPECT(read(proc.stdout_fd, buf, 6) == 6 && strcmp(buf, "stdout") == 0);
+    REQUIRE(read(proc.stdout_fd, buf, 6) == 6 && strcmp(buf, "stdout") == 0);
     proc_fini(&proc);
-    EXPECT(proc.stdout_fd == -1 && proc.stderr_fd == -1); /* closed on the way out */
-    EXPECT(no_children());
+    REQUIRE(proc.stdout_fd == -1 && proc.stderr_fd == -1); /* closed on the way out */
+    REQUIRE(no_children());
 }
 
 static void context_manager_test_returncode(void)
 {
     struct proc proc;
-    EXPECT_OK(proc_start(&proc, SH("exit 100"), NULL));
+    REQUIRE_OK(proc_start(&proc, SH("exit 100"), NULL));
     proc_fini(&proc); /* __exit__ waits, so the return code is set */
-    EXPECT(proc.returncode == 100);
+    REQUIRE(proc.returncode == 100);
 }
 
 static void context_manager_test_communicate_stdin(void)
 {
     struct proc proc;
-    EXPECT_OK(proc_start(&proc, SH("[ \"$(cat)\" = context ]"),
-                         &(struct proc_options){.in = PROC_PIPE_IO}));
-    EXPECT_OK(proc_communicate(&proc, "context", 7, 60, NULL, NULL));
-    EXPECT(proc.returncode == 0);
+    REQUIRE_OK(proc_start(&proc, SH("[ \"$(cat)\" = context ]"),
+                          &(struct proc_options){.in = PROC_PIPE_IO}));
+    REQUIRE_OK(proc_communicate(&proc, "context", 7, 60, NULL, NULL));
+    REQUIRE(proc.returncode == 0);
     proc_fini(&proc);
 }
 
@@ -1308,10 +1299,10 @@ static void context_manager_test_invalid_args(void)
 {
     int before = open_fds();
     struct proc proc;
-    EXPECT_ERROR(proc_start(&proc, (char *[]){"nonexisting_i_hope", NULL}, &PIPES_OUT_ERR),
-                 "FileNotFoundError", "nonexisting_i_hope");
+    REQUIRE_ERROR(proc_start(&proc, (char *[]){"nonexisting_i_hope", NULL}, &PIPES_OUT_ERR),
+                  "FileNotFoundError", "nonexisting_i_hope");
     proc_fini(&proc); /* harmless after a failed start */
-    EXPECT(open_fds() == before);
+    REQUIRE(open_fds() == before);
 }
 
 static void context_manager_test_broken_pipe_cleanup(void)
@@ -1320,13 +1311,13 @@ static void context_manager_test_broken_pipe_cleanup(void)
     signal(SIGPIPE, SIG_DFL);
     static char data[PIPE_MAX_SIZE];
     struct proc proc;
-    EXPECT_OK(
+    REQUIRE_OK(
         proc_start(&proc, (char *[]){"true", NULL}, &(struct proc_options){.in = PROC_PIPE_IO}));
-    EXPECT(proc.returncode == PROC_RUNNING);
-    EXPECT_ERROR(proc_write(&proc, data, sizeof data), "BrokenPipeError", "Broken pipe");
+    REQUIRE(proc.returncode == PROC_RUNNING);
+    REQUIRE_ERROR(proc_write(&proc, data, sizeof data), "BrokenPipeError", "Broken pipe");
     proc_fini(&proc);
-    EXPECT(proc.returncode == 0);
-    EXPECT(proc.stdin_fd == -1);
+    REQUIRE(proc.returncode == 0);
+    REQUIRE(proc.stdin_fd == -1);
 }
 
 /* ---- the driver ---- */
@@ -1351,130 +1342,117 @@ static void restore_signal_state(void)
     pthread_sigmask(SIG_SETMASK, &initial_mask, NULL);
 }
 
-#define CASE(name)                                                                                 \
+/* Each case runs as NAME_checked: the case, then the checks every case must pass. */
+#define CASES(X)                                                                                   \
+    X(test_call_seq)                                                                               \
+    X(test_call_timeout)                                                                           \
+    X(test_check_call_zero)                                                                        \
+    X(test_check_call_nonzero)                                                                     \
+    X(test_check_output)                                                                           \
+    X(test_check_output_nonzero)                                                                   \
+    X(test_check_output_stdin_arg)                                                                 \
+    X(test_check_output_input_arg)                                                                 \
+    X(test_check_output_timeout)                                                                   \
+    X(test_call_kwargs)                                                                            \
+    X(test_stdin_none)                                                                             \
+    X(test_stdout_none)                                                                            \
+    X(test_stderr_none)                                                                            \
+    X(test_stdin_pipe)                                                                             \
+    X(test_stdin_filedes)                                                                          \
+    X(test_stdout_pipe)                                                                            \
+    X(test_stdout_filedes)                                                                         \
+    X(test_stderr_pipe)                                                                            \
+    X(test_stderr_filedes)                                                                         \
+    X(test_stdout_devnull)                                                                         \
+    X(test_stderr_devnull)                                                                         \
+    X(test_stdin_devnull)                                                                          \
+    X(test_env)                                                                                    \
+    X(test_empty_env)                                                                              \
+    X(test_communicate_stdin)                                                                      \
+    X(test_communicate_stdout)                                                                     \
+    X(test_communicate_stderr)                                                                     \
+    X(test_communicate)                                                                            \
+    X(test_communicate_timeout)                                                                    \
+    X(test_communicate_timeout_large_output)                                                       \
+    X(test_communicate_pipe_fd_leak)                                                               \
+    X(test_communicate_returns)                                                                    \
+    X(test_communicate_pipe_buf)                                                                   \
+    X(test_writes_before_communicate)                                                              \
+    X(input_after_starting_communication_is_refused)                                               \
+    X(test_no_leaking)                                                                             \
+    X(test_poll)                                                                                   \
+    X(test_wait)                                                                                   \
+    X(test_wait_timeout)                                                                           \
+    X(timeout_shown_as_python_float_repr)                                                          \
+    X(test_leaking_fds_on_error)                                                                   \
+    X(test_communicate_epipe)                                                                      \
+    X(test_communicate_epipe_only_stdin)                                                           \
+    X(test_communicate_eintr)                                                                      \
+    X(test_failed_child_execute_fd_leak)                                                           \
+    X(test_file_not_found_includes_filename)                                                       \
+    X(test_returncode)                                                                             \
+    X(test_timeout)                                                                                \
+    X(test_capture_stdout)                                                                         \
+    X(test_capture_stderr)                                                                         \
+    X(test_capture_output)                                                                         \
+    X(test_run_with_shell_timeout_and_capture_output)                                              \
+    X(test_exception_bad_args_0)                                                                   \
+    X(test_restore_signals)                                                                        \
+    X(child_inherits_the_signal_mask)                                                              \
+    X(test_run_abort)                                                                              \
+    X(test_CalledProcessError_str_signal)                                                          \
+    X(test_CalledProcessError_str_unknown_signal)                                                  \
+    X(test_CalledProcessError_str_non_zero)                                                        \
+    X(signal_names_as_python_names_them)                                                           \
+    X(test_send_signal)                                                                            \
+    X(test_kill)                                                                                   \
+    X(test_terminate)                                                                              \
+    X(test_send_signal_dead)                                                                       \
+    X(test_kill_dead)                                                                              \
+    X(test_terminate_dead)                                                                         \
+    X(test_send_signal_race)                                                                       \
+    X(test_close_fd_0)                                                                             \
+    X(test_close_fd_1)                                                                             \
+    X(test_close_fd_2)                                                                             \
+    X(test_close_fds_0_1)                                                                          \
+    X(test_close_fds_0_2)                                                                          \
+    X(test_close_fds_1_2)                                                                          \
+    X(test_close_fds_0_1_2)                                                                        \
+    X(test_small_errpipe_write_fd)                                                                 \
+    X(test_swap_fds)                                                                               \
+    X(test_remapping_std_fds)                                                                      \
+    X(test_pipe_cloexec)                                                                           \
+    X(test_pipe_cloexec_real_tools)                                                                \
+    X(test_close_fds)                                                                              \
+    X(test_wait_when_sigchild_ignored)                                                             \
+    X(test_communicate_repeated_call_after_stdout_close)                                           \
+    X(context_manager_test_pipe)                                                                   \
+    X(context_manager_test_returncode)                                                             \
+    X(context_manager_test_communicate_stdin)                                                      \
+    X(context_manager_test_invalid_args)                                                           \
+    X(context_manager_test_broken_pipe_cleanup)
+
+static void after_case(void)
+{
+    if (!no_children())
+        fail(__LINE__, "the case left a child behind");
+    restore_signal_state();
+}
+
+#define CHECKED(fn)                                                                                \
+    static void fn##_checked(void)                                                                 \
     {                                                                                              \
-#name, name                                                                                \
+        fn();                                                                                      \
+        after_case();                                                                              \
     }
-static const struct {
-    const char *name;
-    void (*run)(void);
-} cases[] = {
-    CASE(test_call_seq),
-    CASE(test_call_timeout),
-    CASE(test_check_call_zero),
-    CASE(test_check_call_nonzero),
-    CASE(test_check_output),
-    CASE(test_check_output_nonzero),
-    CASE(test_check_output_stdin_arg),
-    CASE(test_check_output_input_arg),
-    CASE(test_check_output_timeout),
-    CASE(test_call_kwargs),
-    CASE(test_stdin_none),
-    CASE(test_stdout_none),
-    CASE(test_stderr_none),
-    CASE(test_stdin_pipe),
-    CASE(test_stdin_filedes),
-    CASE(test_stdout_pipe),
-    CASE(test_stdout_filedes),
-    CASE(test_stderr_pipe),
-    CASE(test_stderr_filedes),
-    CASE(test_stdout_devnull),
-    CASE(test_stderr_devnull),
-    CASE(test_stdin_devnull),
-    CASE(test_env),
-    CASE(test_empty_env),
-    CASE(test_communicate_stdin),
-    CASE(test_communicate_stdout),
-    CASE(test_communicate_stderr),
-    CASE(test_communicate),
-    CASE(test_communicate_timeout),
-    CASE(test_communicate_timeout_large_output),
-    CASE(test_communicate_pipe_fd_leak),
-    CASE(test_communicate_returns),
-    CASE(test_communicate_pipe_buf),
-    CASE(test_writes_before_communicate),
-    CASE(input_after_starting_communication_is_refused),
-    CASE(test_no_leaking),
-    CASE(test_poll),
-    CASE(test_wait),
-    CASE(test_wait_timeout),
-    CASE(timeout_shown_as_python_float_repr),
-    CASE(test_leaking_fds_on_error),
-    CASE(test_communicate_epipe),
-    CASE(test_communicate_epipe_only_stdin),
-    CASE(test_communicate_eintr),
-    CASE(test_failed_child_execute_fd_leak),
-    CASE(test_file_not_found_includes_filename),
-    CASE(test_returncode),
-    CASE(test_timeout),
-    CASE(test_capture_stdout),
-    CASE(test_capture_stderr),
-    CASE(test_capture_output),
-    CASE(test_run_with_shell_timeout_and_capture_output),
-    CASE(test_exception_bad_args_0),
-    CASE(test_restore_signals),
-    CASE(child_inherits_the_signal_mask),
-    CASE(test_run_abort),
-    CASE(test_CalledProcessError_str_signal),
-    CASE(test_CalledProcessError_str_unknown_signal),
-    CASE(test_CalledProcessError_str_non_zero),
-    CASE(signal_names_as_python_names_them),
-    CASE(test_send_signal),
-    CASE(test_kill),
-    CASE(test_terminate),
-    CASE(test_send_signal_dead),
-    CASE(test_kill_dead),
-    CASE(test_terminate_dead),
-    CASE(test_send_signal_race),
-    CASE(test_close_fd_0),
-    CASE(test_close_fd_1),
-    CASE(test_close_fd_2),
-    CASE(test_close_fds_0_1),
-    CASE(test_close_fds_0_2),
-    CASE(test_close_fds_1_2),
-    CASE(test_close_fds_0_1_2),
-    CASE(test_small_errpipe_write_fd),
-    CASE(test_swap_fds),
-    CASE(test_remapping_std_fds),
-    CASE(test_pipe_cloexec),
-    CASE(test_pipe_cloexec_real_tools),
-    CASE(test_close_fds),
-    CASE(test_wait_when_sigchild_ignored),
-    CASE(test_communicate_repeated_call_after_stdout_close),
-    CASE(context_manager_test_pipe),
-    CASE(context_manager_test_returncode),
-    CASE(context_manager_test_communicate_stdin),
-    CASE(context_manager_test_invalid_args),
-    CASE(context_manager_test_broken_pipe_cleanup),
-};
+CASES(CHECKED)
+
+#define ENTRY(fn) {#fn, fn##_checked},
+static const struct expect_case cases[] = {CASES(ENTRY)};
 
 int main(int argc, char **argv)
 {
-    size_t n = sizeof cases / sizeof cases[0];
-    if (argc == 2 && strcmp(argv[1], "--list") == 0) {
-        for (size_t i = 0; i < n; i++)
-            printf("%s\n", cases[i].name);
-        return 0;
-    }
-    int ran = 0;
     save_signal_state();
-    for (size_t i = 0; i < n; i++) {
-        if (argc == 2 && strcmp(argv[1], cases[i].name) != 0)
-            continue;
-        current_case = cases[i].name;
-        cases[i].run(); /* a failed case exits from fail() */
-        if (!no_children())
-            fail(__LINE__, "a child was left behind");
-        restore_signal_state();
-        printf("ok %s\n", cases[i].name);
-        fflush(stdout);
-        ran++;
-    }
-    if (argc == 2 && ran == 0) {
-        fprintf(stderr, "test_cpython_subprocess: no case named '%s' (try --list)\n", argv[1]);
-        return 2;
-    }
-    if (argc < 2)
-        printf("%d cases, 0 failed\n", ran);
-    return 0;
+    expect_on_failure(clean_up_after_failure);
+    return EXPECT_MAIN(argc, argv, cases);
 }
