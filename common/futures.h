@@ -48,6 +48,28 @@
  * The future core (future_* below) is also usable on its own: a producer
  * calls future_set_result or future_set_error exactly once, any number of
  * threads may wait in future_result.
+ *
+ * tests/unit/test_cpython_futures.c carries CPython's
+ * Lib/test/test_concurrent_futures/, case by case under the same names. The
+ * cases that do not apply, and where this module deliberately differs:
+ *   executor_map waits for every task and returns the first error; Python's
+ *     map is lazy and raises when the iterator reaches the failed result.
+ *   both pools create their workers up front (test_idle_thread_reuse,
+ *     test_idle_process_reuse_*, test_default_workers: max_workers is required).
+ *   process_pool_create refuses with EBUSY while another thread runs
+ *     (test_hang_global_shutdown_lock, test_process_fork_from_a_threadpool).
+ *   a task that calls exit() ends its worker: BrokenProcessPool, where
+ *     Python carries SystemExit back (test_exit_during_func_exec_on_worker).
+ *   a worker's own error comes back without a _RemoteTraceback cause.
+ *   no cancel(), timeouts, wait(), as_completed(), add_done_callback(),
+ *     initializer, chunksize, max_tasks_per_child, mp_context, thread names
+ *     (test_cancel*, *_timeout, test_wait, test_as_completed, test_init,
+ *     test_done_callback_*, test_map_chunksize, test_max_tasks_per_child, ...).
+ *   setting a future twice is a caller's bug, not checked
+ *     (test_multiple_set_result: InvalidStateError in Python).
+ *   arguments are flat bytes, nothing is pickled (test_deadlock's *_pickle).
+ *   no interpreter exit, no garbage collector (test_interpreter_shutdown,
+ *     test_hang_gh83386, test_no_stale_references, test_free_reference, test_repr).
  */
 #ifndef COMMON_FUTURES_H
 #define COMMON_FUTURES_H

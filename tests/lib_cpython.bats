@@ -453,3 +453,155 @@ every_case_is_run() {
 @test "test_subprocess: ContextManagerTests.test_broken_pipe_cleanup" {
     cpython test_cpython_subprocess context_manager_test_broken_pipe_cleanup
 }
+
+@test "test_cpython_futures: this file runs every case, and an unknown case is an error" {
+    every_case_is_run test_cpython_futures
+}
+
+@test "test_concurrent_futures: ThreadPoolExecutorTest.test_submit" {
+    cpython test_cpython_futures thread_test_submit
+}
+
+@test "test_concurrent_futures: ThreadPoolExecutorTest.test_map" {
+    cpython test_cpython_futures thread_test_map
+}
+
+@test "test_concurrent_futures: ThreadPoolExecutorTest.test_map_exception" {
+    cpython test_cpython_futures thread_test_map_exception
+}
+
+@test "test_concurrent_futures: ThreadPoolExecutorTest.test_shutdown_race_issue12456" {
+    cpython test_cpython_futures thread_test_shutdown_race_issue12456
+}
+
+@test "test_concurrent_futures: ThreadPoolExecutorTest.test_max_workers_negative" {
+    cpython test_cpython_futures thread_test_max_workers_negative
+}
+
+@test "test_concurrent_futures: ThreadPoolExecutorTest.test_map_submits_without_iteration" {
+    cpython test_cpython_futures thread_test_map_submits_without_iteration
+}
+
+@test "test_concurrent_futures: ThreadPoolExecutorTest.test_saturation" {
+    cpython test_cpython_futures thread_test_saturation
+}
+
+@test "test_concurrent_futures: ThreadPoolShutdownTest.test_run_after_shutdown" {
+    cpython test_cpython_futures thread_shutdown_test_run_after_shutdown
+}
+
+@test "test_concurrent_futures: ThreadPoolShutdownTest.test_hang_issue12364" {
+    cpython test_cpython_futures thread_shutdown_test_hang_issue12364
+}
+
+@test "test_concurrent_futures: ThreadPoolShutdownTest.test_threads_terminate" {
+    cpython test_cpython_futures thread_shutdown_test_threads_terminate
+}
+
+@test "test_concurrent_futures: ThreadPoolShutdownTest.test_context_manager_shutdown" {
+    cpython test_cpython_futures thread_shutdown_test_context_manager_shutdown
+}
+
+@test "test_concurrent_futures: ThreadPoolShutdownTest.test_del_shutdown" {
+    cpython test_cpython_futures thread_shutdown_test_del_shutdown
+}
+
+@test "test_concurrent_futures: ThreadPoolShutdownTest.test_shutdown_no_wait" {
+    cpython test_cpython_futures thread_shutdown_test_shutdown_no_wait
+}
+
+@test "test_concurrent_futures: ProcessPoolExecutorTest.test_submit" {
+    cpython test_cpython_futures process_test_submit
+}
+
+@test "test_concurrent_futures: ProcessPoolExecutorTest.test_map" {
+    cpython test_cpython_futures process_test_map
+}
+
+@test "test_concurrent_futures: ProcessPoolExecutorTest.test_map_exception" {
+    cpython test_cpython_futures process_test_map_exception
+}
+
+@test "test_concurrent_futures: ProcessPoolExecutorTest.test_shutdown_race_issue12456" {
+    cpython test_cpython_futures process_test_shutdown_race_issue12456
+}
+
+@test "test_concurrent_futures: ProcessPoolExecutorTest.test_max_workers_negative" {
+    cpython test_cpython_futures process_test_max_workers_negative
+}
+
+@test "test_concurrent_futures: ProcessPoolExecutorTest.test_killed_child" {
+    cpython test_cpython_futures process_test_killed_child
+}
+
+@test "test_concurrent_futures: ProcessPoolExecutorTest.test_traceback" {
+    cpython test_cpython_futures process_test_traceback
+}
+
+@test "test_concurrent_futures: ProcessPoolExecutorTest.test_traceback_when_child_process_terminates_abruptly" {
+    cpython test_cpython_futures process_test_traceback_when_child_process_terminates_abruptly
+}
+
+@test "test_concurrent_futures: ProcessPoolExecutorTest.test_saturation" {
+    cpython test_cpython_futures process_test_saturation
+}
+
+@test "test_concurrent_futures: ProcessPoolShutdownTest.test_run_after_shutdown" {
+    cpython test_cpython_futures process_shutdown_test_run_after_shutdown
+}
+
+@test "test_concurrent_futures: ProcessPoolShutdownTest.test_hang_issue12364" {
+    cpython test_cpython_futures process_shutdown_test_hang_issue12364
+}
+
+@test "test_concurrent_futures: ProcessPoolShutdownTest.test_processes_terminate" {
+    cpython test_cpython_futures process_shutdown_test_processes_terminate
+}
+
+@test "test_concurrent_futures: ProcessPoolShutdownTest.test_context_manager_shutdown" {
+    cpython test_cpython_futures process_shutdown_test_context_manager_shutdown
+}
+
+@test "test_concurrent_futures: ProcessPoolShutdownTest.test_del_shutdown" {
+    cpython test_cpython_futures process_shutdown_test_del_shutdown
+}
+
+@test "test_concurrent_futures: ProcessPoolShutdownTest.test_shutdown_no_wait" {
+    cpython test_cpython_futures process_shutdown_test_shutdown_no_wait
+}
+
+@test "test_concurrent_futures: ExecutorDeadlockTest.test_crash_during_func_exec_on_worker" {
+    cpython test_cpython_futures deadlock_test_crash_during_func_exec_on_worker
+}
+
+@test "test_concurrent_futures: ExecutorDeadlockTest.test_exit_during_func_exec_on_worker" {
+    cpython test_cpython_futures deadlock_test_exit_during_func_exec_on_worker
+}
+
+@test "test_concurrent_futures: ExecutorDeadlockTest.test_error_during_func_exec_on_worker" {
+    cpython test_cpython_futures deadlock_test_error_during_func_exec_on_worker
+}
+
+@test "test_concurrent_futures: ExecutorDeadlockTest.test_shutdown_deadlock" {
+    cpython test_cpython_futures deadlock_test_shutdown_deadlock
+}
+
+@test "test_concurrent_futures: ExecutorDeadlockTest.test_crash_big_data" {
+    cpython test_cpython_futures deadlock_test_crash_big_data
+}
+
+@test "test_concurrent_futures: ExecutorDeadlockTest.test_gh105829_should_not_deadlock_if_wakeup_pipe_full" {
+    cpython test_cpython_futures deadlock_test_gh105829_should_not_deadlock_if_wakeup_pipe_full
+}
+
+@test "test_concurrent_futures: FutureTests.test_done" {
+    cpython test_cpython_futures future_test_done
+}
+
+@test "test_concurrent_futures: FutureTests.test_result_with_success" {
+    cpython test_cpython_futures future_test_result_with_success
+}
+
+@test "test_concurrent_futures: FutureTests.test_exception_with_success" {
+    cpython test_cpython_futures future_test_exception_with_success
+}
