@@ -27,10 +27,14 @@
  * every item ever put. The queue stores pointers and never owns what they
  * point to; queue_destroy frees the queue, not the items left in it. Do not
  * destroy a queue while another thread may still be inside a call on it
- * (join the threads that use it first). queue_create returns NULL only if
- * pthreads cannot initialise (never, on Linux); allocation failure exits
- * through check's xcalloc. Memory follows the backlog, not maxsize: a huge
- * maxsize (1 << 61, or Python's Queue(-1) as a size_t) reserves nothing.
+ * (join the threads that use it first). Memory follows the backlog, not
+ * maxsize: a huge maxsize (1 << 61, or Python's Queue(-1) as a size_t)
+ * reserves nothing.
+ *
+ * Errors: what a caller can meet (a closed queue, an empty or full one with
+ * _nowait, one task_done too many) is the returned status. queue_create never
+ * returns NULL: out of memory and a pthread call that fails inside mean the
+ * program is broken, and die (common/check), as everywhere in common/.
  *
  * tests/unit/test_cpython_queue.c carries CPython's Lib/test/test_queue.py
  * (3.13), case by case under the same names. The cases that do not apply:
