@@ -35,7 +35,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -106,72 +105,11 @@ static struct error *os_error(int err, const char *what)
     return error_new(type, "[Errno %d] %s", err, strerror(err));
 }
 
-/* Python's repr of a float (what "%s" % timeout prints): the shortest digits
- * that read back as the same double, in fixed notation with at least one
- * digit after the point (3.0, 0.30000000000000004) unless the decimal point
- * falls more than 16 places right or 4 places left of the first digit, then
- * in exponent form (1e+16, 1e-05). %g is not it: it prints 3 and 0.3. */
-static void float_repr(char *buf, size_t size, double x)
-{
-    if (isnan(x) || isinf(x)) {
-        snprintf(buf, size, "%s", isnan(x) ? "nan" : x < 0 ? "-inf" : "inf");
-        return;
-    }
-    char sci[32];
-    for (int precision = 1; precision <= 17; precision++) {
-        snprintf(sci, sizeof sci, "%.*e", precision - 1, x);
-        if (strtod(sci, NULL) == x)
-            break;
-    }
-    /* sci is "-d.ddde+XX": split it into sign, digits and exponent. */
-    const char *p = sci;
-    bool negative = *p == '-';
-    if (negative)
-        p++;
-    char digits[24];
-    size_t n = 0;
-    for (; *p != 'e'; p++)
-        if (*p != '.')
-            digits[n++] = *p;
-    while (n > 1 && digits[n - 1] == '0')
-        n--;
-    digits[n] = '\0';
-    int point = atoi(p + 1) + 1; /* x = 0.digits * 10^point */
-    if (x == 0)
-        point = 1;
-    /* Lay the number out in text: at most 1 + 24 + 5 characters. */
-    char text[40];
-    size_t len = 0;
-    if (negative)
-        text[len++] = '-';
-    if (point > 16 || point < -3) {
-        text[len++] = digits[0];
-        if (n > 1)
-            len += (size_t)sprintf(text + len, ".%s", digits + 1);
-        sprintf(text + len, "e%c%02d", point - 1 < 0 ? '-' : '+', abs(point - 1));
-    } else {
-        /* Fixed: digit i stands at decimal position point - 1 - i. */
-        int first = point > 0 ? point - 1 : 0; /* highest position printed */
-        int last = point - (int)n < 0 ? point - (int)n : 0;
-        if (last == 0)
-            last = -1; /* always one digit after the point */
-        for (int pos = first; pos >= last; pos--) {
-            int i = point - 1 - pos;
-            text[len++] = i >= 0 && (size_t)i < n ? digits[i] : '0';
-            if (pos == 0)
-                text[len++] = '.';
-        }
-        text[len] = '\0';
-    }
-    snprintf(buf, size, "%s", text);
-}
-
 static struct error *timeout_expired(const struct proc *proc, double timeout)
 {
-    char seconds[32];
-    float_repr(seconds, sizeof seconds, timeout);
+    char seconds[32]; /* Python prints the float's repr: 3.0, 0.30000000000000004 */
     return error_new("TimeoutExpired", "Command '%s' timed out after %s seconds", proc->args,
-                     seconds);
+                     pyrepr_float_repr(seconds, sizeof seconds, timeout));
 }
 
 /* ---- SIGPIPE: a write to an exited child must be EPIPE, not our death ---- */

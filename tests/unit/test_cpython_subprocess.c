@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -30,6 +31,7 @@
 #include <unistd.h>
 
 #include "expect.h"
+#include "pyrepr.h"
 #include "subprocess.h"
 
 static char gate_dir[64]; /* a temporary directory to remove, if a case made one */
@@ -702,13 +704,14 @@ static void test_wait_timeout(void)
     proc_fini(&proc);
 }
 
-/* Not from CPython: TimeoutExpired shows the timeout as Python's repr of the float. */
+/* Not from CPython: TimeoutExpired shows the timeout as Python's repr of the
+ * float (common/pyrepr's pyrepr_float_repr), checked against Python 3.11. */
 static void timeout_shown_as_python_float_repr(void)
 {
     static const struct {
         double timeout;
         const char *shown;
-    } cases[] = {
+    } waits[] = {
         {0.0, "after 0.0 seconds"},         {1e-05, "after 1e-05 seconds"},
         {2.5e-07, "after 2.5e-07 seconds"}, {0.1 + 0.2, "after 0.30000000000000004 seconds"},
         {0.125, "after 0.125 seconds"},
@@ -716,10 +719,42 @@ static void timeout_shown_as_python_float_repr(void)
     struct proc proc;
     REQUIRE_OK(
         proc_start(&proc, (char *[]){"cat", NULL}, &(struct proc_options){.in = PROC_PIPE_IO}));
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        REQUIRE_ERROR(proc_wait(&proc, cases[i].timeout), "TimeoutExpired", cases[i].shown);
+    for (size_t i = 0; i < sizeof waits / sizeof waits[0]; i++)
+        REQUIRE_ERROR(proc_wait(&proc, waits[i].timeout), "TimeoutExpired", waits[i].shown);
     REQUIRE_OK(proc_communicate(&proc, NULL, 0, PROC_FOREVER, NULL, NULL));
     proc_fini(&proc);
+
+    static const struct {
+        double x;
+        const char *repr;
+    } values[] = {
+        {3.0, "3.0"},
+        {1e16, "1e+16"},
+        {1e15, "1000000000000000.0"},
+        {123456789.5, "123456789.5"},
+        {-0.0, "-0.0"},
+        {1e22, "1e+22"},
+        {5e-324, "5e-324"},
+        {1.7976931348623157e308, "1.7976931348623157e+308"},
+        {0.1, "0.1"},
+        {100.0, "100.0"},
+        {1e-4, "0.0001"},
+        {1.5e-5, "1.5e-05"},
+        {12345678901234567890.0, "1.2345678901234567e+19"},
+        {NAN, "nan"},
+        {INFINITY, "inf"},
+        {-INFINITY, "-inf"},
+        {0x1p-20, "9.5367431640625e-07"},
+        {-2.5, "-2.5"},
+        {1.0 / 3, "0.3333333333333333"},
+    };
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        char buf[32];
+        pyrepr_float_repr(buf, sizeof buf, values[i].x);
+        if (strcmp(buf, values[i].repr) != 0)
+            fail(__LINE__, "repr(%.17g) came out as %s, Python gives %s", values[i].x, buf,
+                 values[i].repr);
+    }
 }
 
 static void test_leaking_fds_on_error(void)
