@@ -87,6 +87,7 @@
  * Lib/test/test_subprocess.py, case by case under the same names. The cases
  * that do not apply, and where this module deliberately differs:
  *   a negative timeout is PROC_FOREVER (no limit); Python times out at once.
+ *   argv[0] is looked up in the parent's PATH, not env's (test_bytes_program).
  *   shell=, cwd=, executable=, preexec_fn, user/group/extra_groups/umask,
  *     start_new_session, process_group, pass_fds, close_fds=False,
  *     stderr=STDOUT, bufsize/text/encoding/errors, pipesize: not provided

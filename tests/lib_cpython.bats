@@ -414,6 +414,50 @@ every_case_is_run() {
     cpython test_cpython_subprocess test_remapping_std_fds
 }
 
+@test "test_subprocess: test_stdout_stderr_file" {
+    cpython test_cpython_subprocess test_stdout_stderr_file
+}
+
+@test "test_subprocess: test_stdout_filedes_of_stdout" {
+    cpython test_cpython_subprocess test_stdout_filedes_of_stdout
+}
+
+@test "test_subprocess: test_stdout_stdin_are_single_inout_fd" {
+    cpython test_cpython_subprocess test_stdout_stdin_are_single_inout_fd
+}
+
+@test "test_subprocess: test_stdout_stderr_are_single_inout_fd" {
+    cpython test_cpython_subprocess test_stdout_stderr_are_single_inout_fd
+}
+
+@test "test_subprocess: test_stderr_stdin_are_single_inout_fd" {
+    cpython test_cpython_subprocess test_stderr_stdin_are_single_inout_fd
+}
+
+@test "test_subprocess: test_swap_std_fds_with_one_closed" {
+    cpython test_cpython_subprocess test_swap_std_fds_with_one_closed
+}
+
+@test "test_subprocess: test_double_close_on_error" {
+    cpython test_cpython_subprocess test_double_close_on_error
+}
+
+@test "test_subprocess: test_close_fds_when_max_fd_is_lowered" {
+    cpython test_cpython_subprocess test_close_fds_when_max_fd_is_lowered
+}
+
+@test "test_subprocess: test_args_string" {
+    cpython test_cpython_subprocess test_args_string
+}
+
+@test "test_subprocess: test_undecodable_env" {
+    cpython test_cpython_subprocess test_undecodable_env
+}
+
+@test "test_subprocess: test_run_kwargs" {
+    cpython test_cpython_subprocess test_run_kwargs
+}
+
 @test "test_subprocess: test_pipe_cloexec" {
     cpython test_cpython_subprocess test_pipe_cloexec
 }

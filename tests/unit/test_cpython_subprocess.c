@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -1219,6 +1220,226 @@ static void test_remapping_std_fds(void)
     check_swap_fds(1, 2, 0); /* CPython's order: stdin=temp[1], stdout=temp[2], stderr=temp[0] */
 }
 
+static void test_stdout_stderr_file(void)
+{
+    /* stdout and stderr to the same open file */
+    int fd = temp_file("");
+    struct proc proc;
+    REQUIRE_OK(proc_start(&proc, SH("printf apple; printf orange >&2"),
+                          &(struct proc_options){.out = PROC_FD_IO(fd), .err = PROC_FD_IO(fd)}));
+    REQUIRE_OK(proc_wait(&proc, PROC_FOREVER));
+    REQUIRE(strcmp(file_text(fd), "appleorange") == 0);
+    proc_fini(&proc);
+    close(fd);
+}
+
+static void test_stdout_filedes_of_stdout(void)
+{
+    /* stdout=1: the child writes to our own stdout (a pipe read here). */
+    int fds[2];
+    REQUIRE(pipe2(fds, O_CLOEXEC) == 0);
+    int saved = fcntl(1, F_DUPFD_CLOEXEC, 10);
+    dup2(fds[1], 1);
+    close(fds[1]);
+    struct proc proc;
+    struct error *e = proc_start(&proc, SH("printf 'test with stdout=1'"),
+                                 &(struct proc_options){.out = PROC_FD_IO(1)});
+    if (!e)
+        e = proc_wait(&proc, PROC_FOREVER);
+    dup2(saved, 1);
+    close(saved);
+    REQUIRE_OK(e);
+    char buf[64] = "";
+    REQUIRE(read(fds[0], buf, sizeof buf - 1) == 18);
+    REQUIRE(strcmp(buf, "test with stdout=1") == 0);
+    close(fds[0]);
+    proc_fini(&proc);
+}
+
+/* One descriptor opened for reading and writing serves two of the streams. */
+static void single_inout_fd(int first, int second)
+{
+    int inout = open("/dev/null", O_RDWR | O_CLOEXEC);
+    REQUIRE(inout >= 0);
+    struct proc_io *ios[3];
+    struct proc_options opts = {0};
+    ios[0] = &opts.in;
+    ios[1] = &opts.out;
+    ios[2] = &opts.err;
+    *ios[first] = PROC_FD_IO(inout);
+    *ios[second] = PROC_FD_IO(inout);
+    struct proc proc;
+    REQUIRE_OK(proc_start(&proc, (char *[]){"true", NULL}, &opts));
+    REQUIRE_OK(proc_wait(&proc, PROC_FOREVER));
+    REQUIRE(proc.returncode == 0);
+    proc_fini(&proc);
+    close(inout);
+}
+
+static void test_stdout_stdin_are_single_inout_fd(void)
+{
+    single_inout_fd(1, 0);
+}
+
+static void test_stdout_stderr_are_single_inout_fd(void)
+{
+    single_inout_fd(1, 2);
+}
+
+static void test_stderr_stdin_are_single_inout_fd(void)
+{
+    single_inout_fd(2, 0);
+}
+
+/* _check_swap_std_fds_with_one_closed: two of our 0-2 hold temporary files,
+ * the third is closed; the files go to the child as two of its streams, in
+ * any order, and each must arrive at the descriptor it was meant for. */
+static void check_swap_std_fds_with_one_closed(const int from_fds[2], const int to_fds[2])
+{
+    int saved[3], temps[2];
+    for (int fd = 0; fd < 3; fd++)
+        saved[fd] = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+    for (int i = 0; i < 2; i++) {
+        temps[i] = temp_file("");
+        dup2(temps[i], from_fds[i]);
+        close(temps[i]);
+    }
+    int fd_to_close = 3 - from_fds[0] - from_fds[1];
+    close(fd_to_close);
+    struct proc_options opts = {0};
+    struct proc_io *ios[3] = {&opts.in, &opts.out, &opts.err};
+    for (int i = 0; i < 2; i++)
+        *ios[to_fds[i]] = PROC_FD_IO(from_fds[i]);
+    int skipped_fd = 3 - to_fds[0] - to_fds[1];
+    char script[128];
+    snprintf(script, sizeof script, "for fd in 0 1 2; do [ $fd = %d ] || printf $fd >&$fd; done",
+             skipped_fd);
+    struct proc proc;
+    struct error *e = proc_start(&proc, SH(script), &opts);
+    if (!e)
+        e = proc_wait(&proc, PROC_FOREVER);
+    char got[2][16];
+    for (int i = 0; i < 2; i++)
+        snprintf(got[i], sizeof got[i], "%s", file_text(from_fds[i]));
+    for (int fd = 0; fd < 3; fd++) {
+        dup2(saved[fd], fd);
+        close(saved[fd]);
+    }
+    REQUIRE_OK(e);
+    REQUIRE(proc.returncode == 0);
+    for (int i = 0; i < 2; i++)
+        if (got[i][0] != '0' + to_fds[i] || got[i][1] != '\0')
+            fail(__LINE__, "%d -> %d: the child wrote '%s' to it", from_fds[i], to_fds[i], got[i]);
+    proc_fini(&proc);
+}
+
+static void test_swap_std_fds_with_one_closed(void)
+{
+    static const int from[3][2] = {{0, 1}, {0, 2}, {1, 2}};
+    static const int to[6][2] = {{0, 1}, {0, 2}, {1, 0}, {1, 2}, {2, 0}, {2, 1}};
+    for (int f = 0; f < 3; f++)
+        for (int t = 0; t < 6; t++)
+            check_swap_std_fds_with_one_closed(from[f], to[t]);
+}
+
+struct opener {
+    int fds[40];
+    int n;
+};
+
+static void *open_pipes(void *arg)
+{
+    struct opener *o = arg;
+    for (int i = 0; i < 20; i++) {
+        if (pipe(o->fds + o->n) == 0)
+            o->n += 2;
+        sched_yield();
+    }
+    return NULL;
+}
+
+static void test_double_close_on_error(void)
+{
+    /* Issue #18851: a failed start closes only its own descriptors, never
+     * one that another thread has just opened with the same number. */
+    struct opener o = {.n = 0};
+    pthread_t t;
+    REQUIRE(pthread_create(&t, NULL, open_pipes, &o) == 0);
+    struct proc proc;
+    struct error *e = proc_start(&proc, (char *[]){"nonexisting_i_hope", NULL}, &PIPES_ALL);
+    REQUIRE(pthread_join(t, NULL) == 0);
+    REQUIRE_ERROR(e, "FileNotFoundError", "nonexisting_i_hope");
+    for (int i = 0; i < o.n; i++)
+        if (close(o.fds[i]) != 0)
+            fail(__LINE__, "fd %d was closed by someone else: %s", o.fds[i], strerror(errno));
+}
+
+static void test_close_fds_when_max_fd_is_lowered(void)
+{
+    /* issue21618: a descriptor above a lowered RLIMIT_NOFILE is still closed
+     * in the child. */
+    int high = fcntl(0, F_DUPFD, 200); /* inheritable, far above the limit set next */
+    REQUIRE(high >= 200);
+    struct rlimit old, low;
+    REQUIRE(getrlimit(RLIMIT_NOFILE, &old) == 0);
+    low = old;
+    low.rlim_cur = 29;
+    REQUIRE(setrlimit(RLIMIT_NOFILE, &low) == 0);
+    char script[96];
+    snprintf(script, sizeof script, "[ -e /proc/self/fd/%d ] && echo left open; true", high);
+    struct proc_result r;
+    struct error *e = proc_run(&r, SH(script), true, 60);
+    REQUIRE(setrlimit(RLIMIT_NOFILE, &old) == 0);
+    close(high);
+    REQUIRE_OK(e);
+    REQUIRE(r.out.len == 0);
+    proc_result_fini(&r);
+}
+
+static void test_args_string(void)
+{
+    /* A program named by its path: an executable script with a #! line. */
+    char path[] = "/tmp/test_cpython_subprocess.XXXXXX";
+    int fd = mkstemp(path);
+    REQUIRE(fd >= 0);
+    const char *text = "#!/bin/sh\nexit 47\n";
+    REQUIRE(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+    close(fd);
+    REQUIRE(chmod(path, 0700) == 0);
+    struct proc_result r;
+    struct error *e = proc_run(&r, (char *[]){path, NULL}, false, 60);
+    unlink(path);
+    REQUIRE_OK(e);
+    REQUIRE(r.returncode == 47);
+    proc_result_fini(&r);
+}
+
+static void test_undecodable_env(void)
+{
+    /* A value that is not UTF-8 reaches the child byte for byte. */
+    char **env = proc_environ_with((const char *[]){"test=abc\xff", "LC_ALL=C", NULL});
+    struct proc proc;
+    REQUIRE_OK(proc_start(&proc, SH("printf %s \"$test\""),
+                          &(struct proc_options){.env = env, .out = PROC_PIPE_IO}));
+    struct proc_bytes out;
+    REQUIRE_OK(proc_communicate(&proc, NULL, 0, 60, &out, NULL));
+    REQUIRE(out.len == 4 && memcmp(out.data, "abc\xff", 4) == 0);
+    proc_fini(&proc);
+    proc_environ_free(env);
+}
+
+static void test_run_kwargs(void)
+{
+    char **env = proc_environ_with((const char *[]){"FRUIT=banana", NULL});
+    struct proc proc;
+    REQUIRE_OK(proc_start(&proc, SH("[ \"$FRUIT\" = banana ] && exit 33; exit 31"),
+                          &(struct proc_options){.env = env}));
+    REQUIRE_OK(proc_wait(&proc, PROC_FOREVER));
+    REQUIRE(proc.returncode == 33);
+    proc_fini(&proc);
+    proc_environ_free(env);
+}
+
 static void test_pipe_cloexec(void)
 {
     /* A second child holds none of the first child's pipe ends. */
@@ -1456,6 +1677,17 @@ static void restore_signal_state(void)
     X(test_small_errpipe_write_fd)                                                                 \
     X(test_swap_fds)                                                                               \
     X(test_remapping_std_fds)                                                                      \
+    X(test_stdout_stderr_file)                                                                     \
+    X(test_stdout_filedes_of_stdout)                                                               \
+    X(test_stdout_stdin_are_single_inout_fd)                                                       \
+    X(test_stdout_stderr_are_single_inout_fd)                                                      \
+    X(test_stderr_stdin_are_single_inout_fd)                                                       \
+    X(test_swap_std_fds_with_one_closed)                                                           \
+    X(test_double_close_on_error)                                                                  \
+    X(test_close_fds_when_max_fd_is_lowered)                                                       \
+    X(test_args_string)                                                                            \
+    X(test_undecodable_env)                                                                        \
+    X(test_run_kwargs)                                                                             \
     X(test_pipe_cloexec)                                                                           \
     X(test_pipe_cloexec_real_tools)                                                                \
     X(test_close_fds)                                                                              \
