@@ -362,7 +362,7 @@ static void test_shutdown_all_methods_in_many_threads(void)
     threads[n++] = start(shutdown_thread, &m);
     for (int i = 0; i < n; i++)
         join(threads[i]);
-    EXPECT(atomic_load(&m.shutdown_asked) == 1);       /* True in res_puts */
+    EXPECT(atomic_load(&m.shutdown_asked) >= 1); /* True in res_puts (two writers may both ask) */
     EXPECT(atomic_load(&m.readers_closed) == READERS); /* every reader saw ShutDown */
     EXPECT(queue_qsize(m.q) == 0);                     /* the readers drained it */
     CHECK_PT(pthread_barrier_destroy(&m.barrier));
