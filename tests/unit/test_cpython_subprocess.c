@@ -1378,7 +1378,10 @@ static void test_close_fds_when_max_fd_is_lowered(void)
 {
     /* issue21618: a descriptor above a lowered RLIMIT_NOFILE is still closed
      * in the child. */
-    int high = fcntl(0, F_DUPFD, 200); /* inheritable, far above the limit set next */
+    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    REQUIRE(null >= 0);
+    int high = fcntl(null, F_DUPFD, 200); /* inheritable, far above the limit set next */
+    close(null);
     REQUIRE(high >= 200);
     struct rlimit old, low;
     REQUIRE(getrlimit(RLIMIT_NOFILE, &old) == 0);
