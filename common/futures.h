@@ -60,27 +60,22 @@
  * calls future_set_result or future_set_error exactly once, any number of
  * threads may wait in future_result.
  *
- * tests/unit/test_cpython_futures.c carries CPython's
- * Lib/test/test_concurrent_futures/, case by case under the same names. The
- * cases that do not apply, and where this module deliberately differs:
- *   executor_map waits for every task and returns the first error; Python's
- *     map is lazy and raises when the iterator reaches the failed result.
- *   both pools create their workers up front (test_idle_thread_reuse,
- *     test_idle_process_reuse_*, test_default_workers: max_workers is required).
- *   process_pool_create refuses with EBUSY while another thread runs
- *     (test_hang_global_shutdown_lock, test_process_fork_from_a_threadpool).
- *   a task that calls exit() ends its worker: BrokenProcessPool, where
- *     Python carries SystemExit back (test_exit_during_func_exec_on_worker).
- *   a worker's own error comes back without a _RemoteTraceback cause.
- *   no cancel(), timeouts, wait(), as_completed(), add_done_callback(),
- *     initializer, chunksize, max_tasks_per_child, mp_context, thread names
- *     (test_cancel*, *_timeout, test_wait, test_as_completed, test_init,
- *     test_done_callback_*, test_map_chunksize, test_max_tasks_per_child, ...).
- *   setting a future twice is a caller's bug, not checked
- *     (test_multiple_set_result: InvalidStateError in Python).
- *   arguments are flat bytes, nothing is pickled (test_deadlock's *_pickle).
- *   no interpreter exit, no garbage collector (test_interpreter_shutdown,
- *     test_hang_gh83386, test_no_stale_references, test_free_reference, test_repr).
+ * tests/unit/test_cpython_futures.c carries CPython's Lib/test/test_concurrent_futures/, case by
+ * case under the same names. Where common/futures differs, or a case does not apply:
+ *   map waits for all and returns the first error (Python's lazy map raises on reaching it).
+ *   workers are created up front (test_idle_thread_reuse, test_idle_process_reuse_*).
+ *   max_workers has no default (test_default_workers).
+ *   a process pool refuses EBUSY while threads run (test_process_fork_from_a_threadpool, ...).
+ *   exit() in a task ends its worker: BrokenProcessPool (Python carries SystemExit back).
+ *   a task's own error crosses without a _RemoteTraceback cause (C has no traceback).
+ *   no cancel(): test_cancel*, test_cancelled, test_running, test_cancel_futures*.
+ *   no timeouts: test_*_timeout, test_map_timeout, test_result_with_timeout, ...
+ *   no wait(), as_completed(): test_wait.py, test_as_completed.py.
+ *   no add_done_callback(): test_done_callback_*.
+ *   no initializer, chunksize, max_tasks_per_child, mp_context, thread names: test_init.py, ...
+ *   setting a future twice is not checked (test_multiple_set_*: InvalidStateError).
+ *   arguments are flat bytes, nothing is pickled: test_deadlock's *_pickle cases.
+ *   no interpreter exit, no GC: test_interpreter_shutdown, test_no_stale_references, ...
  */
 #ifndef COMMON_FUTURES_H
 #define COMMON_FUTURES_H

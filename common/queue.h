@@ -36,15 +36,15 @@
  * returns NULL: out of memory and a pthread call that fails inside mean the
  * program is broken, and die (common/check), as everywhere in common/.
  *
- * tests/unit/test_cpython_queue.c carries CPython's Lib/test/test_queue.py
- * (3.13), case by case under the same names. The cases that do not apply:
- *   test_shutdown_immediate_*: no shutdown(immediate=True), close is immediate=False.
- *   timeouts in test_basic, test_negative_timeout_raises_exception,
- *     test_many_threads_timeout: no put/get timeouts, so no negative ones.
- *   test_shrinking_queue: maxsize is fixed by queue_create.
- *   test_failing_queue: there is no _put/_get for a subclass to override.
- *   LifoQueue, PriorityQueue: not provided (SimpleQueue's cases run on queue_create(0)).
- *   test_references, test_reentrancy, test_is_default: Python object lifetimes.
+ * tests/unit/test_cpython_queue.c carries CPython's Lib/test/test_queue.py (3.13), case by case
+ * under the same names. Where common/queue differs, or a case does not apply:
+ *   no shutdown(immediate=True), close is immediate=False: test_shutdown_immediate_*.
+ *   no put/get timeouts, so no negative ones: test_negative_timeout_raises_exception, ...
+ *   the timeout halves of test_basic, and test_many_threads_timeout, are left out.
+ *   maxsize is fixed by queue_create: test_shrinking_queue.
+ *   no _put/_get for a subclass to override: test_failing_queue.
+ *   no LifoQueue, PriorityQueue; SimpleQueue's cases run on queue_create(0).
+ *   about Python objects: test_references, test_reentrancy, test_is_default.
  */
 #ifndef COMMON_QUEUE_H
 #define COMMON_QUEUE_H

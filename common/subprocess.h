@@ -83,24 +83,20 @@
  * Linux only (pidfd for timed waits, with a sleep-and-poll fallback). With
  * glibc before 2.34 children do inherit descriptors not marked close-on-exec.
  *
- * tests/unit/test_cpython_subprocess.c carries CPython's
- * Lib/test/test_subprocess.py, case by case under the same names. The cases
- * that do not apply, and where this module deliberately differs:
- *   a negative timeout is PROC_FOREVER (no limit); Python times out at once.
+ * tests/unit/test_cpython_subprocess.c carries CPython's Lib/test/test_subprocess.py, case by
+ * case under the same names. Where common/subprocess differs, or a case does not apply:
+ *   a negative timeout is PROC_FOREVER (no limit), where Python times out at once.
  *   argv[0] is looked up in the parent's PATH, not env's (test_bytes_program).
- *   shell=, cwd=, executable=, preexec_fn, user/group/extra_groups/umask,
- *     start_new_session, process_group, pass_fds, close_fds=False,
- *     stderr=STDOUT, bufsize/text/encoding/errors, pipesize: not provided
- *     (test_shell_*, test_cwd*, test_executable*, test_preexec*, test_user,
- *     test_pass_fds*, test_universal_newlines*, test_pipesizes, ...).
- *   test_invalid_cmd, test_invalid_env: a C string cannot hold a NUL.
- *   check_output/run's keyword checks (test_check_output_stdout_arg, ...):
- *     there are no such keyword combinations to refuse.
- *   test_threadsafe_wait: one thread owns a struct proc (no locking inside).
- *   test_zombie_fast_process_del, test_leak_fast_process_del_killed: no
- *     garbage collector; proc_fini waits for the child.
- *   mocks of Python internals (test_exception_errpipe_*, test_fork_exec*,
- *     test_stopped, test__use_vfork, test_repr, ...) and Windows' tests.
+ *   no shell=, cwd=, executable=: test_shell_*, test_cwd*, test_executable*.
+ *   no preexec_fn, user, group, extra_groups, umask: test_preexec*, test_user, test_group, ...
+ *   no start_new_session, process_group, pass_fds, close_fds=False: test_pass_fds*, ...
+ *   no stderr=STDOUT, text mode or buffering: test_universal_newlines*, test_io_*, ...
+ *   no pipesize: test_pipesizes, test_pipesize_default.
+ *   a C string cannot hold a NUL: test_invalid_cmd, test_invalid_env.
+ *   no keyword combinations to refuse: test_check_output_stdout_arg, ...
+ *   one thread owns a struct proc, nothing is locked: test_threadsafe_wait.
+ *   no GC, proc_fini waits: test_zombie_fast_process_del, test_leak_fast_process_del_killed.
+ *   mocks of Python internals (test_exception_errpipe_*, test_fork_exec*), Windows' tests.
  */
 #ifndef COMMON_SUBPROCESS_H
 #define COMMON_SUBPROCESS_H
