@@ -38,13 +38,13 @@
  *   Freeing the task puts the stack back in the loop's pool; that happens
  *   only off that stack (a task never frees the stack it runs on).
  *   Pooled stacks are reused by later tasks (warm: their pages are already
- *   faulted in) and unmapped when the loop closes. A finished task that
- *   nobody has collected yet keeps its stack (its struct is there). The pool maps them 64 at
+ *   faulted in) and unmapped when the loop closes. The pool maps them 64 at
  *   a time (one mmap; each guard page one mprotect), falling back to one
- *   when 64 do not fit. The task struct itself
- *   belongs to whoever awaits it (aio_await, aio_gather) and is freed there;
- *   tasks nobody awaited are freed by aio_loop_close; a task made by
- *   run_coroutine_threadsafe resolves its future and is freed when it ends.
+ *   when 64 do not fit. The task, and so its stack, belongs to whoever
+ *   awaits it (aio_await, aio_gather) and is freed there: a finished task
+ *   nobody has collected yet keeps its stack. Tasks nobody awaited are freed
+ *   by aio_loop_close; a task made by run_coroutine_threadsafe resolves its
+ *   future and is freed when it ends.
  *
  *   Order: a task's steps are loop callbacks, so they run in the loop's
  *   order (aio_loop.c): tasks created one after the other take their first
@@ -55,9 +55,10 @@
  *   - Stack size: AIO_STACK_SIZE, 128 KiB (512 KiB under ASan or TSan, whose
  *     frames are larger), mapped MAP_NORESERVE | MAP_STACK, so a task costs
  *     only the pages it touches: one 4 KiB page for a shallow task, its
- *     struct included (about 250 bytes at the top of the stack): 4,4xx
- *     bytes of VmRSS per suspended task at 100,000 (bench/aio_costs). 128 KiB holds
- *     printf, snprintf and getaddrinfo (a unit test calls them in a task).
+ *     struct included (about 250 bytes at the top of the stack): 4,161
+ *     bytes of VmRSS per suspended task at 100,000 (bench/aio_costs).
+ *     128 KiB holds printf, snprintf and getaddrinfo (a unit test calls
+ *     them in a task).
  *   - Overflow, guarded: each stack gets a PROT_NONE page below it while
  *     the mapping count allows; an overflow is a SIGSEGV at the instruction
  *     that touched it. A guarded stack is two mappings and vm.max_map_count
