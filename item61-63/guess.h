@@ -162,11 +162,13 @@ bool parse_host_port(const char *text, char *host, size_t size, int *port);
  * server's way to stop. Call before starting any thread. */
 int stop_signals_fd(void);
 
-/* Blocking TCP for guess_threads: a listening socket (SO_REUSEADDR; port 0
- * takes a free one, *bound says which) and a connected one. OSError naming
- * the call and the address on failure. host: numeric IPv4 or localhost. */
+/* Blocking TCP for guess_threads (TCP_NODELAY, as asyncio): a listening socket (SO_REUSEADDR; port
+ * 0 takes a free one, *bound says which) and a connected one. OSError naming the call and the
+ * address on failure. host: numeric IPv4 or localhost. */
 struct error *tcp_listen(const char *host, int port, int *fd, int *bound);
 struct error *tcp_connect(const char *host, int port, int *fd);
+/* accept4 with SOCK_CLOEXEC, and TCP_NODELAY set: -1 with errno on failure. */
+int tcp_accept(int listener);
 
 /* connection.makefile('rb').readline() for a blocking socket, with
  * aio_readline's contract: the next line, '\n' included, malloc'd and

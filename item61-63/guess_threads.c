@@ -33,16 +33,16 @@ static struct guess_server server; /* the sessions' random, and --quiet */
 
 /* ==== the book's ConnectionBase ==== */
 
-struct socket_connection {
+struct tcp_connection {
     struct connection base;
     int fd;
-    struct socket_file file;                /* connection.makefile('rb') */
-    struct socket_connection *next, **prev; /* the server's list of live connections */
+    struct socket_file file;             /* connection.makefile('rb') */
+    struct tcp_connection *next, **prev; /* the server's list of live connections */
 };
 
 static struct error *send_line(struct connection *conn, const char *command)
 {
-    struct socket_connection *c = (struct socket_connection *)conn;
+    struct tcp_connection *c = (struct tcp_connection *)conn;
     char line[GUESS_LINE_MAX + 2];
     int len = snprintf(line, sizeof line, "%s\n", command);
     return socket_sendall(c->fd, line, (size_t)len);
@@ -50,16 +50,16 @@ static struct error *send_line(struct connection *conn, const char *command)
 
 static struct error *receive_line(struct connection *conn, char *line)
 {
-    struct socket_connection *c = (struct socket_connection *)conn;
+    struct tcp_connection *c = (struct tcp_connection *)conn;
     char *data;
     size_t len;
     struct error *err = socket_readline(&c->file, &data, &len);
     return err ? err : take_line(data, len, line);
 }
 
-static struct socket_connection *connection_new(int fd)
+static struct tcp_connection *connection_new(int fd)
 {
-    struct socket_connection *c = xcalloc(1, sizeof *c);
+    struct tcp_connection *c = xcalloc(1, sizeof *c);
     c->base = (struct connection){.send = send_line, .receive = receive_line};
     c->fd = c->file.fd = fd;
     return c;
@@ -79,12 +79,12 @@ static struct {
     struct error *failed; /* why it could not listen */
     int listener, port;
     long count; /* connection threads alive */
-    struct socket_connection *live;
+    struct tcp_connection *live;
 } srv = {.lock = PTHREAD_MUTEX_INITIALIZER, .changed = PTHREAD_COND_INITIALIZER};
 
 static void *handle_connection(void *arg)
 {
-    struct socket_connection *c = arg;
+    struct tcp_connection *c = arg;
     struct session session;
     session_init(&session, &c->base, &server);
     session_finish(&session, session_loop(&session));
@@ -106,7 +106,7 @@ static void accept_connections(void)
     CHECK_PT(pthread_attr_init(&detached));
     CHECK_PT(pthread_attr_setdetachstate(&detached, PTHREAD_CREATE_DETACHED));
     for (;;) {
-        int fd = accept4(srv.listener, NULL, NULL, SOCK_CLOEXEC);
+        int fd = tcp_accept(srv.listener);
         if (fd < 0 && errno == EINVAL)
             break;
         if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM))
@@ -116,7 +116,7 @@ static void accept_connections(void)
                 warn("accept: %s", strerror(errno));
             continue;
         }
-        struct socket_connection *c = connection_new(fd);
+        struct tcp_connection *c = connection_new(fd);
         snprintf(c->base.name, sizeof c->base.name, "connection %ld", ++server.connections);
         CHECK_PT(pthread_mutex_lock(&srv.lock));
         if ((c->next = srv.live))
@@ -158,7 +158,7 @@ static void stop_server(pthread_t thread, bool close_clients)
     CHECK_PT(pthread_join(thread, NULL));
     CHECK_SYS(close(srv.listener));
     CHECK_PT(pthread_mutex_lock(&srv.lock));
-    for (struct socket_connection *c = srv.live; close_clients && c; c = c->next)
+    for (struct tcp_connection *c = srv.live; close_clients && c; c = c->next)
         shutdown(c->fd, SHUT_RDWR); /* its recv returns 0 and the session ends */
     while (srv.count > 0)
         CHECK_PT(pthread_cond_wait(&srv.changed, &srv.lock));
@@ -173,7 +173,7 @@ static struct error *run_client(const char *host, int port, struct result *resul
     struct error *err = tcp_connect(host, port, &fd);
     if (err)
         return err;
-    struct socket_connection *conn = connection_new(fd);
+    struct tcp_connection *conn = connection_new(fd);
     struct client client;
     client_init(&client, &conn->base, false);
     err = play_book_games(&client, results, count);
