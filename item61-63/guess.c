@@ -290,7 +290,7 @@ void guess_server_replay_threaded_game(struct guess_server *server)
         for (int i = 0; i < 5 && last_distance != 0; i++) {
             struct error *err = next_guess(&s, &guess);
             if (err)
-                die_error(err);
+                error_die(err);
             set_add(&s.guesses, guess);
             last_distance = llabs(guess - secret);
             if (last_distance == 0)

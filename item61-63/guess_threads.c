@@ -216,7 +216,7 @@ int main(int argc, char **argv)
             CHECK_PT(pthread_cond_wait(&srv.changed, &srv.lock));
         CHECK_PT(pthread_mutex_unlock(&srv.lock));
         if (srv.failed)
-            die_error(srv.failed);
+            error_die(srv.failed);
         client_port = srv.port;
     }
     if (serve) {
@@ -237,7 +237,7 @@ int main(int argc, char **argv)
     if (!connect) /* wait for the server to end the connection: its lines come first */
         stop_server(server_thread, false);
     if (err)
-        die_error(err);
+        error_die(err);
     for (size_t i = 0; i < count; i++)
         printf("Client: %" PRId64 " is %s\n", results[i].number, results[i].outcome);
     guess_server_fini(&server);

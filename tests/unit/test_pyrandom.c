@@ -3,25 +3,13 @@
  *   tests/unit/test_pyrandom            run every case
  *   tests/unit/test_pyrandom NAME...    run the named ones (tests/item61-63.bats)
  *
- * Prints "ok NAME" per passing case; a failed check prints the check and
- * file:line on stderr and exits 1. The expected values come from
+ * tests/unit/expect.h's harness (--list, "ok NAME", "N cases, M failed").
+ * The expected values come from
  *   python3 -c 'import random; random.seed(1234); print(random.getrandbits(32))'
  * and the like, quoted beside each case.
  */
-#include <stdbool.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
+#include "expect.h"
 #include "pyrandom.h"
-
-#define EXPECT(cond)                                                                               \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "FAIL: %s at %s:%d\n", #cond, __FILE__, __LINE__);                     \
-            exit(1);                                                                               \
-        }                                                                                          \
-    } while (0)
 
 /* random.seed(1234); [random.getrandbits(32) for _ in range(5)] */
 static void getrandbits_32(void)
@@ -81,37 +69,12 @@ static void edges(void)
     EXPECT(pyrandom_getrandbits(&r, 32) == 501869158U);
 }
 
-static const struct {
-    const char *name;
-    void (*run)(void);
-} tests[] = {
-    {"getrandbits_32", getrandbits_32},
-    {"randint_1_5", randint_1_5},
-    {"getrandbits_wide", getrandbits_wide},
-    {"other_seeds", other_seeds},
-    {"edges", edges},
+static const struct expect_case cases[] = {
+    EXPECT_CASE(getrandbits_32), EXPECT_CASE(randint_1_5), EXPECT_CASE(getrandbits_wide),
+    EXPECT_CASE(other_seeds),    EXPECT_CASE(edges),
 };
 
 int main(int argc, char **argv)
 {
-    size_t n = sizeof tests / sizeof *tests;
-    for (int a = 1; a < argc; a++) {
-        bool known = false;
-        for (size_t i = 0; i < n; i++)
-            known = known || strcmp(argv[a], tests[i].name) == 0;
-        if (!known) {
-            fprintf(stderr, "test_pyrandom: no test named '%s'\n", argv[a]);
-            return 2;
-        }
-    }
-    for (size_t i = 0; i < n; i++) {
-        bool wanted = argc < 2;
-        for (int a = 1; a < argc; a++)
-            wanted = wanted || strcmp(argv[a], tests[i].name) == 0;
-        if (wanted) {
-            tests[i].run();
-            printf("ok %s\n", tests[i].name);
-        }
-    }
-    return 0;
+    return EXPECT_MAIN(argc, argv, cases);
 }
