@@ -270,7 +270,10 @@ struct error *session_loop(struct session *s)
 
 void session_finish(struct session *s, struct error *err)
 {
-    if (err && !is_eof_error(err) && !s->server->quiet)
+    /* A clean close is no news, nor is the server's own closing at SIGTERM
+     * (a thread's recv then sees EOF, a task is cancelled). */
+    bool news = err && !is_eof_error(err) && strcmp(err->type, "CancelledError") != 0;
+    if (news && !s->server->quiet)
         warn("%s: dropped: %s: %s", s->conn->name, err->type, err->message);
     error_free(err);
     set_clear(&s->guesses);

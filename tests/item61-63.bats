@@ -86,6 +86,7 @@ only() { grep -E "$2" <<<"$1" || true; }
 start_server() {
     local fifo=$BATS_TEST_TMPDIR/$1.fifo line
     OUT=$BATS_TEST_TMPDIR/$1.out ERR=$BATS_TEST_TMPDIR/$1.err
+    rm -f "$fifo"
     mkfifo "$fifo"
     timeout 600 "$G/$1" --serve --port 0 "${@:2}" >"$fifo" 2>"$ERR" 3>&- &
     SERVER=$!
@@ -210,7 +211,7 @@ long_line_and_vanished() {
     timeout 60 bash -c 'head -c 1048576 /dev/zero | tr "\0" x >&6' 2>/dev/null || true
     ! read -r -t 60 line <&6 # the server has closed it
     exec 6>&-
-    wait_until 60 logged ': dropped: .*(LimitOverrunError|line)'
+    wait_until 60 logged ': dropped: (LimitOverrunError|ValueError)'
     timeout 60 bash -c 'exec 7<>"/dev/tcp/127.0.0.1/$1"; printf "PARAMS 1" >&7; kill -KILL $$' _ "$PORT" ||
         true
     wait_until 60 logged ': dropped: IncompleteReadError'
@@ -311,6 +312,67 @@ sigterm() {
     [[ ${stderr_lines[0]} =~ --connect ]]
     # port 1 on 127.0.0.1: nobody listens there
     run -1 --separate-stderr timeout 10 "$G/guess_threads" --connect 127.0.0.1:1
+    [[ $stderr =~ ConnectionRefusedError ]]
+    [ "$output" = "" ]
+}
+
+@test "guess_async: the book's 20-line async transcript, the same every run" {
+    for run in 1 2 3 4 5; do
+        run -0 --separate-stderr timeout 60 "$G/guess_async" --port 0
+        [ "$output" = "$async_transcript" ]
+        [ "$stderr" = "" ]
+    done
+}
+
+@test "guess_async --seed 1234: seeded afresh, it makes the threaded game's guesses" {
+    run -0 --separate-stderr timeout 60 "$G/guess_async" --port 0 --seed 1234
+    [ "$output" = "$threaded_transcript" ]
+    run -0 timeout 60 "$G/guess_async" --help
+    [[ $output =~ --port\ P.*4321 ]]
+}
+
+@test "each client against each server on --port 0: the guesses are the server's, the lines the book's" {
+    local server client
+    for server in guess_threads guess_async; do
+        for client in guess_threads guess_async; do
+            start_server "$server" --seed 1234
+            run -0 --separate-stderr timeout 60 "$G/$client" --connect "127.0.0.1:$PORT"
+            echo "$client against $server: $output"
+            [ "$output" = "$(only "$threaded_transcript" '^(Guess|Client)')" ]
+            wait_until 60 grep -q 'Server: 12 is Correct' "$OUT"
+            [ "$(cat "$OUT")" = "$(only "$threaded_transcript" '^Server')" ]
+            kill -TERM "$SERVER"
+            wait "$SERVER"
+        done
+    done
+    # with no --seed, guess_async's server stands where the book's async game began
+    start_server guess_async
+    run -0 --separate-stderr timeout 60 "$G/guess_threads" --connect "127.0.0.1:$PORT"
+    [ "$output" = "$(only "$async_transcript" '^(Guess|Client)')" ]
+}
+
+@test "guess_async: every bad line gets its ERROR, the connection plays on, one log line each" {
+    every_bad_line guess_async
+}
+
+@test "guess_async: a 1 MiB line and a client killed mid-line drop only their own connections" {
+    long_line_and_vanished guess_async
+}
+
+@test "guess_async: 200 clients at once finish; descriptors and threads return to their count" {
+    load_200 guess_async
+}
+
+@test "guess_async --serve: SIGTERM closes the connections and exits 0, nothing left behind" {
+    sigterm guess_async
+}
+
+@test "guess_async: bad flags exit 2 naming the flag; an unreachable server exits 1" {
+    run -2 --separate-stderr timeout 10 "$G/guess_async" --seed -5
+    [[ ${stderr_lines[0]} =~ --seed ]]
+    run -2 --separate-stderr timeout 10 "$G/guess_async" --serve --connect 127.0.0.1:1
+    [[ ${stderr_lines[0]} =~ --serve\ and\ --connect ]]
+    run -1 --separate-stderr timeout 10 "$G/guess_async" --connect 127.0.0.1:1
     [[ $stderr =~ ConnectionRefusedError ]]
     [ "$output" = "" ]
 }
