@@ -13,6 +13,7 @@
 #include "guess.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -412,23 +413,19 @@ struct error *play_book_games(struct client *c, struct result *results, size_t *
     return err;
 }
 
-struct error *play_load_games(struct client *c, long games)
+struct error *play_load_game(struct client *c, long g)
 {
     static const int64_t book[2][3] = {{1, 5, 3}, {10, 15, 12}};
-    struct error *err = NULL;
+    const int64_t *game = book[g % 2];
+    struct error *err;
     int64_t number;
     const char *decision;
-    for (long g = 0; g < games && !err; g++) {
-        const int64_t *game = book[g % 2];
-        if ((err = client_session_begin(c, game[0], game[1], game[2])))
-            return err;
-        for (request_numbers(c, 5); next_number(c, &number, &err);)
-            if ((err = report_outcome(c, number, &decision)))
-                break;
-        if (!err)
-            err = client_session_end(c);
-    }
-    return err;
+    if ((err = client_session_begin(c, game[0], game[1], game[2])))
+        return err;
+    for (request_numbers(c, 5); next_number(c, &number, &err);)
+        if ((err = report_outcome(c, number, &decision)))
+            break;
+    return err ? err : client_session_end(c);
 }
 
 /* ==== plumbing both programs share ==== */
@@ -596,6 +593,15 @@ struct error *take_line(char *data, size_t len, char *line)
         memcpy(line, data, len - 1), line[len - 1] = '\0';
     free(data);
     return err;
+}
+
+void stop_signals_close(int fd)
+{
+    struct signalfd_siginfo info;
+    CHECK_SYS(fcntl(fd, F_SETFL, O_NONBLOCK));
+    while (read(fd, &info, sizeof info) > 0)
+        ;
+    CHECK_SYS(close(fd));
 }
 
 void rtt_log_add(struct rtt_log *log, double seconds)

@@ -148,9 +148,9 @@ struct result {
  * two sessions (1 to 5, secret 3; 10 to 15, secret 12). */
 struct error *play_book_games(struct client *c, struct result *results, size_t *count);
 
-/* A load run's games: games sessions, the book's two in turn, each NUMBER's
- * round trip logged in c->rtts. */
-struct error *play_load_games(struct client *c, long games);
+/* A load run's game number g: the book's first session for even g, its
+ * second for odd g, each NUMBER's round trip logged in c->rtts. */
+struct error *play_load_game(struct client *c, long g);
 
 /* ==== plumbing both programs share ==== */
 
@@ -161,6 +161,10 @@ bool parse_host_port(const char *text, char *host, size_t size, int *port);
  * later) and return a signalfd that becomes readable when one arrives: the
  * server's way to stop. Call before starting any thread. */
 int stop_signals_fd(void);
+/* Take every stop signal still pending (a second SIGTERM: `timeout` sends
+ * its program one and its process group another), then close. A blocked
+ * signal left pending at exit makes LeakSanitizer's exit-time check hang. */
+void stop_signals_close(int fd);
 
 /* Blocking TCP for guess_threads (TCP_NODELAY, as asyncio): a listening socket (SO_REUSEADDR; port
  * 0 takes a free one, *bound says which) and a connected one. OSError naming the call and the

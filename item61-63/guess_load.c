@@ -2,6 +2,9 @@
  * benchmark). N clients, a thread each on a blocking socket, all connected
  * before any plays; each then plays G of the book's games (its two sessions
  * in turn) through guess.c's Client, timing every NUMBER's round trip.
+ * Back to back (the default), the clients measure how much the server can
+ * do; with --think-ms, how quickly it answers many connected clients that
+ * are not all busy at once.
  *
  *   ./item61-63/guess_threads --serve --port 0 --quiet &   (or guess_async)
  *   ./item61-63/guess_load --connect 127.0.0.1:PORT --clients 100 --games 20
@@ -54,6 +57,8 @@ struct player {
     const char *host;
     int port;
     long games;
+    double think;             /* seconds between games, on average */
+    unsigned seed;            /* for rand_r */
     pthread_barrier_t *start; /* every player connected (or failed to) */
     struct rtt_log rtts;
     struct error *err;
@@ -72,7 +77,12 @@ static void *player(void *arg)
         struct client client;
         client_init(&client, &conn.base, true);
         client.rtts = &p->rtts;
-        p->err = play_load_games(&client, p->games);
+        unsigned seed = p->seed;
+        for (long g = 0; g < p->games && !p->err; g++) {
+            if (p->think > 0) /* 0.5 to 1.5 times --think-ms, so the clients do not march in step */
+                clock_sleep(p->think * (0.5 + rand_r(&seed) / (RAND_MAX + 1.0)));
+            p->err = play_load_game(&client, g);
+        }
     }
     if (conn.fd >= 0)
         CHECK_SYS(close(conn.fd));
@@ -82,11 +92,14 @@ static void *player(void *arg)
 int main(int argc, char **argv)
 {
     long clients = 10, games = 10;
+    double think_ms = 0;
     const char *connect = NULL;
     const struct cli_flag flags[] = {
         {"--connect", CLI_STRING, &connect, 0, 0, "HOST:PORT", "the server (required)"},
         {"--clients", CLI_INT, &clients, 1, 100000, "N", "clients playing at once"},
         {"--games", CLI_INT, &games, 1, 1000000, "G", "games each client plays"},
+        {"--think-ms", CLI_DOUBLE, &think_ms, 0, 60000, "MS",
+         "each client pauses about this long before each game (0: back to back)"},
         {0},
     };
     const struct cli cli = {"A load client for guess_threads and guess_async: games/s and the "
@@ -108,7 +121,12 @@ int main(int argc, char **argv)
     CHECK_PT(pthread_attr_init(&small));
     CHECK_PT(pthread_attr_setstacksize(&small, 256 * 1024));
     for (long i = 0; i < clients; i++) {
-        players[i] = (struct player){.host = host, .port = port, .games = games, .start = &start};
+        players[i] = (struct player){.host = host,
+                                     .port = port,
+                                     .games = games,
+                                     .think = think_ms / 1e3,
+                                     .seed = (unsigned)i + 1,
+                                     .start = &start};
         CHECK_PT(pthread_create(&threads[i], &small, player, &players[i]));
     }
     int err = pthread_barrier_wait(&start);

@@ -6,7 +6,6 @@
  *   ./item61-63/guess_threads                   the book's 16-line transcript
  *   ./item61-63/guess_threads --serve --port 0  only the server; play with nc
  *   ./item61-63/guess_threads --connect 127.0.0.1:4321   only the client
- *   ./item61-63/guess_threads --connect HOST:PORT --clients 100 --games 10
  *
  * Look for: the client connects only once the server listens (the book's
  * races it); the lines come in the book's order every run, because each one
@@ -227,7 +226,7 @@ int main(int argc, char **argv)
         while (read(stop, &info, sizeof info) < 0 && errno == EINTR)
             ;
         stop_server(server_thread, true);
-        CHECK_SYS(close(stop));
+        stop_signals_close(stop);
         guess_server_fini(&server);
         return 0;
     }

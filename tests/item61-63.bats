@@ -26,13 +26,15 @@ load helpers
 # ---- Item 61: the guessing game ----
 
 G=$BIN/item61-63
-STARTED=()
+STARTED=() SERVERS=()
 
 teardown() {
-    # Only what this test started: the servers (each a timeout process, which
-    # passes SIGTERM on to its program) and the cat draining their output.
+    # Only what this test started: the servers themselves (not the timeout
+    # around each, which would pass SIGTERM on and also send it to its whole
+    # process group: the server would get it twice), then the timeouts and
+    # the cats draining the servers' output end by themselves.
     local pid
-    for pid in "${STARTED[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${SERVERS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     for pid in "${STARTED[@]}"; do wait "$pid" 2>/dev/null || true; done
 }
 
@@ -101,6 +103,7 @@ start_server() {
     SPID=$(cat "/proc/$SERVER/task/$SERVER/children")
     SPID=${SPID%% *}
     [[ $SPID =~ ^[0-9]+$ ]]
+    SERVERS+=("$SPID")
 }
 
 # wait_until SECONDS CMD...: run CMD until it succeeds, at most SECONDS; for
@@ -341,7 +344,7 @@ sigterm() {
             [ "$output" = "$(only "$threaded_transcript" '^(Guess|Client)')" ]
             wait_until 60 grep -q 'Server: 12 is Correct' "$OUT"
             [ "$(cat "$OUT")" = "$(only "$threaded_transcript" '^Server')" ]
-            kill -TERM "$SERVER"
+            kill -TERM "$SPID"
             wait "$SERVER"
         done
     done
