@@ -239,6 +239,11 @@ load_200() {
         --games 3
     echo "$output $stderr"
     [[ $output =~ ^200\ clients,\ 600\ games\ in ]]
+    # and 200 more as tasks on one loop (guess_load --tasks)
+    run -0 --separate-stderr timeout 300 "$G/guess_load" --connect "127.0.0.1:$PORT" --clients 200 \
+        --games 2 --tasks
+    echo "$output $stderr"
+    [[ $output =~ ^200\ clients,\ 400\ games\ in ]]
     wait_until 120 eval '[ "$(fds)" -eq "$fds0" ] && [ "$(threads)" -eq "$threads0" ]' || {
         echo "fds $(fds) (before: $fds0), threads $(threads) (before: $threads0)"
         false
@@ -296,7 +301,7 @@ sigterm() {
     long_line_and_vanished guess_threads
 }
 
-@test "guess_threads: 200 clients at once finish; descriptors and threads return to their count" {
+@test "guess_threads: 200 clients at once (threads, then tasks) finish; fds and threads return to their count" {
     load_200 guess_threads
 }
 
@@ -362,7 +367,7 @@ sigterm() {
     long_line_and_vanished guess_async
 }
 
-@test "guess_async: 200 clients at once finish; descriptors and threads return to their count" {
+@test "guess_async: 200 clients at once (threads, then tasks) finish; fds and threads return to their count" {
     load_200 guess_async
 }
 
