@@ -315,6 +315,14 @@ static void client_clear_state(struct client *c)
     c->announce = false;
 }
 
+static void announce(struct client *c)
+{
+    if (c->announce)
+        printf("Guess a number between %" PRId64 " and %" PRId64 "! Shhhhh, it's %" PRId64 ".\n",
+               c->lower, c->upper, c->secret);
+    c->announce = false;
+}
+
 struct error *client_session_begin(struct client *c, int64_t lower, int64_t upper, int64_t secret)
 {
     /* The book prints "Guess a number ..." here. Printed only once the
@@ -325,14 +333,6 @@ struct error *client_session_begin(struct client *c, int64_t lower, int64_t uppe
     char line[64];
     snprintf(line, sizeof line, "PARAMS %" PRId64 " %" PRId64, lower, upper);
     return c->conn->send(c->conn, line);
-}
-
-static void announce(struct client *c)
-{
-    if (c->announce)
-        printf("Guess a number between %" PRId64 " and %" PRId64 "! Shhhhh, it's %" PRId64 ".\n",
-               c->lower, c->upper, c->secret);
-    c->announce = false;
 }
 
 struct error *client_session_end(struct client *c)
