@@ -193,8 +193,8 @@ int main(int argc, char **argv)
     const char *connect = NULL;
     const struct cli_flag flags[] = {
         {"--port", CLI_INT, &port, 0, 65535, "P", "the server's port (0: a free one)"},
-        {"--seed", CLI_INT, &seed, 0, 4294967295.0, "N",
-         "random.seed(N) afresh (default: where the book's threaded game left seed 1234)"},
+        {"--seed", CLI_INT, &seed, -1, 4294967295.0, "N",
+         "random.seed(N) afresh; -1: as the book's threaded game left seed 1234"},
         {"--serve", CLI_SWITCH, &serve, 0, 0, NULL, "only the server, until SIGINT or SIGTERM"},
         {"--connect", CLI_STRING, &connect, 0, 0, "HOST:PORT",
          "only the client, against any server"},
