@@ -108,8 +108,8 @@ static int in_child(void (*fn)(void), char **text)
     if (WIFSIGNALED(status))
         printf("  the child died of signal %d (%s)%s\n", WTERMSIG(status),
                strsignal(WTERMSIG(status)), WTERMSIG(status) == SIGALRM ? ": it hung" : "");
-    if (**text)
-        printf("  the child's stderr: %s", *text);
+    if (**text) /* its first line (a sanitizer's report goes on for pages) */
+        printf("  the child's stderr: %.*s\n", (int)strcspn(*text, "\n"), *text);
     return status;
 }
 
