@@ -38,6 +38,10 @@ review() {
     review cancel_reaches_children_that_have_not_started
 }
 
+@test "aio bridges: aio_await_future cancelled while another thread resolves the future ends each wait once (value or CancelledError), nothing freed twice" {
+    review await_future_cancel_races_its_resolution
+}
+
 @test "aio run: 300 aio_runs one after another (Item 60's --loop-per-generation), each with 100 tasks and a refused nested aio_run, leave no descriptor" {
     review aio_run_once_per_generation_leaves_nothing
 }

@@ -571,6 +571,78 @@ static void cancel_reaches_children_that_have_not_started(void)
     EXPECT(no_error(aio_run(cancel_awaiters_main, NULL, NULL)));
 }
 
+/* aio_await_future cancelled while another thread resolves the future: the
+ * cancel and the done callback race (bridge_cancel against bridge_done). In
+ * every round the wait ends once, with the value or CancelledError, and
+ * nothing is freed twice or used after it is freed (ASan, TSan). */
+enum { RACES = 2000 };
+
+struct race {
+    struct future *f;
+    atomic_int go;
+};
+
+static void *resolver(void *arg)
+{
+    struct race *r = arg;
+    while (!atomic_load(&r->go))
+        ; /* spin: the point is to land as close to the cancel as possible */
+    future_set_result(r->f, (void *)(intptr_t)42);
+    return NULL;
+}
+
+static struct error *await_raced(void *arg, void **result)
+{
+    struct race *r = arg;
+    return aio_await_future(r->f, result);
+}
+
+static struct error *race_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    int values = 0, cancels = 0, other = 0;
+    for (int i = 0; i < RACES; i++) {
+        struct race r = {future_create(), 0};
+        struct aio_task *t;
+        struct error *err = aio_create_task(&t, await_raced, &r);
+        if (err)
+            return err;
+        if ((err = aio_sleep(0))) /* it waits on the future now */
+            return err;
+        pthread_t th;
+        CHECK_PT(pthread_create(&th, NULL, resolver, &r));
+        atomic_store(&r.go, 1);
+        if (i % 3 == 1) /* resolved: its done callback is on its way to the loop */
+            while (!future_done(r.f))
+                ;
+        else if (i % 3 == 2) /* somewhere in between */
+            for (volatile int spin = 0; spin < i; spin++)
+                ;
+        aio_cancel(t);
+        void *v = NULL;
+        err = aio_await(t, &v);
+        if (!err && v == (void *)(intptr_t)42)
+            values++;
+        else if (err && strcmp(err->type, "CancelledError") == 0)
+            cancels++;
+        else
+            other++;
+        error_free(err);
+        CHECK_PT(pthread_join(th, NULL));
+        future_destroy(r.f);
+    }
+    printf("  %d rounds: %d got the value, %d were cancelled, %d neither\n", RACES, values, cancels,
+           other);
+    EXPECT(values + cancels == RACES && other == 0);
+    return NULL;
+}
+
+static void await_future_cancel_races_its_resolution(void)
+{
+    EXPECT(no_error(aio_run(race_main, NULL, NULL)));
+}
+
 /* ==== one loop after another (Item 60's --loop-per-generation) ==== */
 
 static struct error *generation(void *arg, void **result)
@@ -767,6 +839,7 @@ static const struct expect_case cases[] = {
     EXPECT_CASE(threadsafe_call_while_closing_resolves_its_future),
     EXPECT_CASE(cancel_after_wake_ends_the_wait_cancelled),
     EXPECT_CASE(cancel_reaches_children_that_have_not_started),
+    EXPECT_CASE(await_future_cancel_races_its_resolution),
     EXPECT_CASE(aio_run_once_per_generation_leaves_nothing),
     EXPECT_CASE(frame_bigger_than_guard_page_faults),
     EXPECT_CASE(guarded_overflow_names_the_task),
