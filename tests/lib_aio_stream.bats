@@ -68,9 +68,9 @@ load helpers
     run_unit 60 test_aio_stream readline_limit_edges readline_of_a_huge_line_at_its_limit
 }
 
-@test "server close while every connection is mid-drain returns; aio_run returns with a connection mid-drain to a client who never reads (no flush after a cancel)" {
+@test "server close while every connection is mid-drain, or flushing what its callback left queued, returns; aio_run returns with a connection mid-drain to a client who never reads (no flush after a cancel)" {
     run_unit 90 test_aio_stream server_close_while_connections_drain \
-        aio_run_returns_with_a_connection_mid_drain
+        server_close_while_connections_flush_on_return aio_run_returns_with_a_connection_mid_drain
 }
 
 @test "a cancelled drain keeps its queue: every byte arrives once the peer reads; refused connections leave no descriptor" {

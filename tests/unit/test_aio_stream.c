@@ -1390,10 +1390,11 @@ enum { FLOODED = 20 };
 
 /* Connect n plain clients that never read; wait until each connection's
  * task is suspended in drain. */
-static struct aio_server *flooded_server(int *clients, size_t n, struct aio_task **serving)
+static struct aio_server *flooded_server(aio_client_connected_fn *cb, int *clients, size_t n,
+                                         struct aio_task **serving)
 {
     struct aio_server *sv;
-    REQUIRE(aio_start_server(flood, NULL, "127.0.0.1", 0, 0, &sv) == NULL);
+    REQUIRE(aio_start_server(cb, NULL, "127.0.0.1", 0, 0, &sv) == NULL);
     REQUIRE(aio_create_task(serving, serve, sv) == NULL);
     struct sockaddr_in sin = {.sin_family = AF_INET,
                               .sin_port = htons((uint16_t)aio_server_port(sv)),
@@ -1417,7 +1418,7 @@ static struct error *close_mid_drain(void *arg, void **result)
     int before = count_fds();
     int clients[FLOODED];
     struct aio_task *serving;
-    struct aio_server *sv = flooded_server(clients, FLOODED, &serving);
+    struct aio_server *sv = flooded_server(flood, clients, FLOODED, &serving);
     aio_server_close(sv);
     EXPECT(flood_state.cancelled == FLOODED);
     EXPECT(aio_await(serving, NULL) == NULL);
@@ -1432,6 +1433,46 @@ static void server_close_while_connections_drain(void)
     RUN(close_mid_drain);
 }
 
+/* A callback that queues more than the kernel takes and returns: its
+ * connection's task flushes the queue before closing, suspended while the
+ * client does not read. (It counts itself in flood_state.in_drain.) */
+static struct error *queue_and_return(struct aio_stream *s, void *arg)
+{
+    (void)arg;
+    static char chunk[64 * 1024];
+    while (aio_write_buffer_size(s) <= sizeof chunk) {
+        struct error *err = aio_write(s, chunk, sizeof chunk);
+        if (err)
+            return err;
+    }
+    flood_state.in_drain++;
+    return NULL;
+}
+
+/* aio_server_close while every connection's task is in that final flush:
+ * the flush is cancelled, the queue dropped, close returns, no descriptor
+ * is left. */
+static struct error *close_mid_flush(void *arg, void **result)
+{
+    (void)arg, (void)result;
+    memset(&flood_state, 0, sizeof flood_state);
+    int before = count_fds();
+    int clients[FLOODED];
+    struct aio_task *serving;
+    struct aio_server *sv = flooded_server(queue_and_return, clients, FLOODED, &serving);
+    aio_server_close(sv);
+    EXPECT(aio_await(serving, NULL) == NULL);
+    for (int i = 0; i < FLOODED; i++)
+        close(clients[i]);
+    EXPECT(count_fds() == before);
+    return NULL;
+}
+
+static void server_close_while_connections_flush_on_return(void)
+{
+    RUN(close_mid_flush);
+}
+
 /* asyncio.run returning while a connection's task is suspended in drain to
  * a client who never reads: the task is cancelled, and the loop closes. The
  * connection's task must not then go on to flush what is queued, waiting for
@@ -1444,7 +1485,7 @@ static struct error *leave_mid_drain(void *arg, void **result)
 {
     (void)arg, (void)result;
     struct aio_task *serving;
-    left_server = flooded_server(left_clients, 1, &serving);
+    left_server = flooded_server(flood, left_clients, 1, &serving);
     return NULL; /* main returns: aio_run cancels the rest */
 }
 
@@ -1594,6 +1635,7 @@ static const struct expect_case cases[] = {
     EXPECT_CASE(readline_limit_edges),
     EXPECT_CASE(readline_of_a_huge_line_at_its_limit),
     EXPECT_CASE(server_close_while_connections_drain),
+    EXPECT_CASE(server_close_while_connections_flush_on_return),
     EXPECT_CASE(aio_run_returns_with_a_connection_mid_drain),
     EXPECT_CASE(a_cancelled_drain_keeps_its_queue),
     EXPECT_CASE(refused_connections_leave_no_descriptor),
