@@ -73,6 +73,11 @@ load helpers
         server_close_while_connections_flush_on_return aio_run_returns_with_a_connection_mid_drain
 }
 
+@test "a callback that queues a 4 MiB reply and then fails: the reply still arrives whole, then EOF (asyncio's transport.close() flushes)" {
+    run_unit 60 test_aio_stream a_failing_callbacks_reply_is_still_sent
+    [[ $stderr == *"Unhandled exception in client_connected_cb: Exception: after the reply"* ]]
+}
+
 @test "a cancelled drain keeps its queue: every byte arrives once the peer reads; refused connections leave no descriptor" {
     run_unit 60 test_aio_stream a_cancelled_drain_keeps_its_queue \
         refused_connections_leave_no_descriptor

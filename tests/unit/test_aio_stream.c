@@ -1473,6 +1473,55 @@ static void server_close_while_connections_flush_on_return(void)
     RUN(close_mid_flush);
 }
 
+/* A callback that queues a long reply and then fails: the reply is still
+ * sent whole before the socket closes (asyncio closes the transport after
+ * logging, and transport.close() flushes), then the client sees EOF. The
+ * error is logged on stderr. */
+enum { REPLY = 4 << 20 };
+
+static struct error *reply_then_fail(struct aio_stream *s, void *arg)
+{
+    (void)arg;
+    char *reply = xmalloc(REPLY + 1);
+    memset(reply, 'r', REPLY);
+    reply[REPLY] = '\n';
+    struct error *err = aio_write(s, reply, REPLY + 1);
+    free(reply);
+    if (err)
+        return err;
+    return error_new("Exception", "after the reply");
+}
+
+static struct error *reply_kept(void *arg, void **result)
+{
+    (void)arg, (void)result;
+    struct aio_server *sv;
+    REQUIRE(aio_start_server(reply_then_fail, NULL, "127.0.0.1", 0, 0, &sv) == NULL);
+    struct aio_task *t;
+    REQUIRE(aio_create_task(&t, serve, sv) == NULL);
+    struct aio_stream *c;
+    REQUIRE(aio_open_connection("127.0.0.1", aio_server_port(sv), REPLY, &c) == NULL);
+    char *line;
+    size_t len;
+    struct error *err = aio_readline(c, &line, &len);
+    EXPECT(err == NULL);
+    if (!err) {
+        EXPECT(len == REPLY + 1);
+        free(line);
+    }
+    error_free(err);
+    expect_line(c, "");
+    aio_close(c);
+    aio_server_close(sv);
+    error_free(aio_await(t, NULL));
+    return NULL;
+}
+
+static void a_failing_callbacks_reply_is_still_sent(void)
+{
+    RUN(reply_kept);
+}
+
 /* asyncio.run returning while a connection's task is suspended in drain to
  * a client who never reads: the task is cancelled, and the loop closes. The
  * connection's task must not then go on to flush what is queued, waiting for
@@ -1637,6 +1686,7 @@ static const struct expect_case cases[] = {
     EXPECT_CASE(server_close_while_connections_drain),
     EXPECT_CASE(server_close_while_connections_flush_on_return),
     EXPECT_CASE(aio_run_returns_with_a_connection_mid_drain),
+    EXPECT_CASE(a_failing_callbacks_reply_is_still_sent),
     EXPECT_CASE(a_cancelled_drain_keeps_its_queue),
     EXPECT_CASE(refused_connections_leave_no_descriptor),
 };
