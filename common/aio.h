@@ -160,6 +160,12 @@ struct error *aio_add_reader(struct aio_loop *loop, int fd, aio_callback *cb, vo
 struct error *aio_add_writer(struct aio_loop *loop, int fd, aio_callback *cb, void *arg);
 void aio_remove_reader(struct aio_loop *loop, int fd);
 void aio_remove_writer(struct aio_loop *loop, int fd);
+/* Before close(fd): drop fd's reader and writer and its epoll registration,
+ * which aio_wait_readable/writable leave in place between waits. Without it
+ * a closed descriptor's number, reused, could wait for ever (the loop would
+ * think it registered), and a duplicate (dup, fork) would keep reporting
+ * events for it. NULL loop or an unknown fd: nothing to do. */
+void aio_forget_fd(struct aio_loop *loop, int fd);
 
 /* Run until aio_loop_stop; run one more round of what is ready, then return. */
 void aio_loop_run_forever(struct aio_loop *loop);
@@ -192,7 +198,9 @@ struct error *aio_gather(struct aio_task **tasks, size_t n, void **results);
 struct error *aio_sleep(double seconds);
 
 /* Suspend until fd is readable (writable). One task at a time per
- * descriptor and direction: a second gets RuntimeError. */
+ * descriptor and direction: a second gets RuntimeError. The descriptor
+ * stays registered with the loop's epoll after the wait (the next wait then
+ * costs no system call): call aio_forget_fd before closing it. */
 struct error *aio_wait_readable(int fd);
 struct error *aio_wait_writable(int fd);
 

@@ -83,6 +83,11 @@ void aio_call_soon_threadsafe_drop(struct aio_loop *loop, aio_callback *cb, aio_
  * other threads, unmap the stacks. */
 void aio_tasks_close(struct aio_loop *loop);
 
+/* Take fd's reader (write: writer) callback away but leave epoll's
+ * registration as it is: the task layer's end of a wait, so that the next
+ * wait on the descriptor costs no system call (aio_loop.c's notes). */
+void aio_unwatch_lazily(struct aio_loop *loop, int fd, bool write);
+
 /* The running loop of this thread (aio_loop.c sets it in run_forever). */
 void aio_set_running_loop(struct aio_loop *loop);
 

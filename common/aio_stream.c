@@ -457,8 +457,10 @@ static void stream_shut(struct aio_stream *s, bool flush_first)
         struct error *err = flush_to(s, 0); /* writer.close(); await wait_closed() */
         error_free(err);                    /* best effort: a cancelled close drops the rest */
     }
-    if (s->writer_added && aio_get_running_loop() == s->loop)
-        aio_remove_writer(s->loop, s->fd);
+    /* Its reader and writer and epoll's registration, which waits leave in
+     * place, go before the descriptor does. */
+    if (aio_get_running_loop() == s->loop)
+        aio_forget_fd(s->loop, s->fd);
     s->writer_added = false;
     close(s->fd);
     s->fd = -1;
@@ -536,6 +538,7 @@ static struct error *connect_one(const struct addrinfo *ai, int *fd)
     if (err == EINPROGRESS || err == EINTR) {
         struct error *e = aio_wait_writable(s);
         if (e) {
+            aio_forget_fd(aio_get_running_loop(), s);
             close(s);
             return e;
         }
@@ -544,6 +547,7 @@ static struct error *connect_one(const struct addrinfo *ai, int *fd)
             err = errno;
     }
     if (err) {
+        aio_forget_fd(aio_get_running_loop(), s);
         close(s);
         char address[96];
         format_address(ai, address, sizeof address);
@@ -650,6 +654,7 @@ static void server_release(struct aio_server *sv)
         return;
     if (sv->fd >= 0)
         close(sv->fd);
+    aio_forget_fd(aio_get_running_loop(), sv->epfd); /* serve_forever waited on it */
     close(sv->epfd);
     close(sv->wakefd);
     free(sv);

@@ -844,10 +844,7 @@ struct error *aio_sleep(double seconds)
 
 static void fd_unwatch(struct aio_task *t)
 {
-    if (t->wait_write)
-        aio_remove_writer(t->loop, t->wait_fd);
-    else
-        aio_remove_reader(t->loop, t->wait_fd);
+    aio_unwatch_lazily(t->loop, t->wait_fd, t->wait_write);
 }
 
 static void fd_ready(void *arg)

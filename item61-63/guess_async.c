@@ -165,6 +165,7 @@ static struct error *main_async(void *arg, void **result) /* New */
         if (!(err = aio_wait_readable(o->stop)))          /* Changed */
             CHECK_SYS(read(o->stop, &info, sizeof info)); /* Changed */
         struct error *stop_err = stop_server(listener, server_task, true);
+        aio_forget_fd(aio_get_running_loop(), o->stop); /* Changed */
         stop_signals_close(o->stop);
         error_free(err);
         return stop_err;

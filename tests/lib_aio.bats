@@ -44,6 +44,10 @@ cases() {
         task_stack_fits_printf_and_getaddrinfo
 }
 
+@test "aio descriptors: a descriptor stays registered between waits; after aio_forget_fd and close its number, reused, wakes the next waiter" {
+    cases reused_descriptor_number_wakes_its_waiter
+}
+
 @test "aio tasks: cancel reaches a task in sleep, on a descriptor and in gather; a task cancelled before it starts never runs" {
     cases cancel_reaches_sleep cancel_reaches_descriptor_wait cancel_reaches_gather \
         cancel_gather_before_children_start "test_tasks: test_cancel_gather_2" \

@@ -987,6 +987,39 @@ static void second_waiter_on_a_descriptor_is_refused(void)
     close(p[1]);
 }
 
+/* A descriptor stays registered with epoll between waits (aio_loop.c's
+ * notes); aio_forget_fd before close is what lets its number, reused by the
+ * next pipe, be waited on again. 100 pipes, one after another, in one loop:
+ * each number is the last one's, and each waiter wakes on its data. */
+static struct error *reuse_main(void *arg, void **result)
+{
+    (void)result;
+    int *reused = arg, last = -1;
+    for (int i = 0; i < 100; i++) {
+        int p[2];
+        CHECK_SYS(pipe2(p, O_CLOEXEC | O_NONBLOCK));
+        if (p[0] == last)
+            (*reused)++;
+        last = p[0];
+        void *value = NULL;
+        struct error *err = pipe_main(p, &value);
+        aio_forget_fd(aio_get_running_loop(), p[0]);
+        close(p[0]);
+        close(p[1]);
+        if (err)
+            return err;
+        EXPECT(value && strcmp(value, "data") == 0);
+    }
+    return NULL;
+}
+
+static void reused_descriptor_number_wakes_its_waiter(void)
+{
+    int reused = 0;
+    EXPECT(no_error(aio_run(reuse_main, &reused, NULL)));
+    EXPECT(reused == 99);
+}
+
 /* A task waiting for a pipe wakes when another task writes to it. */
 static void task_awaiting_pipe_wakes_on_data(void)
 {
@@ -1914,6 +1947,7 @@ static const struct expect_case cases[] = {
      test_runners_test_asyncio_run_cancels_hanging_tasks},
     {"never_retrieved_error_is_reported", never_retrieved_error_is_reported},
     {"task_stack_fits_printf_and_getaddrinfo", task_stack_fits_printf_and_getaddrinfo},
+    {"reused_descriptor_number_wakes_its_waiter", reused_descriptor_number_wakes_its_waiter},
     {"switch_keeps_callee_saved_registers", switch_keeps_callee_saved_registers},
     {"stack_overflow_guarded_is_sigsegv", stack_overflow_guarded_is_sigsegv},
     {"stack_overflow_unguarded_is_caught_by_canary", stack_overflow_unguarded_is_caught_by_canary},
