@@ -88,6 +88,11 @@ void aio_tasks_close(struct aio_loop *loop);
  * wait on the descriptor costs no system call (aio_loop.c's notes). */
 void aio_unwatch_lazily(struct aio_loop *loop, int fd, bool write);
 
+/* A task's step (the callback of its handle), and a hint that it is about
+ * to run: fetch its struct and frames into the cache (aio_loop.c, warm_next). */
+void aio_task_step(void *arg);
+void aio_task_warm(void *arg);
+
 /* The running loop of this thread (aio_loop.c sets it in run_forever). */
 void aio_set_running_loop(struct aio_loop *loop);
 
