@@ -281,6 +281,7 @@ struct aio_task {
     struct aio_ctx ctx;
     struct aio_loop *loop;
     struct aio_stack *stack;
+    const char *canary;           /* an unguarded stack's lowest bytes; NULL: guarded */
     struct aio_task *prev, *next; /* the loop's list of tasks */
     task_fn *fn;
     void *arg;
@@ -436,9 +437,9 @@ static atomic_long guarded_stacks; /* in every loop of the process */
 
 static void canary_check(const struct aio_task *t)
 {
-    if (t->stack->guarded)
+    if (!t->canary) /* guarded (the task keeps it: no miss on its struct aio_stack) */
         return;
-    const volatile uint64_t *w = (const volatile uint64_t *)(const void *)t->stack->lo;
+    const volatile uint64_t *w = (const volatile uint64_t *)(const void *)t->canary;
     for (int i = 0; i < AIO_CANARY_WORDS; i++)
         if (w[i] != 0)
             die("aio: task 'Task-%u' (%s, created at %s:%d) overflowed its %zu-byte stack "
@@ -451,6 +452,9 @@ static void canary_check(const struct aio_task *t)
  * stack, and go to the pool highest first, so a task's stack usually has the
  * next task's right below it. */
 enum { STACKS_PER_CHUNK = 64 };
+enum {
+    AIO_TASK_LINES = (sizeof(struct aio_task) + 127) / 64
+}; /* the struct, and its first frame */
 
 struct aio_stack_chunk {
     struct aio_stack_chunk *next;
@@ -497,6 +501,15 @@ static struct error *stack_get(struct aio_loop *loop, struct aio_stack **out)
     }
     struct aio_stack *s = loop->stack_pool;
     loop->stack_pool = s->next;
+    /* The next task made (a fan-out makes thousands in a row) writes its
+     * struct at the top of the next stack in the pool: fetch it now. */
+    if (s->next) {
+        if (s->next->next)
+            __builtin_prefetch(s->next->next, 0);
+        const char *top = s->next->lo + s->next->size;
+        for (int i = 1; i <= AIO_TASK_LINES; i++)
+            __builtin_prefetch(top - 64 * i, 1);
+    }
 #if AIO_ASAN
     __asan_unpoison_memory_region(s->lo, s->size);
 #endif
@@ -732,6 +745,8 @@ void aio_task_warm(void *arg)
     const char *lo = sp - 256, *hi = sp + 512 < top ? sp + 512 : top;
     for (const char *p = lo; p < hi; p += 64)
         __builtin_prefetch(p, 1);
+    if (t->canary)
+        __builtin_prefetch(t->canary, 0); /* canary_check, at the task's next switch */
 }
 
 /* Schedule the task's next step (the end of its current wait). */
@@ -787,6 +802,7 @@ static struct error *task_new(struct aio_loop *loop, struct aio_task **taskp, ta
     struct aio_task *t = (struct aio_task *)(void *)((top - sizeof *t) & ~(uintptr_t)63);
     memset(t, 0, sizeof *t);
     t->stack = stack;
+    t->canary = stack->guarded ? NULL : stack->lo;
     t->loop = loop;
     t->fn = fn;
     t->arg = arg;
@@ -952,6 +968,8 @@ struct error *aio_await(struct aio_task *task, void **result)
     return err;
 }
 
+enum { GATHER_AHEAD = 8 };
+
 static bool gather_cancel(struct aio_task *t)
 {
     struct gather_state *g = t->wait;
@@ -971,6 +989,8 @@ struct error *aio_gather(struct aio_task **tasks, size_t n, void **results)
         return err;
     struct gather_state g = {t, 0, false, tasks, n};
     for (size_t i = 0; i < n; i++) {
+        if (i + GATHER_AHEAD < n) /* each task is a page of its own: fetch ahead */
+            __builtin_prefetch(tasks[i + GATHER_AHEAD], 1);
         if (tasks[i] == t)
             die("aio_gather: a task gathers itself");
         if (tasks[i]->collected)
@@ -983,19 +1003,22 @@ struct error *aio_gather(struct aio_task **tasks, size_t n, void **results)
     }
     if (g.remaining)
         suspend(t, gather_cancel, &g);
-    /* The first error by time: the failed child that finished first. */
-    struct aio_task *first = NULL;
-    for (size_t i = 0; i < n; i++)
-        if (tasks[i]->error && (!first || tasks[i]->done_seq < first->done_seq))
-            first = tasks[i];
+    /* The first error by time: the failed child that finished first; the
+     * others are freed. One pass, collecting as it goes. */
+    uint64_t first_seq = 0;
     for (size_t i = 0; i < n; i++) {
-        bool is_first = tasks[i] == first;
+        if (i + GATHER_AHEAD < n)
+            __builtin_prefetch(tasks[i + GATHER_AHEAD], 1);
+        uint64_t seq = tasks[i]->done_seq;
         struct error *e;
         collect(tasks[i], results ? &results[i] : NULL, &e);
-        if (is_first)
+        if (e && (!err || seq < first_seq)) {
+            error_free(err);
             err = e;
-        else
+            first_seq = seq;
+        } else {
             error_free(e);
+        }
     }
     if (g.cancelled) {
         error_free(err);
