@@ -619,6 +619,8 @@ static int epoll_wait_ns(int epfd, struct epoll_event *events, double timeout)
     static atomic_bool no_pwait2;
     if (!atomic_load_explicit(&no_pwait2, memory_order_relaxed)) {
         struct timespec ts, *tsp = NULL;
+        if (timeout > 1e9) /* about 31 years; INFINITY (a sleep for ever) would overflow */
+            timeout = 1e9;
         if (timeout >= 0) {
             ts.tv_sec = (time_t)timeout;
             ts.tv_nsec = (long)((timeout - (double)ts.tv_sec) * 1e9);
