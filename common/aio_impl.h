@@ -66,6 +66,7 @@ struct aio_loop {
     struct aio_stack *stack_pool; /* free stacks, carved from stack_chunks */
     struct aio_stack_chunk *stack_chunks;
     struct executor *default_executor;
+    bool closing;       /* aio_loop_close has begun: a task made now starts cancelled */
     size_t outstanding; /* completions still to come from other threads */
 };
 

@@ -831,6 +831,10 @@ static struct error *task_new(struct aio_loop *loop, struct aio_task **taskp, ta
         loop->tasks->prev = t;
     loop->tasks = t;
     loop->tasks_pending++;
+    /* Made while its loop closes (by a task being cancelled, or a call from
+     * another thread): asyncio destroys it pending; here it starts
+     * cancelled, so it never runs, and close still waits for it to end. */
+    t->cancel_pending = loop->closing;
     aio_call_soon(loop, &t->handle, step, t);
     t->woken = true; /* its first step is scheduled */
     *taskp = t;
@@ -945,6 +949,17 @@ struct error *aio_wait_writable(int fd)
 
 /* ---- await and gather ---- */
 
+/* Cancelled after its wait ended but before it resumed (aio_cancel then
+ * only sets cancel_pending): the wait itself returns CancelledError, as
+ * asyncio's _must_cancel throws it into the await that was about to return. */
+static bool woken_then_cancelled(struct aio_task *t)
+{
+    if (!t->cancel_pending)
+        return false;
+    t->cancel_pending = false;
+    return true;
+}
+
 static bool await_cancel(struct aio_task *t)
 {
     aio_cancel(t->wait); /* asyncio: cancelling the awaiter cancels what it awaits */
@@ -978,6 +993,12 @@ struct error *aio_await(struct aio_task *task, void **result)
         suspend(t, await_cancel, task); /* never a cancelled wake: it waits for the task */
     }
     collect(task, result, &err);
+    if (woken_then_cancelled(t)) {
+        if (result)
+            *result = NULL;
+        error_free(err);
+        return cancelled();
+    }
     return err;
 }
 
@@ -1033,8 +1054,10 @@ struct error *aio_gather(struct aio_task **tasks, size_t n, void **results)
             error_free(e);
         }
     }
-    if (g.cancelled) {
+    if (g.cancelled || woken_then_cancelled(t)) {
         error_free(err);
+        for (size_t i = 0; results && i < n; i++)
+            results[i] = NULL;
         return cancelled();
     }
     return err;
@@ -1094,8 +1117,10 @@ void aio_tasks_close(struct aio_loop *loop)
      * nothing of it left to run; running it there is impossible. */
     bool nested = aio_get_running_loop() != NULL;
     loop->stopping = false; /* a stop() left over would make the rounds spin */
+    loop->closing = true;
     if (!nested)
         aio_set_running_loop(loop);
+again:
     if (!all_done(loop)) {
         if (nested)
             die("aio_loop_close: tasks are left to run, and another loop runs in this thread");
@@ -1122,6 +1147,10 @@ void aio_tasks_close(struct aio_loop *loop)
             "this thread");
     while (loop->outstanding > 0)
         aio_loop_run_once(loop);
+    /* A completion, or a call from another thread (run_coroutine_threadsafe),
+     * may have made a task in those rounds: it starts cancelled; run it out. */
+    if (!all_done(loop) || loop->tasks)
+        goto again;
     if (!nested)
         aio_set_running_loop(NULL);
     stacks_unmap(loop);
@@ -1184,6 +1213,12 @@ static struct error *await_bridge(struct aio_task *t, struct future *f, bool own
     err = future_result(f, result);
     if (own)
         future_destroy(f);
+    if (woken_then_cancelled(t)) {
+        if (result)
+            *result = NULL; /* the function's value, if it made one, is dropped */
+        error_free(err);
+        return cancelled();
+    }
     return err;
 }
 

@@ -15,22 +15,18 @@ review() {
 }
 
 @test "aio loop: a task sleeping for ever (INFINITY, 1e20 s) does not kill the loop" {
-    skip "defect: aio_loop.c epoll_wait_ns turns a deadline past 2^63 s into an invalid timespec; epoll_pwait2 says EINVAL and the loop dies ('aio: epoll_wait: Invalid argument')"
     review sleep_forever_does_not_kill_the_loop
 }
 
 @test "aio close: a task that a cancelled task starts while the loop closes does not keep aio_run from returning" {
-    skip "defect: aio_task.c aio_tasks_close cancels only the tasks alive when it starts, then runs the loop until every task is done: a task made meanwhile is never cancelled (hang)"
     review close_cancels_tasks_made_while_closing
 }
 
 @test "aio close: run_coroutine_threadsafe reaching a loop while it closes resolves its future" {
-    skip "defect: aio_task.c threadsafe_start makes a task during aio_tasks_close's last rounds, which then stop: the task never runs, its future never resolves, task and stack leak"
     review threadsafe_call_while_closing_resolves_its_future
 }
 
 @test "aio cancel: a task cancelled after its awaited task finished, before it resumed, gets CancelledError from that await (aio.h; asyncio's _must_cancel)" {
-    skip "defect: aio_task.c aio_cancel on a woken task sets cancel_pending only: aio_await returns the child's result and the code after it runs"
     review cancel_after_wake_ends_the_wait_cancelled
 }
 
