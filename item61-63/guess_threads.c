@@ -159,10 +159,10 @@ int main(int argc, char **argv)
     struct result results[GUESS_MAX_RESULTS];
     size_t count;
     struct error *err = run_client(o.host, o.client_port, results, &count);
-    if (!o.connect) /* wait for the server to end the connection: its lines come first */
-        stop_server(listener, server_thread, false);
     if (err)
         error_die(err);
+    if (!o.connect) /* wait for the server to end the connection: its lines come first */
+        stop_server(listener, server_thread, false);
     for (size_t i = 0; i < count; i++)
         printf("Client: %" PRId64 " is %s\n", results[i].number, results[i].outcome);
     guess_server_fini(&server);
