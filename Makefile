@@ -7,6 +7,7 @@
 #   make bench           the performance tables (bench/*.sh)
 #   make clean, make format
 #   make STRICT=1        warnings are errors (CI);  make CC=clang  builds with clang
+#   make AIO_SWITCH=ucontext   common/aio switches with swapcontext, not assembly
 #
 # Layout rules (no per-directory Makefiles to edit):
 #   common/*.c                      -> libcommon.a, linked into everything
@@ -28,6 +29,16 @@ CFLAGS += -Werror
 endif
 CPPFLAGS := -Icommon -MMD -MP
 LDLIBS := -lm
+
+# AIO_SWITCH=ucontext: common/aio's tasks switch stacks with glibc's
+# swapcontext instead of the assembly switch (part of the flags stamp below,
+# so changing it rebuilds everything).
+AIO_SWITCH ?= asm
+ifeq ($(AIO_SWITCH),ucontext)
+CPPFLAGS += -DAIO_SWITCH_UCONTEXT
+else ifneq ($(AIO_SWITCH),asm)
+$(error AIO_SWITCH must be asm or ucontext, not '$(AIO_SWITCH)')
+endif
 
 # Sanitized builds: -O1 keeps the reports' stack traces readable. Programs are
 # linked with $(CFLAGS), so the -fsanitize flags reach the linker too.

@@ -6,6 +6,9 @@
  *   future is resolved, because any number of threads may wait for it.
  *   Invariant: done goes false -> true exactly once; value/error never change
  *   after that, so future_result may copy them out under the mutex.
+ *   Done callbacks (add_done_callback) wait in a FIFO until then; resolve
+ *   takes the list under the mutex and runs it without, in the resolving
+ *   thread, with in_callbacks set so that future_destroy waits for them.
  *
  * Implementation notes: the thread pool
  *   max_workers threads are created up front and live until shutdown; each
@@ -39,12 +42,20 @@
 #include "check.h"
 #include "futures_impl.h"
 
+struct done_callback {
+    struct done_callback *next;
+    void (*cb)(struct future *f, void *arg);
+    void *arg;
+};
+
 struct future {
     pthread_mutex_t mutex;
     pthread_cond_t finished;
-    bool done;           /* guarded by mutex */
-    void *value;         /* guarded by mutex */
-    struct error *error; /* guarded by mutex */
+    bool done;                       /* guarded by mutex */
+    bool in_callbacks;               /* guarded by mutex: resolve is running callbacks */
+    void *value;                     /* guarded by mutex */
+    struct error *error;             /* guarded by mutex */
+    struct done_callback *callbacks; /* guarded by mutex: FIFO until done */
 };
 
 struct future *future_create(void)
@@ -55,14 +66,67 @@ struct future *future_create(void)
     return f;
 }
 
+/* The callbacks run without the mutex (a callback may call future_result),
+ * after done is set; in_callbacks keeps future_destroy waiting until they
+ * have returned. */
 static void resolve(struct future *f, void *value, struct error *error)
 {
     pthread_mutex_lock(&f->mutex);
     f->done = true;
     f->value = value;
     f->error = error;
+    struct done_callback *callbacks = f->callbacks;
+    f->callbacks = NULL;
+    f->in_callbacks = callbacks != NULL;
     pthread_cond_broadcast(&f->finished);
     pthread_mutex_unlock(&f->mutex);
+    if (!callbacks)
+        return;
+    while (callbacks) {
+        struct done_callback *c = callbacks;
+        callbacks = c->next;
+        c->cb(f, c->arg);
+        free(c);
+    }
+    pthread_mutex_lock(&f->mutex);
+    f->in_callbacks = false;
+    pthread_cond_broadcast(&f->finished);
+    pthread_mutex_unlock(&f->mutex);
+}
+
+void future_add_done_callback(struct future *f, void (*cb)(struct future *f, void *arg), void *arg)
+{
+    pthread_mutex_lock(&f->mutex);
+    if (f->done) {
+        pthread_mutex_unlock(&f->mutex);
+        cb(f, arg);
+        return;
+    }
+    struct done_callback *c = xmalloc(sizeof *c);
+    *c = (struct done_callback){NULL, cb, arg};
+    struct done_callback **tail = &f->callbacks;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = c;
+    pthread_mutex_unlock(&f->mutex);
+}
+
+bool future_remove_done_callback(struct future *f, void (*cb)(struct future *f, void *arg),
+                                 void *arg)
+{
+    bool removed = false;
+    pthread_mutex_lock(&f->mutex);
+    for (struct done_callback **p = &f->callbacks; *p; p = &(*p)->next) {
+        if ((*p)->cb == cb && (*p)->arg == arg) {
+            struct done_callback *c = *p;
+            *p = c->next;
+            free(c);
+            removed = true;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&f->mutex);
+    return removed;
 }
 
 void future_set_result(struct future *f, void *value)
@@ -99,6 +163,16 @@ void future_destroy(struct future *f)
 {
     if (!f)
         return;
+    pthread_mutex_lock(&f->mutex);
+    while (f->in_callbacks)
+        pthread_cond_wait(&f->finished, &f->mutex);
+    struct done_callback *c = f->callbacks; /* never resolved: they never run */
+    pthread_mutex_unlock(&f->mutex);
+    while (c) {
+        struct done_callback *next = c->next;
+        free(c);
+        c = next;
+    }
     pthread_mutex_destroy(&f->mutex);
     pthread_cond_destroy(&f->finished);
     error_free(f->error);

@@ -8,6 +8,8 @@
  *   executor.map(fn, args)                  executor_map(ex, fn, args, n, results, errors)
  *   future.result()                         future_result(f, &value)  (returns the error)
  *   future.done()                           future_done(f)
+ *   future.add_done_callback(cb)            future_add_done_callback(f, cb, arg)
+ *   future.remove_done_callback(cb)         future_remove_done_callback(f, cb, arg)
  *   executor.shutdown(wait=True)            executor_shutdown(ex, true)
  *   (garbage collection)                    future_destroy(f), executor_destroy(ex)
  *
@@ -70,6 +72,16 @@ bool future_done(struct future *f);
  * or return a copy of the error (caller frees it). */
 struct error *future_result(struct future *f, void **value);
 void future_destroy(struct future *f);
+
+/* Future.add_done_callback: cb(f, arg) runs once f is done: at once in the
+ * caller if it already is, else in the thread that resolves f, after the
+ * value is stored (so cb may call future_result) and in the order added.
+ * future_destroy waits for callbacks still running; a callback must not
+ * destroy its own future. future_remove_done_callback: true if the
+ * callback was removed before it started (Future.remove_done_callback). */
+void future_add_done_callback(struct future *f, void (*cb)(struct future *f, void *arg), void *arg);
+bool future_remove_done_callback(struct future *f, void (*cb)(struct future *f, void *arg),
+                                 void *arg);
 
 /* ---- executors ---- */
 struct executor;
