@@ -31,6 +31,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "aio.h"
 #include "check.h"
 #include "clock.h"
 
@@ -666,4 +667,46 @@ int merge_finish(struct merge_run *run)
     free(run->handles);
     current = NULL;
     return status;
+}
+
+/* ==== tail_async, the book's coroutine (Item 62, step 4) ==== */
+
+/* readline as an executor job (a task_fn). */
+static struct error *readline_job(void *handle, void **result)
+{
+    struct line *line;
+    struct error *err = readline(handle, &line);
+    *result = line;
+    return err;
+}
+
+/* Debug mode's "defined at" for tail_async (AIO_COROUTINE is for static
+ * functions; this one is shared by three programs). */
+__attribute__((constructor)) static void define_tail_async(void)
+{
+    aio_register_coroutine(tail_async, "tail_async", __FILE__, __LINE__ + 3);
+}
+
+struct error *tail_async(void *arg, void **result)
+{
+    struct tail_args *args = arg;
+    (void)result;
+    for (;;) { /* while not handle.closed: readline says when the input is done */
+        void *line;
+        struct error *err = aio_run_in_executor(NULL, readline_job, args->handle, &line);
+        if (is_no_new_data(err)) {
+            error_free(err);
+            if ((err = aio_sleep(args->interval)))
+                return err;
+            continue;
+        }
+        if (err)
+            return err;
+        if (!line)
+            return NULL;
+        err = args->write_func(args->ctx, line); /* await write_func(line) */
+        free(line);
+        if (err)
+            return err;
+    }
 }
