@@ -154,7 +154,7 @@ struct writer {
 
 struct merge_state {
     char dir[PATH_MAX];
-    char output[PATH_MAX];
+    char output[PATH_MAX + 8]; /* dir + "/merged" */
     char **paths;
     struct input_end *ends;
     struct writer *writers;

@@ -16,7 +16,7 @@ teardown() {
     done
 }
 
-MERGES="merge_threads"
+MERGES="merge_threads merge_mixed merge_async merge_bottom_up merge_write_thread"
 ok_line='^merged ([0-9]+) lines from ([0-9]+) inputs: OK$'
 
 # merge_ok PROG LINES INPUTS ARGS...: one OK line with those counts, nothing on stderr.
@@ -147,4 +147,57 @@ merge_ok() {
         run -2 --separate-stderr "$BIN/item61-63/$prog" --interval abc
         [[ ${stderr_lines[0]} == "$prog: --interval: expected "* ]]
     done
+}
+
+@test "merge_mixed --workers 2: fewer executor threads than inputs delays tailers but loses nothing" {
+    # The book's default executor (6 threads) loses lines past 6 inputs; here
+    # a tailer that waits for a thread still reads its input to the end.
+    merge_ok merge_mixed 80 8 --inputs 8 --workers 2
+}
+
+@test "merge_write_thread: the WriteThread is joined, none left behind, and the output is whole" {
+    # main checks /proc/self/task/TID of the write thread after the merge
+    # and fails (exit 1) if it is still there.
+    merge_ok merge_write_thread 50 5
+    merge_ok merge_write_thread 800 16 --inputs 16 --lines 50 --pause 0.01 --interval 0.01
+}
+
+slow_line="^Executing <Task finished name='Task-1' coro=<slow_coroutine\(\) done, defined at item61-63/slow_coroutine.c:([0-9]+)> result=None created at item61-63/slow_coroutine.c:([0-9]+)> took ([0-9]+\.[0-9]{3}) seconds$"
+
+@test "slow_coroutine: debug mode prints the one 'Executing <Task finished ...> took 0.5NN seconds' line" {
+    run -0 --separate-stderr timeout 60 "$BIN/item61-63/slow_coroutine"
+    echo "$stderr"
+    [ "$output" = "" ]
+    [ "${#stderr_lines[@]}" -eq 1 ]
+    [[ ${stderr_lines[0]} =~ $slow_line ]]
+    local defined=${BASH_REMATCH[1]} created=${BASH_REMATCH[2]} took=${BASH_REMATCH[3]}
+    # defined at: the line of the function; created at: the aio_run_debug call.
+    [ "$(sed -n "${defined}p" item61-63/slow_coroutine.c)" = "static struct error *slow_coroutine(void *arg, void **result)" ]
+    [[ $(sed -n "${created}p" item61-63/slow_coroutine.c) == *"aio_run_debug(slow_coroutine"* ]]
+    awk -v t="$took" 'BEGIN { exit !(t >= 0.5) }'
+}
+
+@test "slow_coroutine --fixed and --executor: the loop is never held, debug mode is silent" {
+    for fix in --fixed --executor; do
+        run -0 --separate-stderr timeout 60 "$BIN/item61-63/slow_coroutine" $fix
+        echo "$fix: $stderr"
+        [ "$output" = "" ]
+        [ "$stderr" = "" ]
+    done
+    run -2 --separate-stderr "$BIN/item61-63/slow_coroutine" --fixed --executor
+    [ "${stderr_lines[0]}" = "slow_coroutine: --fixed and --executor are two different fixes: pick one" ]
+}
+
+@test "AIO_DEBUG=1: a blocking write holds merge_async's loop (tail_async reported); merge_write_thread's only on its write thread" {
+    async_line="^Executing <Task pending name='Task-[0-9]+' coro=<tail_async\(\) running, defined at item61-63/merge.c:[0-9]+> created at item61-63/merge_async.c:[0-9]+> took [0-9.]+ seconds$"
+    wt_line="^Executing <Task finished name='Task-[0-9]+' coro=<real_write\(\) done, defined at item61-63/merge_write_thread.c:[0-9]+> result=None created at item61-63/merge_write_thread.c:[0-9]+> took [0-9.]+ seconds$"
+    AIO_DEBUG=1 run -0 --separate-stderr timeout 60 "$BIN/item61-63/merge_async" --inputs 2 --lines 2 --blocking-write 0.2
+    echo "$stderr"
+    [ "$output" = "merged 4 lines from 2 inputs: OK" ]
+    [ "${#stderr_lines[@]}" -ge 4 ] # every one of the 4 writes held the loop
+    [ "$(printf '%s\n' "${stderr_lines[@]}" | grep -cE "$async_line")" -ge 4 ]
+    AIO_DEBUG=1 run -0 --separate-stderr timeout 60 "$BIN/item61-63/merge_write_thread" --inputs 2 --lines 2 --blocking-write 0.2
+    echo "$stderr"
+    [ "$output" = "merged 4 lines from 2 inputs: OK" ]
+    [ "$(printf '%s\n' "${stderr_lines[@]}" | grep -cE "$wt_line")" -ge 4 ]
 }
