@@ -14,6 +14,9 @@
 #   itemNN/foo.c with itemNN/foo.h  -> a shared part of that item (life.c), linked into its programs
 #   itemNN/foo.c otherwise          -> the program itemNN/foo
 #   tests/unit/foo.c                -> the unit-test program tests/unit/foo (links every item's shared parts)
+#   bench/foo.c                     -> the measuring program bench/foo, and bench/foo_ucontext: the
+#                                      same linked with common/aio's ucontext switch (make bench
+#                                      compares the two)
 #
 # VARIANT=asan|tsan builds the same tree with sanitizers into build/VARIANT/
 # (build/tsan/item54/race); `make check` does that itself. In-tree binaries are
@@ -64,14 +67,16 @@ COMMON_SRCS := $(wildcard common/*.c)
 ITEM_PART_SRCS := $(foreach h,$(wildcard item*/*.h),$(wildcard $(h:.h=.c)))
 PROG_SRCS := $(filter-out $(ITEM_PART_SRCS),$(wildcard item*/*.c))
 UNIT_SRCS := $(wildcard tests/unit/*.c)
+BENCH_SRCS := $(wildcard bench/*.c)
 
 LIBCOMMON := $(OUT)/libcommon.a
 LIBITEMS := $(OUT)/libitems.a
 PROGS := $(addprefix $(BINPREFIX),$(PROG_SRCS:.c=))
 UNITS := $(addprefix $(BINPREFIX),$(UNIT_SRCS:.c=))
+BENCHES := $(addprefix $(BINPREFIX),$(BENCH_SRCS:.c=) $(BENCH_SRCS:.c=_ucontext))
 
 .PHONY: all test check bench clean format FORCE $(ITEMS)
-all: $(PROGS) $(UNITS)
+all: $(PROGS) $(UNITS) $(BENCHES)
 
 # The compiler and flags that built the objects (the idea of git's GIT-CFLAGS).
 # The file is rewritten only when they change, so `make STRICT=1` or
@@ -111,6 +116,23 @@ endef
 $(foreach u,$(UNIT_SRCS:.c=),$(eval $(call unit,$(u))))
 $(UNIT_SRCS:%.c=$(OUT)/%.o): CPPFLAGS += $(addprefix -I,$(ITEMS))
 
+# common/aio_task.c once more with the ucontext switch; linked ahead of
+# libcommon, its symbols are the ones used, and the archive's aio_task.o is
+# never pulled in.
+$(OUT)/common/aio_task_ucontext.o: common/aio_task.c $(FLAGS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -DAIO_SWITCH_UCONTEXT $(CFLAGS) -c -o $@ $<
+
+define bench
+$(BINPREFIX)$(1): $(OUT)/$(1).o $(LIBCOMMON)
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+$(BINPREFIX)$(1)_ucontext: $(OUT)/$(1).o $(OUT)/common/aio_task_ucontext.o $(LIBCOMMON)
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach b,$(BENCH_SRCS:.c=),$(eval $(call bench,$(b))))
+
 # make item54: just that item's programs.
 $(foreach d,$(ITEMS),$(eval $(d): $(addprefix $(BINPREFIX),$(filter $(d)/%,$(PROG_SRCS:.c=)))))
 
@@ -127,10 +149,11 @@ bench: all
 	@bench/run
 
 clean:
-	rm -rf build $(PROGS) $(UNITS)
+	rm -rf build $(PROGS) $(UNITS) $(BENCHES)
 
 format:
-	clang-format -i $(COMMON_SRCS) $(wildcard common/*.h item*/*.[ch] tests/unit/*.[ch])
+	clang-format -i $(COMMON_SRCS) $(wildcard common/*.h item*/*.[ch] tests/unit/*.[ch] bench/*.c)
 
 # -MMD -MP wrote one .d file per object: the headers it includes.
--include $(patsubst %.c,$(OUT)/%.d,$(COMMON_SRCS) $(ITEM_PART_SRCS) $(PROG_SRCS) $(UNIT_SRCS))
+-include $(patsubst %.c,$(OUT)/%.d,$(COMMON_SRCS) $(ITEM_PART_SRCS) $(PROG_SRCS) $(UNIT_SRCS) \
+                                   $(BENCH_SRCS)) $(OUT)/common/aio_task_ucontext.d

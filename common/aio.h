@@ -101,7 +101,8 @@ typedef void aio_callback(void *arg);
  * caller owns (a stackless coroutine embeds it: no allocation per wait). It
  * must stay valid until its callback has run or it was cancelled; once the
  * callback runs, the handle is free for reuse (even from inside that
- * callback). The fields are the loop's. */
+ * callback). The fields are the loop's; it need not be initialised before it
+ * is first scheduled, but zero it ({0}) if it may be cancelled before then. */
 struct aio_handle {
     aio_callback *callback;
     void *arg;

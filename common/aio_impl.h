@@ -68,4 +68,12 @@ void aio_tasks_close(struct aio_loop *loop);
 /* The running loop of this thread (aio_loop.c sets it in run_forever). */
 void aio_set_running_loop(struct aio_loop *loop);
 
+/* For bench/aio_costs: nanoseconds per switch, measured over `switches`
+ * switches between the loop and one task (the same resume/suspend the loop
+ * uses, without the loop's round in between). Must run outside any loop. */
+double aio_switch_ns(long switches);
+
+/* "asm" or "ucontext": which switch this build uses. */
+const char *aio_switch_kind(void);
+
 #endif

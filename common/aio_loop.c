@@ -246,15 +246,18 @@ static void heap_remove(struct aio_loop *loop, struct aio_handle *h)
 
 /* ---- scheduling ---- */
 
-static void check_idle(struct aio_handle *h, const char *call)
+/* A handle need not be initialised before its first use, so its state may
+ * be garbage: only a timer that really is in this heap is caught. */
+static void check_idle(struct aio_loop *loop, struct aio_handle *h, const char *call)
 {
-    if (h->state != AIO_HANDLE_IDLE)
-        die("%s: the handle is already scheduled (state %d)", call, h->state);
+    if (h->state == AIO_HANDLE_TIMER && h->loop == loop && h->heap_index < loop->heap_len &&
+        loop->heap[h->heap_index] == h)
+        die("%s: the handle is already scheduled as a timer (cancel it first)", call);
 }
 
 void aio_call_soon(struct aio_loop *loop, struct aio_handle *h, aio_callback *cb, void *arg)
 {
-    check_idle(h, "aio_call_soon");
+    check_idle(loop, h, "aio_call_soon");
     h->callback = cb;
     h->arg = arg;
     h->when = 0;
@@ -266,7 +269,7 @@ void aio_call_soon(struct aio_loop *loop, struct aio_handle *h, aio_callback *cb
 void aio_call_at(struct aio_loop *loop, struct aio_handle *h, double when, aio_callback *cb,
                  void *arg)
 {
-    check_idle(h, "aio_call_at");
+    check_idle(loop, h, "aio_call_at");
     h->callback = cb;
     h->arg = arg;
     h->when = when;
@@ -278,7 +281,7 @@ void aio_call_at(struct aio_loop *loop, struct aio_handle *h, double when, aio_c
 void aio_call_later(struct aio_loop *loop, struct aio_handle *h, double delay, aio_callback *cb,
                     void *arg)
 {
-    aio_call_at(loop, h, clock_now() + (delay > 0 ? delay : 0), cb, arg);
+    aio_call_at(loop, h, clock_now() + delay, cb, arg); /* negative: as asyncio */
 }
 
 void aio_handle_cancel(struct aio_handle *h)

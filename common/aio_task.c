@@ -131,8 +131,7 @@ void __tsan_switch_to_fiber(void *fiber, unsigned flags);
 #define AIO_STACK_SIZE (128 * 1024)
 #define AIO_SANITIZED 0
 #endif
-#define AIO_CANARY_WORDS 8
-#define AIO_CANARY 0x5a17ac0c0a5ab1e5ULL
+#define AIO_CANARY_WORDS 8 /* the lowest 64 bytes of an unguarded stack stay zero */
 
 /* ---- the switch ---- */
 
@@ -395,7 +394,7 @@ static long guard_budget(void)
             max_maps = 65530;
         fclose(f);
     }
-    b = max_maps / 2 - 1000;
+    b = max_maps / 2 - 2048; /* the rest for threads, libraries, malloc */
     if (AIO_SANITIZED)
         b /= 4;
     if (b < 1)
@@ -406,20 +405,13 @@ static long guard_budget(void)
 
 static atomic_long guarded_stacks; /* in every loop of the process */
 
-static void canary_set(struct aio_stack *s)
-{
-    uint64_t *w = (uint64_t *)(void *)s->lo;
-    for (int i = 0; i < AIO_CANARY_WORDS; i++)
-        w[i] = AIO_CANARY;
-}
-
 static void canary_check(const struct aio_task *t)
 {
     if (t->stack->guarded)
         return;
-    const uint64_t *w = (const uint64_t *)(const void *)t->stack->lo;
+    const volatile uint64_t *w = (const volatile uint64_t *)(const void *)t->stack->lo;
     for (int i = 0; i < AIO_CANARY_WORDS; i++)
-        if (w[i] != AIO_CANARY)
+        if (w[i] != 0)
             die("aio: task 'Task-%u' (%s, created at %s:%d) overflowed its %zu-byte stack "
                 "(an unguarded stack: its canary was overwritten)",
                 t->id, t->name, t->file, t->line, t->stack->size);
@@ -433,8 +425,6 @@ static struct error *stack_get(struct aio_loop *loop, struct aio_stack **out)
 #if AIO_ASAN
         __asan_unpoison_memory_region(s->lo, s->size);
 #endif
-        if (!s->guarded)
-            canary_set(s);
         *out = s;
         return NULL;
     }
@@ -452,6 +442,9 @@ static struct error *stack_get(struct aio_loop *loop, struct aio_stack **out)
         return error_new("OSError", "mmap of a %d KiB task stack: %s", AIO_STACK_SIZE / 1024,
                          strerror(e));
     }
+    /* Where transparent huge pages are "always", merged stacks would be
+     * backed 2 MiB at a time: one page per task is the point. */
+    madvise(map, map_size, MADV_NOHUGEPAGE);
     if (guard && mprotect(map, page, PROT_NONE) < 0) {
         /* The mapping count ran out early (other mappings): go unguarded. */
         atomic_fetch_sub(&guarded_stacks, 1);
@@ -460,8 +453,6 @@ static struct error *stack_get(struct aio_loop *loop, struct aio_stack **out)
     s = xmalloc(sizeof *s);
     *s = (struct aio_stack){
         NULL, map, map_size, (char *)map + (map_size - AIO_STACK_SIZE), AIO_STACK_SIZE, guard};
-    if (!guard)
-        canary_set(s);
     *out = s;
     return NULL;
 }
@@ -560,6 +551,11 @@ void aio_task_main(struct aio_task *t)
         t->error = cancelled();
     } else {
         t->error = t->fn(t->arg, &t->result);
+        if (t->cancel_pending && !t->error) { /* cancelled as it returned: asyncio */
+            t->cancel_pending = false;        /* ends it cancelled, the value dropped */
+            t->result = NULL;
+            t->error = cancelled();
+        }
     }
     finish(t);
     switch_to_loop(t, true);
@@ -626,6 +622,9 @@ static void resume(struct aio_task *t)
             return;
         }
         prepare_context(t);
+#if AIO_TSAN
+        t->tsan_fiber = __tsan_create_fiber(0); /* TSan counts fibers as threads: */
+#endif                                          /* only running tasks have one */
     }
     t->state = TASK_RUNNING;
     sched.current = t;
@@ -654,6 +653,9 @@ static void resume(struct aio_task *t)
         }
     }
     if (t->state == TASK_DONE) {
+#if AIO_TSAN
+        __tsan_destroy_fiber(t->tsan_fiber);
+#endif
         stack_put(loop, t->stack);
         t->stack = NULL;
         if (t->detached)
@@ -720,9 +722,6 @@ static struct error *task_new(struct aio_loop *loop, struct aio_task **taskp, ta
     t->id = atomic_fetch_add(&task_counter, 1) + 1;
     t->state = TASK_PENDING;
     t->wait_fd = -1;
-#if AIO_TSAN
-    t->tsan_fiber = __tsan_create_fiber(0);
-#endif
     t->next = loop->tasks;
     if (loop->tasks)
         loop->tasks->prev = t;
@@ -743,9 +742,6 @@ static void task_free(struct aio_task *t)
         loop->tasks = t->next;
     if (t->next)
         t->next->prev = t->prev;
-#if AIO_TSAN
-    __tsan_destroy_fiber(t->tsan_fiber);
-#endif
     error_free(t->error);
     free(t);
 }
@@ -1147,4 +1143,44 @@ struct future *aio_run_coroutine_threadsafe_at(struct aio_loop *loop, task_fn *f
     *c = (struct threadsafe_call){loop, fn, name, file, line, arg, f};
     aio_call_soon_threadsafe_drop(loop, threadsafe_start, threadsafe_drop, c);
     return f;
+}
+
+/* ---- measuring the switch (bench/aio_costs) ---- */
+
+static struct error *ping(void *arg, void **result)
+{
+    (void)result;
+    long n = *(long *)arg;
+    struct aio_task *t = sched.current;
+    for (long i = 0; i < n; i++)
+        switch_to_loop(t, false);
+    return NULL;
+}
+
+double aio_switch_ns(long switches)
+{
+    struct aio_loop *loop;
+    struct error *err = aio_loop_create(&loop);
+    if (err)
+        error_die(err);
+    long rounds = switches / 2;
+    struct aio_task *t;
+    task_new(loop, &t, ping, "ping", &rounds, __FILE__, __LINE__);
+    aio_handle_cancel(&t->handle); /* resumed by hand, not by the loop */
+    resume(t);                     /* the first step: map the stack, start */
+    double t0 = clock_now();
+    for (long i = 1; i < rounds; i++)
+        resume(t);
+    double t1 = clock_now();
+    resume(t); /* ping returns */
+    if (t->state != TASK_DONE)
+        die("aio_switch_ns: the task did not finish");
+    task_free(t);
+    aio_loop_close(loop);
+    return (t1 - t0) * 1e9 / (double)(2 * (rounds - 1));
+}
+
+const char *aio_switch_kind(void)
+{
+    return AIO_UCONTEXT ? "ucontext" : "asm";
 }

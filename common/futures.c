@@ -61,8 +61,8 @@ struct future {
 struct future *future_create(void)
 {
     struct future *f = xcalloc(1, sizeof *f);
-    pthread_mutex_init(&f->mutex, NULL);
-    pthread_cond_init(&f->finished, NULL);
+    CHECK_PT(pthread_mutex_init(&f->mutex, NULL));
+    CHECK_PT(pthread_cond_init(&f->finished, NULL));
     return f;
 }
 
@@ -71,15 +71,15 @@ struct future *future_create(void)
  * have returned. */
 static void resolve(struct future *f, void *value, struct error *error)
 {
-    pthread_mutex_lock(&f->mutex);
+    CHECK_PT(pthread_mutex_lock(&f->mutex));
     f->done = true;
     f->value = value;
     f->error = error;
     struct done_callback *callbacks = f->callbacks;
     f->callbacks = NULL;
     f->in_callbacks = callbacks != NULL;
-    pthread_cond_broadcast(&f->finished);
-    pthread_mutex_unlock(&f->mutex);
+    CHECK_PT(pthread_cond_broadcast(&f->finished));
+    CHECK_PT(pthread_mutex_unlock(&f->mutex));
     if (!callbacks)
         return;
     while (callbacks) {
@@ -88,17 +88,17 @@ static void resolve(struct future *f, void *value, struct error *error)
         c->cb(f, c->arg);
         free(c);
     }
-    pthread_mutex_lock(&f->mutex);
+    CHECK_PT(pthread_mutex_lock(&f->mutex));
     f->in_callbacks = false;
-    pthread_cond_broadcast(&f->finished);
-    pthread_mutex_unlock(&f->mutex);
+    CHECK_PT(pthread_cond_broadcast(&f->finished));
+    CHECK_PT(pthread_mutex_unlock(&f->mutex));
 }
 
 void future_add_done_callback(struct future *f, void (*cb)(struct future *f, void *arg), void *arg)
 {
-    pthread_mutex_lock(&f->mutex);
+    CHECK_PT(pthread_mutex_lock(&f->mutex));
     if (f->done) {
-        pthread_mutex_unlock(&f->mutex);
+        CHECK_PT(pthread_mutex_unlock(&f->mutex));
         cb(f, arg);
         return;
     }
@@ -108,14 +108,14 @@ void future_add_done_callback(struct future *f, void (*cb)(struct future *f, voi
     while (*tail)
         tail = &(*tail)->next;
     *tail = c;
-    pthread_mutex_unlock(&f->mutex);
+    CHECK_PT(pthread_mutex_unlock(&f->mutex));
 }
 
 bool future_remove_done_callback(struct future *f, void (*cb)(struct future *f, void *arg),
                                  void *arg)
 {
     bool removed = false;
-    pthread_mutex_lock(&f->mutex);
+    CHECK_PT(pthread_mutex_lock(&f->mutex));
     for (struct done_callback **p = &f->callbacks; *p; p = &(*p)->next) {
         if ((*p)->cb == cb && (*p)->arg == arg) {
             struct done_callback *c = *p;
@@ -125,7 +125,7 @@ bool future_remove_done_callback(struct future *f, void (*cb)(struct future *f, 
             break;
         }
     }
-    pthread_mutex_unlock(&f->mutex);
+    CHECK_PT(pthread_mutex_unlock(&f->mutex));
     return removed;
 }
 
@@ -141,21 +141,21 @@ void future_set_error(struct future *f, struct error *error)
 
 bool future_done(struct future *f)
 {
-    pthread_mutex_lock(&f->mutex);
+    CHECK_PT(pthread_mutex_lock(&f->mutex));
     bool done = f->done;
-    pthread_mutex_unlock(&f->mutex);
+    CHECK_PT(pthread_mutex_unlock(&f->mutex));
     return done;
 }
 
 struct error *future_result(struct future *f, void **value)
 {
-    pthread_mutex_lock(&f->mutex);
+    CHECK_PT(pthread_mutex_lock(&f->mutex));
     while (!f->done)
-        pthread_cond_wait(&f->finished, &f->mutex);
+        CHECK_PT(pthread_cond_wait(&f->finished, &f->mutex));
     if (value)
         *value = f->value;
     struct error *error = error_copy(f->error);
-    pthread_mutex_unlock(&f->mutex);
+    CHECK_PT(pthread_mutex_unlock(&f->mutex));
     return error;
 }
 
@@ -163,11 +163,11 @@ void future_destroy(struct future *f)
 {
     if (!f)
         return;
-    pthread_mutex_lock(&f->mutex);
+    CHECK_PT(pthread_mutex_lock(&f->mutex));
     while (f->in_callbacks)
-        pthread_cond_wait(&f->finished, &f->mutex);
+        CHECK_PT(pthread_cond_wait(&f->finished, &f->mutex));
     struct done_callback *c = f->callbacks; /* never resolved: they never run */
-    pthread_mutex_unlock(&f->mutex);
+    CHECK_PT(pthread_mutex_unlock(&f->mutex));
     while (c) {
         struct done_callback *next = c->next;
         free(c);
@@ -254,18 +254,18 @@ static void *pool_worker(void *arg)
 {
     struct thread_pool *pool = arg;
     for (;;) {
-        pthread_mutex_lock(&pool->mutex);
+        CHECK_PT(pthread_mutex_lock(&pool->mutex));
         while (!pool->head && !pool->shutting_down)
-            pthread_cond_wait(&pool->work_ready, &pool->mutex);
+            CHECK_PT(pthread_cond_wait(&pool->work_ready, &pool->mutex));
         struct task *task = pool->head;
         if (!task) { /* shutting down and nothing left to do */
-            pthread_mutex_unlock(&pool->mutex);
+            CHECK_PT(pthread_mutex_unlock(&pool->mutex));
             return NULL;
         }
         pool->head = task->next;
         if (!pool->head)
             pool->tail = NULL;
-        pthread_mutex_unlock(&pool->mutex);
+        CHECK_PT(pthread_mutex_unlock(&pool->mutex));
 
         void *value = NULL;
         struct error *error = task->fn(task->arg, &value);
@@ -284,10 +284,10 @@ static struct future *thread_pool_submit(struct executor *ex, task_fn *fn, void 
     *task = (struct task){NULL, fn, arg, future_create()};
     struct future *future = task->future;
 
-    pthread_mutex_lock(&pool->mutex);
+    CHECK_PT(pthread_mutex_lock(&pool->mutex));
     if (pool->shutting_down) {
         /* Python: RuntimeError('cannot schedule new futures after shutdown') */
-        pthread_mutex_unlock(&pool->mutex);
+        CHECK_PT(pthread_mutex_unlock(&pool->mutex));
         future_destroy(future);
         free(task);
         errno = ESHUTDOWN;
@@ -298,8 +298,8 @@ static struct future *thread_pool_submit(struct executor *ex, task_fn *fn, void 
     else
         pool->head = task;
     pool->tail = task;
-    pthread_cond_signal(&pool->work_ready);
-    pthread_mutex_unlock(&pool->mutex);
+    CHECK_PT(pthread_cond_signal(&pool->work_ready));
+    CHECK_PT(pthread_mutex_unlock(&pool->mutex));
     /* The worker may resolve the future before we return: the caller's copy
      * of the pointer stays valid because only the caller destroys it. */
     return future;
@@ -308,31 +308,31 @@ static struct future *thread_pool_submit(struct executor *ex, task_fn *fn, void 
 static void join_workers(struct thread_pool *pool, int n)
 {
     for (int i = 0; i < n; i++)
-        pthread_join(pool->threads[i], NULL);
+        CHECK_PT(pthread_join(pool->threads[i], NULL));
 }
 
 static void thread_pool_shutdown(struct executor *ex, bool wait)
 {
     struct thread_pool *pool = (struct thread_pool *)ex;
-    pthread_mutex_lock(&pool->mutex);
+    CHECK_PT(pthread_mutex_lock(&pool->mutex));
     pool->shutting_down = true;
-    pthread_cond_broadcast(&pool->work_ready);
-    pthread_mutex_unlock(&pool->mutex);
+    CHECK_PT(pthread_cond_broadcast(&pool->work_ready));
+    CHECK_PT(pthread_mutex_unlock(&pool->mutex));
     if (!wait)
         return;
-    pthread_mutex_lock(&pool->join_mutex);
+    CHECK_PT(pthread_mutex_lock(&pool->join_mutex));
     if (!pool->joined) {
         join_workers(pool, pool->nthreads);
         pool->joined = true;
     }
-    pthread_mutex_unlock(&pool->join_mutex);
+    CHECK_PT(pthread_mutex_unlock(&pool->join_mutex));
 }
 
 static void thread_pool_free(struct thread_pool *pool)
 {
-    pthread_mutex_destroy(&pool->mutex);
-    pthread_cond_destroy(&pool->work_ready);
-    pthread_mutex_destroy(&pool->join_mutex);
+    CHECK_PT(pthread_mutex_destroy(&pool->mutex));
+    CHECK_PT(pthread_cond_destroy(&pool->work_ready));
+    CHECK_PT(pthread_mutex_destroy(&pool->join_mutex));
     free(pool);
 }
 
@@ -355,19 +355,19 @@ struct executor *thread_pool_create(int max_workers)
     }
     struct thread_pool *pool = xcalloc(1, sizeof *pool + (size_t)max_workers * sizeof(pthread_t));
     pool->base.ops = &thread_pool_ops;
-    pthread_mutex_init(&pool->mutex, NULL);
-    pthread_cond_init(&pool->work_ready, NULL);
-    pthread_mutex_init(&pool->join_mutex, NULL);
+    CHECK_PT(pthread_mutex_init(&pool->mutex, NULL));
+    CHECK_PT(pthread_cond_init(&pool->work_ready, NULL));
+    CHECK_PT(pthread_mutex_init(&pool->join_mutex, NULL));
     pool->nthreads = max_workers;
     for (int i = 0; i < max_workers; i++) {
         int err = pthread_create(&pool->threads[i], NULL, pool_worker, pool);
         if (err) {
             /* Library code does not exit: stop the threads already started,
              * give everything back, and tell the caller why. */
-            pthread_mutex_lock(&pool->mutex);
+            CHECK_PT(pthread_mutex_lock(&pool->mutex));
             pool->shutting_down = true;
-            pthread_cond_broadcast(&pool->work_ready);
-            pthread_mutex_unlock(&pool->mutex);
+            CHECK_PT(pthread_cond_broadcast(&pool->work_ready));
+            CHECK_PT(pthread_mutex_unlock(&pool->mutex));
             join_workers(pool, i);
             thread_pool_free(pool);
             errno = err;
