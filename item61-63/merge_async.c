@@ -69,6 +69,6 @@ int main(int argc, char **argv)
     struct run_tasks_args args = {run.handles, run.n, run.interval, run.output_path};
     struct error *err = aio_run(run_tasks, &args, NULL); /* asyncio.run(run_tasks(...)) */
     if (err)
-        die_error(err);
+        error_die(err);
     return merge_finish(&run);
 }

@@ -75,7 +75,7 @@ static void run_threads(struct input_handle *handles, size_t n, double interval,
     CHECK_PT(pthread_mutex_destroy(&output.lock));
     for (size_t i = 0; i < n; i++)
         if (args[i].error)
-            die_error(args[i].error);
+            error_die(args[i].error);
     free(args);
     free(threads);
 }

@@ -130,6 +130,6 @@ int main(int argc, char **argv)
     struct run_args args = {run.handles, run.n, run.interval, run.output_path};
     struct error *err = aio_run(run_tasks_mixed, &args, NULL);
     if (err)
-        die_error(err);
+        error_die(err);
     return merge_finish(&run);
 }

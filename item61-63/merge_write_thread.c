@@ -181,7 +181,7 @@ int main(int argc, char **argv)
     struct run_args args = {run.handles, run.n, run.interval, run.output_path, 0};
     struct error *err = aio_run(run_fully_async, &args, NULL);
     if (err)
-        die_error(err);
+        error_die(err);
     char task[64];
     snprintf(task, sizeof task, "/proc/self/task/%d", (int)args.write_tid);
     struct stat st;

@@ -57,6 +57,6 @@ int main(int argc, char **argv)
     struct error *err =
         aio_run_debug(slow_coroutine, NULL, NULL); /* asyncio.run(..., debug=True) */
     if (err)
-        die_error(err);
+        error_die(err);
     return 0;
 }

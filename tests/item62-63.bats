@@ -2,9 +2,9 @@
 # Items 62 and 63: merging logs with threads and coroutines, and keeping the
 # loop responsive (item61-63/merge_*, item61-63/slow_coroutine).
 bats_require_minimum_version 1.5.0
+load helpers
 
 setup() {
-    BIN=${BIN:-$PWD}
     export TMPDIR=$BATS_TEST_TMPDIR # the demo's directory lands here, and nowhere else
     bg_pids=()
 }
