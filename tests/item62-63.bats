@@ -32,6 +32,17 @@ merge_ok() {
     [ -z "$(compgen -G "$TMPDIR/merge-*")" ]
 }
 
+@test "readline holds part of a line until its newline, hands on a last line once ended, drains before it ends" {
+    run_unit 20 test_merge readline_holds_part_of_a_line readline_last_line_without_newline_once_ended \
+        readline_drains_before_it_ends readline_long_line readline_book_hands_on_half_lines \
+        readline_closed_stops_at_once
+}
+
+@test "confirm_merge: any interleaving passes; a missing, reordered, extra or torn line is named; names match exactly" {
+    run_unit 20 test_merge confirm_merge_accepts_any_interleaving confirm_merge_names_what_differs \
+        confirm_merge_matches_exact_names
+}
+
 @test "every merge program, run as the book does, prints 'merged 50 lines from 5 inputs: OK'" {
     for prog in $MERGES; do merge_ok "$prog" 50 5; done
 }
@@ -77,9 +88,9 @@ merge_ok() {
     # before the writers (0.5 s pauses) are done.
     for prog in $MERGES; do
         rm -rf "$TMPDIR"/merge-*
-        run -1 --separate-stderr timeout 60 "$BIN/item61-63/$prog" --pause 0.5 --close-after 0.001
+        run -1 --separate-stderr timeout 60 "$BIN/item61-63/$prog" --lines 3 --pause 0.5 --close-after 0.001
         [ "$output" = "" ]
-        [[ ${stderr_lines[0]} =~ ^$prog:\ AssertionError:\ confirm_merge:\ input\ .*/merge-[A-Za-z0-9]{6}/[0-4]:\ line\ [0-9]+\ of\ 10\ \(.*\)\ is\ missing\ from\ the\ output$ ]]
+        [[ ${stderr_lines[0]} =~ ^$prog:\ AssertionError:\ confirm_merge:\ input\ .*/merge-[A-Za-z0-9]{6}/[0-4]:\ line\ [0-9]+\ of\ 3\ \(.*\)\ is\ missing\ from\ the\ output$ ]]
         [[ ${stderr_lines[1]} == "$prog: the inputs and the merged output are kept in $TMPDIR/merge-"* ]]
     done
 }
