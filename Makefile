@@ -26,7 +26,10 @@ CC ?= cc
 VARIANT ?=
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -pthread $(WARN)
+# -fstack-clash-protection: a frame bigger than a page probes each page it
+# skips, so it cannot step over a coroutine stack's guard page (common/aio)
+# into the stack below it without faulting.
+CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -pthread -fstack-clash-protection $(WARN)
 ifeq ($(STRICT),1)
 CFLAGS += -Werror
 endif
