@@ -14,6 +14,7 @@
 #include <stdlib.h>
 
 #include "check.h"
+#include "children.h"
 #include "cli.h"
 #include "clock.h"
 #include "pyrepr.h"
@@ -40,12 +41,13 @@ int main(int argc, char **argv)
     for (long i = 0; i < children; i++) {
         struct error *e = proc_start(&sleep_procs[i], sleep_argv, NULL);
         if (e)
-            die_error(e); /* started children end in their own time */
+            children_die_error(e); /* end and reap the ones already started, then exit 1 */
+        children_track(&sleep_procs[i]);
     }
     for (long i = 0; i < children; i++) {
         struct error *e = proc_communicate(&sleep_procs[i], NULL, 0, PROC_FOREVER, NULL, NULL);
         if (e)
-            die_error(e);
+            children_die_error(e);
     }
     double delta = clock_now() - start;
 
