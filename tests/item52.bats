@@ -185,8 +185,10 @@ run_left_behind() {
 @test "fan_out: when a start fails (ulimit -u), the children already started are ended and reaped" {
     [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null ||
         skip "needs root and setpriv, to run as a user with no other processes"
-    # As root, ulimit -u does not apply: run as nobody, who owns no processes.
-    run_left_behind "-u 20" setpriv --reuid 65534 --regid 65534 --clear-groups \
+    # As root, ulimit -u does not apply: run as a uid nobody else uses, which
+    # owns no processes.
+    uid=$((40000 + $$ % 20000))
+    run_left_behind "-u 20" setpriv --reuid $uid --regid $uid --clear-groups \
         "$BIN/item52/fan_out" --children 100 --seconds 60
     [ "${lines[0]}" = "fan_out: OSError: [Errno 11] Resource temporarily unavailable: 'sleep'" ]
     [ "${lines[1]}" = "status 1" ]
