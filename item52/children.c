@@ -37,7 +37,7 @@ static void end_them_all(void)
 noreturn void children_die_error(const struct error *e)
 {
     end_them_all();
-    die_error(e);
+    error_die(e);
 }
 
 noreturn void children_die(const char *fmt, ...)

@@ -130,9 +130,15 @@ convoy_lines=(
 @test "convoy --io-us 0: no ratio of two times under a millisecond, no negative time" {
     run -0 --separate-stderr timeout 60 "$BIN/item53/convoy" --io-us 0
     [ "${#lines[@]}" -eq 5 ]
-    [[ ${lines[3]} =~ ^slowdown\ under\ the\ GIL:\ not\ measured\ \([0-9]+\.[0-9]{2}\ ms\ more ]]
-    [ "${lines[4]}" = "slowdown with free threads: not measured" ]
     [[ $output != *-0.00* ]]
+    # Not measured when the I/O alone took under 1 ms; "Took 0.000" is surely that.
+    # (On a busy machine it can take longer, and then the ratios are printed.)
+    if [ "${lines[0]}" = "I/O alone: Took 0.000 seconds" ]; then
+        [[ ${lines[3]} =~ ^slowdown\ under\ the\ GIL:\ not\ measured\ \([0-9]+\.[0-9]{2}\ ms\ more ]]
+        [ "${lines[4]}" = "slowdown with free threads: not measured" ]
+    else
+        [[ ${lines[3]} =~ ^slowdown\ under\ the\ GIL:\ (not\ measured|[0-9]+\.[0-9]x)\  ]]
+    fi
 }
 
 @test "convoy: --gil and --no-gil select one run; --switch-interval-ms is reported" {
