@@ -1,13 +1,14 @@
 /* fan_out: start ten `sleep 1` children up front, then wait for them all.
  * They sleep at the same time, so the whole run takes about 1 second, not 10.
  *
- *   ./item52/fan_out                           Finished in 1.01 seconds
+ *   ./item52/fan_out                           Finished in 1.0x seconds
  *   ./item52/fan_out --children 100            still about 1 second
  *   ./item52/fan_out --children 3 --seconds 2  about 2 seconds
  *
  * Look for: the time stays close to one child's sleep, however many children
- * (until starting them costs something: about 1 ms each here, see
- * spawn_cost). Compare with poll (one child) and encrypt (children that
+ * (until starting them costs something: about a millisecond each, see
+ * spawn_cost). If a start fails, the children already started are ended
+ * and reaped before the program exits 1 (children.c). Compare with poll (one child) and encrypt (children that
  * also take input and give output).
  */
 #include <stdio.h>
