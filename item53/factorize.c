@@ -135,7 +135,7 @@ int main(int argc, char **argv)
     const char *numbers_text = book_numbers;
     const struct cli_flag flags[] = {
         {"--numbers", CLI_STRING, &numbers_text, 0, 0, "N,N,...",
-         "the numbers to factorize, each up to 10^10 (half a minute a pass)"},
+         "the numbers to factorize, each up to 10^10 (a minute or so a pass)"},
         {"--repeat", CLI_INT, &repeat, 0, MAX_REPEAT, "R",
          "factorize each number R times; 0: as often as makes the serial run take the book's "
          "0.4 s"},

@@ -10,8 +10,8 @@
 #include "cli.h"
 
 #define MAX_NUMBERS 64
-/* Trial division costs one loop turn per unit of the number: 10**10 is about
- * half a minute a pass, so a run ends in minutes, not hours. */
+/* Trial division costs one loop turn per unit of the number: 10**10 takes a
+ * minute or so a pass, so a run ends in minutes, not hours. */
 #define MAX_NUMBER 10000000000.0
 
 /* list(factorize(number)): a growing array of divisors. */
