@@ -84,7 +84,10 @@ no_gcd_left() {
     for n in 3 4 5 6; do
         run --separate-stderr timeout 60 setpriv --reuid $uid --regid $uid --clear-groups \
             bash -c 'ulimit -u $1; exec "$2"' bash $n "$BIN/item64/gcd"
-        if [[ $stderr == *$'gcd: processes failed:\nOSError: cannot create the process pool: '* ]]; then break; fi
+        if [[ $output == *"threads: Took "* &&
+            $stderr == *$'gcd: processes failed:\nOSError: cannot create the process pool: '* ]]; then
+            break
+        fi
     done
     echo "ulimit -u $n: $output / $stderr"
     [ "$status" -eq 1 ]
