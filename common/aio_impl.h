@@ -25,7 +25,7 @@
 /* asyncio's slow_callback_duration: a step longer than this is reported. */
 #define AIO_SLOW_CALLBACK 0.1
 
-enum { AIO_HANDLE_IDLE, AIO_HANDLE_READY, AIO_HANDLE_TIMER };
+enum { AIO_HANDLE_IDLE, AIO_HANDLE_READY, AIO_HANDLE_TIMER, AIO_HANDLE_LANE };
 
 struct aio_fd {           /* one per descriptor number, in loop->fds */
     aio_callback *reader; /* NULL: none */
@@ -38,6 +38,7 @@ struct aio_fd {           /* one per descriptor number, in loop->fds */
 
 struct aio_ts_call; /* a call handed over by another thread (aio_loop.c) */
 struct aio_stack;   /* a task's stack (aio_task.c) */
+struct aio_stack_chunk;
 
 struct aio_loop {
     int epfd, wakefd;
@@ -48,6 +49,10 @@ struct aio_loop {
     struct aio_handle *batch_end; /* the last handle of the round being run */
     struct aio_handle **heap;     /* timers: a binary min-heap on (when, seq) */
     size_t heap_len, heap_cap;
+    struct aio_handle **lane;          /* timers scheduled in deadline order: a FIFO */
+    size_t lane_lo, lane_hi, lane_cap; /* live entries: lane[lane_lo, lane_hi) */
+    uint64_t lane_base;                /* lane[i]'s position is lane_base + i */
+    double lane_last;                  /* the deadline last appended */
     struct aio_fd *fds;
     size_t fds_cap;
 
@@ -55,10 +60,11 @@ struct aio_loop {
     struct aio_ts_call *ts_head, *ts_tail; /* guarded by ts_mutex */
 
     /* The task layer's (aio_task.c). */
-    struct aio_task *tasks; /* every task not yet freed, doubly linked */
-    size_t tasks_pending;   /* of those, not done */
-    uint64_t done_seq;      /* completion order, for gather's "first error" */
-    struct aio_stack *stack_pool;
+    struct aio_task *tasks;       /* every task not yet freed, doubly linked */
+    size_t tasks_pending;         /* of those, not done */
+    uint64_t done_seq;            /* completion order, for gather's "first error" */
+    struct aio_stack *stack_pool; /* free stacks, carved from stack_chunks */
+    struct aio_stack_chunk *stack_chunks;
     struct executor *default_executor;
     size_t outstanding; /* completions still to come from other threads */
 };
