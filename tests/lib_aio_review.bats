@@ -43,7 +43,6 @@ review() {
 }
 
 @test "aio stacks: a frame bigger than the guard page faults instead of writing into the stack below" {
-    skip "defect: no -fstack-clash-protection (Makefile CFLAGS): a big frame steps over aio_task.c's one guard page into another task's stack, silently"
     review frame_bigger_than_guard_page_faults
 }
 
