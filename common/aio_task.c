@@ -108,6 +108,8 @@
 #include "aio.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -448,6 +450,90 @@ static long guard_budget(void)
 
 static atomic_long guarded_stacks; /* in every loop of the process */
 
+/* ---- naming the task that hit its guard page ----
+ * A task that runs into its guard page faults there (SIGSEGV). Left at
+ * that, the process dies saying nothing; so, unless a sanitizer (which
+ * reports the fault itself) or the program has a SIGSEGV handler of its
+ * own, a handler on an alternate signal stack (the task's own stack is the
+ * one that ran out) writes "aio: task ... overflowed its ... stack" when
+ * the faulting address is the running task's guard page, and returns with
+ * the default action restored (SA_RESETHAND): the instruction faults again
+ * and the process dies of SIGSEGV as before. Installed the first time a
+ * thread resumes a task with a guarded stack; only write(2) in the handler. */
+static void put_str(char **p, char *end, const char *str)
+{
+    while (*str && *p < end)
+        *(*p)++ = *str++;
+}
+
+static void put_num(char **p, char *end, unsigned long n)
+{
+    char digits[24];
+    int i = 0;
+    do
+        digits[i++] = (char)('0' + n % 10);
+    while ((n /= 10) && i < (int)sizeof digits);
+    while (i > 0 && *p < end)
+        *(*p)++ = digits[--i];
+}
+
+static void guard_fault(int sig, siginfo_t *info, void *uc);
+
+static void guard_fault(int sig, siginfo_t *info, void *uc)
+{
+    (void)sig;
+    (void)uc;
+    const struct aio_task *t = sched.current;
+    const char *addr = info->si_addr;
+    if (!t || !t->stack->guarded || addr < (const char *)t->stack->map || addr >= t->stack->lo)
+        return; /* not a guard page: the default action, on the retry */
+    char msg[512], *p = msg, *end = msg + sizeof msg - 1;
+    put_str(&p, end, "aio: task 'Task-");
+    put_num(&p, end, t->id);
+    put_str(&p, end, "' (");
+    put_str(&p, end, t->name);
+    put_str(&p, end, ", created at ");
+    put_str(&p, end, t->file);
+    put_str(&p, end, ":");
+    put_num(&p, end, (unsigned long)t->line);
+    put_str(&p, end, ") overflowed its ");
+    put_num(&p, end, t->stack->size);
+    put_str(&p, end, "-byte stack (it hit the guard page below it)");
+    *p++ = '\n';
+    ssize_t n = write(STDERR_FILENO, msg, (size_t)(p - msg));
+    (void)n;
+}
+
+static void guard_handler_install(void)
+{
+    struct sigaction old;
+    if (sigaction(SIGSEGV, NULL, &old) < 0 || old.sa_handler != SIG_DFL)
+        return; /* the program's own handler stays */
+    struct sigaction sa = {0};
+    sa.sa_sigaction = guard_fault;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGSEGV, &sa, NULL);
+}
+
+static _Thread_local bool altstack_ready;
+
+static void guard_reporting_ready(void)
+{
+    if (AIO_SANITIZED || altstack_ready)
+        return;
+    altstack_ready = true;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    CHECK_PT(pthread_once(&once, guard_handler_install));
+    stack_t old;
+    if (sigaltstack(NULL, &old) == 0 && !(old.ss_flags & SS_DISABLE))
+        return;              /* the thread has one already */
+    size_t size = 64 * 1024; /* never freed: the thread may fault until it ends */
+    stack_t ss = {.ss_sp = xmalloc(size), .ss_size = size, .ss_flags = 0};
+    if (sigaltstack(&ss, NULL) < 0)
+        free(ss.ss_sp);
+}
+
 static void canary_check(const struct aio_task *t)
 {
     if (!t->canary) /* guarded (the task keeps it: no miss on its struct aio_stack) */
@@ -704,6 +790,8 @@ static void resume(struct aio_task *t)
 #endif                                          /* only running tasks have one */
     }
     t->state = TASK_RUNNING;
+    if (t->stack->guarded && !altstack_ready)
+        guard_reporting_ready();
     sched.current = t;
     double t0 = loop->debug ? clock_now() : 0;
 #if AIO_TSAN

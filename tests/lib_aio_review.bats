@@ -47,7 +47,6 @@ review() {
 }
 
 @test "aio stacks: an overflow that hits the guard page says which task overflowed" {
-    skip "defect: aio_task.c dies of a bare SIGSEGV on the guard page (nothing on stderr), while the canary path names the task"
     review guarded_overflow_names_the_task
 }
 
