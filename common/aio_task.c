@@ -77,11 +77,12 @@
  *     that touched it, and a handler on an alternate stack first prints
  *     which task it was (below, "naming the task that hit its guard page";
  *     -fstack-clash-protection, in the Makefile, makes a frame bigger than
- *     a page probe each page, so none steps over the guard). A guarded stack is two mappings and vm.max_map_count
- *     is 65,530 here, so guards stop after max_map_count / 2 - 2,048 guarded
- *     stacks (30,717 here; a quarter of that under a sanitizer, which needs
- *     mappings of its own), counted across the process; mprotect failing
- *     early (other mappings) also leaves that stack unguarded.
+ *     a page probe each page, so none steps over the guard). A guarded
+ *     stack is two mappings and vm.max_map_count is 65,530 here, so guards
+ *     stop after max_map_count / 2 - 2,048 guarded stacks (30,717 here; a
+ *     quarter of that under a sanitizer, which needs mappings of its own),
+ *     counted across the process; mprotect failing early (other mappings)
+ *     also leaves that stack unguarded.
  *   - Overflow, unguarded (past that count): unguarded stacks' mappings
  *     merge, so they cost no map entries; their lowest 64 bytes, which only
  *     an overflow reaches, must stay zero, and are checked at every switch
