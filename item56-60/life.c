@@ -438,7 +438,8 @@ void life_start(struct life_run *run, int argc, char **argv, const char *summary
         {"--final", CLI_SWITCH, &o->final, 0, 0, NULL,
          "print only the grid after the last step, no header"},
         {"--io-ms", CLI_DOUBLE, &o->io_ms, 0, MAX_IO_MS, "MS",
-         "simulated I/O latency in game_logic (a real blocking call)"},
+         o->io_ms_help ? o->io_ms_help
+                       : "simulated I/O latency in game_logic (a real blocking call)"},
         {"--fail-at", CLI_YX, &o->fail_at, 0, MAX_SIDE - 1, "Y,X",
          "game_logic's I/O fails at this cell (\"Problem with I/O\")"},
         {"--time", CLI_SWITCH, &o->time, 0, 0, NULL,

@@ -159,6 +159,7 @@ struct life_options {
     long workers;          /* 0: this variant has no --workers */
     bool time;
     const char *fail_message; /* what the injected OSError says */
+    const char *io_ms_help;   /* --io-ms's help line; NULL: "... (a real blocking call)" */
     struct pattern pattern;   /* loaded by life_start */
 };
 
