@@ -1,10 +1,8 @@
 #!/usr/bin/env bats
 # Item 52: Use subprocess to Manage Child Processes.
 bats_require_minimum_version 1.5.0
+load helpers
 
-setup() {
-    BIN=${BIN:-$PWD}
-}
 
 need_openssl() {
     command -v openssl >/dev/null || skip "openssl is not installed"

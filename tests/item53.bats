@@ -1,10 +1,8 @@
 #!/usr/bin/env bats
 # Item 53: Use Threads for Blocking I/O, Avoid for Parallelism.
 bats_require_minimum_version 1.5.0
+load helpers
 
-setup() {
-    BIN=${BIN:-$PWD}
-}
 
 took='Took [0-9]+\.[0-9]{3} seconds'
 

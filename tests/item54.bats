@@ -1,10 +1,8 @@
 #!/usr/bin/env bats
 # Item 54: Use Lock to Prevent Data Races in Threads.
 bats_require_minimum_version 1.5.0
+load helpers
 
-setup() {
-    BIN=${BIN:-$PWD}
-}
 
 counter_line='^Counter should be ([0-9]+), got ([0-9]+)$'
 

@@ -2,10 +2,8 @@
 # Item 55: Use Queue to Coordinate Work Between Threads.
 # The library itself (common/queue, common/worker) is tested in lib_queue.bats.
 bats_require_minimum_version 1.5.0
+load helpers
 
-setup() {
-    BIN=${BIN:-$PWD}
-}
 
 # prog NAME ARGS...: run item55/NAME under timeout, stdout and stderr apart.
 prog() {

@@ -3,9 +3,9 @@
 # pipeline, a thread pool and coroutines, stackful and stackless
 # (item56-60/*.c, tests/unit/test_life.c).
 bats_require_minimum_version 1.5.0
+load helpers
 
 setup() {
-    BIN=${BIN:-$PWD}
     L=$BIN/item56-60
     P=$PWD/item56-60/patterns
     VARIANTS=(threaded pipeline "pipeline --phased" pool)
@@ -108,33 +108,27 @@ expect_aligned() {
 # ---- the book's assert-only examples (Item 56), as unit tests ----
 
 @test "count_neighbors reads exactly the 8 neighbours in the book's order (N, NE, E, SE, S, SW, W, NW) and counts 2" {
-    run -0 timeout 10 "$BIN/tests/unit/test_life" count_neighbors count_neighbors_all
-    [ "$output" = "$(printf 'ok count_neighbors\nok count_neighbors_all')" ]
+    run_unit 10 test_life count_neighbors count_neighbors_all
 }
 
 @test "game_logic: die with < 2 or > 3 neighbours, live on with 2 or 3, regenerate with exactly 3" {
-    run -0 timeout 10 "$BIN/tests/unit/test_life" game_logic
-    [ "$output" = "ok game_logic" ]
+    run_unit 10 test_life game_logic
 }
 
 @test "step_cell: stay alive, stay dead, regenerate (fake get/set functions)" {
-    run -0 timeout 10 "$BIN/tests/unit/test_life" step_cell
-    [ "$output" = "ok step_cell" ]
+    run_unit 10 test_life step_cell
 }
 
 @test "game_logic's simulated I/O blocks for --io-ms and fails only at --fail-at; a failed cell is not set" {
-    run -0 timeout 10 "$BIN/tests/unit/test_life" io_failure io_latency
-    [ "$output" = "$(printf 'ok io_failure\nok io_latency')" ]
+    run_unit 10 test_life io_failure io_latency
 }
 
 @test "Grid wraps around like Python's modulo; LockingGrid serialises get, set and str across threads" {
-    run -0 timeout 20 "$BIN/tests/unit/test_life" grid_wraps locking_grid
-    [ "$output" = "$(printf 'ok grid_wraps\nok locking_grid')" ]
+    run_unit 20 test_life grid_wraps locking_grid
 }
 
 @test "ColumnPrinter: the book's layout for width 9, aligned for even widths and indices >= 10, padded for ragged columns" {
-    run -0 timeout 10 "$BIN/tests/unit/test_life" columns_book columns_aligned columns_ragged
-    [ "$output" = "$(printf 'ok columns_book\nok columns_aligned\nok columns_ragged')" ]
+    run_unit 10 test_life columns_book columns_aligned columns_ragged
 }
 
 # ---- every variant computes the same game ----

@@ -1,10 +1,8 @@
 #!/usr/bin/env bats
 # Item 64: Consider concurrent.futures for True Parallelism (item64/gcd).
 bats_require_minimum_version 1.5.0
+load helpers
 
-setup() {
-    BIN=${BIN:-$PWD}
-}
 
 took='^(serial|threads|processes|threads under the GIL): Took [0-9]+\.[0-9]{3} seconds$'
 book='[1, 1, 5, 1, 32, 1, 14, 9, 1, 9]'

@@ -1,9 +1,9 @@
 #!/usr/bin/env bats
 # common/futures: ThreadPoolExecutor and ProcessPoolExecutor (tests/unit/test_futures.c).
 bats_require_minimum_version 1.5.0
+load helpers
 
 setup() {
-    BIN=${BIN:-$PWD}
     T=$BIN/tests/unit/test_futures
 }
 

@@ -1,14 +1,11 @@
 #!/usr/bin/env bats
 # common/gil: the emulated GIL's promises (tests/unit/test_gil.c).
 bats_require_minimum_version 1.5.0
+load helpers
 
-setup() {
-    BIN=${BIN:-$PWD}
-}
 
 gil_test() {
-    run -0 timeout 90 "$BIN/tests/unit/test_gil" "$@"
-    [[ $output != *FAIL* ]]
+    run_unit 90 test_gil "$@"
 }
 
 @test "gil: mutual exclusion: 4 threads ticking between increments never overlap, count exact" {
@@ -52,5 +49,5 @@ gil_test() {
 }
 
 @test "gil: test_gil rejects an unknown test" {
-    run -1 timeout 10 "$BIN/tests/unit/test_gil" nope
+    run -2 timeout 10 "$BIN/tests/unit/test_gil" nope
 }

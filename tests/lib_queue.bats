@@ -2,18 +2,12 @@
 # common/queue and common/worker: the library tests in tests/unit/test_queue.c,
 # one @test per claim. make check runs them again under ASan+UBSan and TSan.
 bats_require_minimum_version 1.5.0
+load helpers
 
-setup() {
-    BIN=${BIN:-$PWD}
-}
 
-# unit NAME [ITEMS]: run one unit test; it must print "ok NAME" and exit 0.
+# unit NAME: run one case of tests/unit/test_queue; it must print "ok NAME" and pass.
 unit() {
-    run --separate-stderr timeout 120 "$BIN/tests/unit/test_queue" "$@"
-    echo "$output"
-    echo "$stderr"
-    [ "$status" -eq 0 ]
-    [ "${lines[-1]}" = "ok $1" ]
+    run_unit 120 test_queue "$1"
 }
 
 @test "queue: FIFO order through a wrapping ring, bounded and unbounded; nowait reports EMPTY and FULL" {
@@ -49,7 +43,7 @@ unit() {
 }
 
 @test "queue: 4 producers x 4 consumers x 100,000 items through maxsize 8: each arrives once, in order per producer, never over the bound" {
-    unit stress 100000
+    unit stress
     [[ $output == *"missing 0, duplicated 0, over the bound 0, out of order 0"* ]]
 }
 
@@ -59,6 +53,6 @@ unit() {
 
 @test "test_queue: an unknown test name is an error, so a typo cannot pass" {
     run --separate-stderr timeout 10 "$BIN/tests/unit/test_queue" no_such_test
-    [ "$status" -eq 1 ]
+    [ "$status" -eq 2 ]
     [ "$output" = "" ]
 }

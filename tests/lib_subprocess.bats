@@ -3,22 +3,17 @@
 # one case per process. Each runs under `timeout`, so a deadlock or a hung
 # pipeline fails the test instead of hanging the suite.
 bats_require_minimum_version 1.5.0
+load helpers
 
-setup() {
-    BIN=${BIN:-$PWD}
-}
 
-# unit CASE: run one case of the unit-test program; it prints "ok".
+# unit CASE: run one case of the unit-test program; it prints "ok CASE".
 unit() {
-    run --separate-stderr timeout 60 "$BIN/tests/unit/test_subprocess" "$1"
-    echo "$stderr"
-    [ "$status" -eq 0 ]
-    [ "$output" = ok ]
+    run_unit 60 test_subprocess "$1"
 }
 
 @test "subprocess: the unit-test program knows every case this file runs" {
     run -0 "$BIN/tests/unit/test_subprocess" --list
-    for name in $(grep -o 'unit [a-z_0-9]*' "$BATS_TEST_FILENAME" | awk '$2 != "CASE" { print $2 }'); do
+    for name in $(grep -o '^ *unit [a-z_0-9]*' "$BATS_TEST_FILENAME" | awk '{ print $2 }'); do
         [[ $'\n'$output$'\n' == *$'\n'$name$'\n'* ]]
     done
     run -2 "$BIN/tests/unit/test_subprocess" no_such_case

@@ -1,8 +1,8 @@
-/* Unit tests for common/check, cli and clock, driven by tests/common.bats.
+/* Unit tests for common/check, cli and clock, driven by tests/lib_common.bats.
  *
- *   test_common cli          the parser's cases; prints "ok N" lines, exits 1 on a failure
- *   test_common clock        clock_now is monotonic; clock_sleep sleeps at least as asked,
- *                            even when signals interrupt it
+ *   test_common [CASE...]    the cases (tests/unit/expect.h): cli, the parser's cases;
+ *                            clock, clock_now is monotonic and clock_sleep sleeps at least
+ *                            as asked, even when signals interrupt it
  *   test_common demo ARGS    a program with one flag of every kind: prints what it parsed
  *   test_common sys|pt|oom   CHECK_SYS / CHECK_PT / xmalloc failing: must exit 1 with a message
  */
@@ -165,27 +165,26 @@ static int demo(int argc, char **argv)
     return 0;
 }
 
+static const struct expect_case cases[] = {
+    {"cli", test_cli},
+    {"clock", test_clock},
+};
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "";
-    if (strcmp(mode, "cli") == 0)
-        test_cli();
-    else if (strcmp(mode, "clock") == 0)
-        test_clock();
-    else if (strcmp(mode, "demo") == 0)
+    if (strcmp(mode, "demo") == 0)
         return demo(argc - 1, argv + 1);
-    else if (strcmp(mode, "sys") == 0)
+    if (strcmp(mode, "sys") == 0)
         CHECK_SYS(close(-1));
-    else if (strcmp(mode, "pt") == 0) {
+    if (strcmp(mode, "pt") == 0) {
         pthread_attr_t attr;
         CHECK_PT(pthread_attr_init(&attr));
         CHECK_PT(pthread_attr_setstacksize(&attr, 1)); /* below PTHREAD_STACK_MIN: EINVAL */
-    } else if (strcmp(mode, "oom") == 0) {
+    }
+    if (strcmp(mode, "oom") == 0) {
         volatile size_t huge = SIZE_MAX / 2;
         xmalloc(huge);
-    } else {
-        fprintf(stderr, "usage: test_common cli|clock|demo ARGS|sys|pt|oom\n");
-        return 2;
     }
-    return expect_report();
+    return EXPECT_MAIN(argc, argv, cases);
 }

@@ -13,8 +13,7 @@
  *                            when the caller had closed stdin
  *   test_futures alone       process_pool_create refuses (EBUSY) while another thread runs
  *
- * Each prints "FAIL file:line: condition" for a failed check and ends with
- * "N cases, M failed"; the exit status is 1 if any failed.
+ * The cases of tests/unit/expect.h: with no names, all of them in this order.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -590,24 +589,23 @@ static void test_fork_only_alone(void)
 
 /* ---- main ---- */
 
+static void broken_by_kill(void)
+{
+    test_broken_pool(true);
+}
+
+static void broken_by_crash(void)
+{
+    test_broken_pool(false);
+}
+
+static const struct expect_case cases[] = {
+    {"threads", test_thread_pool}, {"processes", test_process_pool},
+    {"kill", broken_by_kill},      {"crash", broken_by_crash},
+    {"fds", test_worker_fds},      {"alone", test_fork_only_alone},
+};
+
 int main(int argc, char **argv)
 {
-    const char *what = argc > 1 ? argv[1] : "";
-    if (strcmp(what, "threads") == 0) {
-        test_thread_pool();
-    } else if (strcmp(what, "processes") == 0) {
-        test_process_pool();
-    } else if (strcmp(what, "kill") == 0) {
-        test_broken_pool(true);
-    } else if (strcmp(what, "crash") == 0) {
-        test_broken_pool(false);
-    } else if (strcmp(what, "fds") == 0) {
-        test_worker_fds();
-    } else if (strcmp(what, "alone") == 0) {
-        test_fork_only_alone();
-    } else {
-        fprintf(stderr, "usage: test_futures threads|processes|kill|crash|fds|alone\n");
-        return 2;
-    }
-    return expect_report();
+    return EXPECT_MAIN(argc, argv, cases);
 }

@@ -1,5 +1,5 @@
-/* test_gil: the emulated GIL's promises, one check per subcommand (driven by
- * tests/lib_gil.bats):
+/* test_gil: the emulated GIL's promises, one case each (tests/unit/expect.h),
+ * driven by tests/lib_gil.bats:
  *
  *   test_gil mutual_exclusion [--off]  4 threads, increments that do not tick
  *                                      mid-way: the count is exact (--off: the
@@ -14,9 +14,9 @@
  *   test_gil init                      gil_init: EBUSY while held, resets the
  *                                      count; GIL_ALLOW_THREADS keeps errno
  *
- * Each prints "ok: ..." lines and exits 0, or prints "FAIL ..." and exits 1.
- * Nothing here waits on a timer: a thread that must wait for another waits
- * for a flag it sets. A broken GIL that deadlocks is caught by a 60 s alarm.
+ * Each also prints "ok: ..." lines saying what held. Nothing here waits on a timer: a thread that
+ * must wait for another waits for a flag it sets. A broken GIL that deadlocks is caught by a 60 s
+ * alarm.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -66,10 +66,12 @@ static void *incrementer(void *unused)
     return NULL;
 }
 
-static void test_mutual_exclusion(bool on)
+static bool gil_on = true; /* --off: run mutual_exclusion with the GIL off */
+
+static void mutual_exclusion(void)
 {
     pthread_t threads[THREADS];
-    CHECK_PT(gil_init(on, 0.0002)); /* a short interval: many switches */
+    CHECK_PT(gil_init(gil_on, 0.0002)); /* a short interval: many switches */
     for (int i = 0; i < THREADS; i++)
         CHECK_PT(pthread_create(&threads[i], NULL, incrementer, NULL));
     for (int i = 0; i < THREADS; i++)
@@ -115,9 +117,10 @@ static void *locker(void *unused)
     return NULL;
 }
 
-static void test_blocking_releases(void)
+static void blocking_releases(void)
 {
     pthread_t t;
+    atomic_store(&holding, false);
     CHECK_PT(gil_init(true, GIL_DEFAULT_INTERVAL));
     CHECK_SYS(pipe(wake_pipe));
     CHECK_PT(pthread_create(&t, NULL, blocker, NULL));
@@ -155,7 +158,7 @@ static void *asker(void *unused)
     return NULL;
 }
 
-static void test_blocking_hands_over(void)
+static void blocking_hands_over(void)
 {
     pthread_t t;
     bool switched = false;
@@ -191,9 +194,10 @@ static void *waiter(void *unused)
     return NULL;
 }
 
-static void test_no_starvation(void)
+static void no_starvation(void)
 {
     pthread_t t;
+    atomic_store(&holding, false);
     CHECK_PT(gil_init(true, 0.001));
     CHECK_PT(pthread_create(&t, NULL, waiter, NULL));
     gil_acquire();
@@ -229,7 +233,7 @@ static void *second_thread(void *unused)
     return NULL;
 }
 
-static void test_off_is_noop(void)
+static void off_is_noop(void)
 {
     pthread_t t;
     CHECK_PT(gil_init(false, GIL_DEFAULT_INTERVAL));
@@ -247,7 +251,7 @@ static void test_off_is_noop(void)
 
 /* ---- gil_init and errno ---- */
 
-static void test_init(void)
+static void init(void)
 {
     EXPECT(gil_init(true, 0.001) == 0);
     EXPECT(gil_enabled());
@@ -276,26 +280,19 @@ static void on_alarm(int sig)
     _exit(1);
 }
 
+static const struct expect_case cases[] = {
+    EXPECT_CASE(mutual_exclusion), EXPECT_CASE(blocking_releases), EXPECT_CASE(blocking_hands_over),
+    EXPECT_CASE(no_starvation),    EXPECT_CASE(off_is_noop),       EXPECT_CASE(init),
+};
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
     signal(SIGALRM, on_alarm);
     alarm(60);
-    const char *test = argc > 1 ? argv[1] : "";
-    if (strcmp(test, "mutual_exclusion") == 0)
-        test_mutual_exclusion(!(argc > 2 && strcmp(argv[2], "--off") == 0));
-    else if (strcmp(test, "blocking_releases") == 0)
-        test_blocking_releases();
-    else if (strcmp(test, "blocking_hands_over") == 0)
-        test_blocking_hands_over();
-    else if (strcmp(test, "no_starvation") == 0)
-        test_no_starvation();
-    else if (strcmp(test, "off_is_noop") == 0)
-        test_off_is_noop();
-    else if (strcmp(test, "init") == 0)
-        test_init();
-    else
-        die("usage: test_gil mutual_exclusion [--off] | blocking_releases | "
-            "blocking_hands_over | no_starvation | off_is_noop | init");
-    return expect_report();
+    if (argc > 2 && strcmp(argv[argc - 1], "--off") == 0) {
+        gil_on = false;
+        argc--;
+    }
+    return EXPECT_MAIN(argc, argv, cases);
 }

@@ -1,10 +1,10 @@
 /* test_life: item56-60/life.c, with the book's assert-only examples of Item 56.
  *
- *   tests/unit/test_life            run every test
+ *   tests/unit/test_life            run every case
  *   tests/unit/test_life NAME...    run the named ones (driven by tests/item56-60.bats)
+ *   tests/unit/test_life --list     the case names
  *
- * Prints "ok NAME" per passing test; on a failed check prints the check,
- * file:line, and exits 1.
+ * The cases of tests/unit/expect.h: "ok NAME" for each that passes.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -13,15 +13,8 @@
 
 #include "check.h"
 #include "clock.h"
+#include "expect.h"
 #include "life.h"
-
-#define EXPECT(cond)                                                                               \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "FAIL: %s at %s:%d\n", #cond, __FILE__, __LINE__);                     \
-            exit(1);                                                                               \
-        }                                                                                          \
-    } while (0)
 
 /* ---- a fake grid, as the book's tests build one from a set of live cells ---- */
 
@@ -254,7 +247,7 @@ static char *print_columns(const struct column_printer *p)
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
-    EXPECT(f != NULL);
+    REQUIRE(f != NULL);
     column_printer_print(p, f);
     EXPECT(fclose(f) == 0);
     return buf;
@@ -279,11 +272,11 @@ static void test_columns_book(void)
 static void expect_aligned(const char *s)
 {
     const char *first_end = strchr(s, '\n');
-    EXPECT(first_end != NULL);
+    REQUIRE(first_end != NULL);
     size_t width = (size_t)(first_end - s);
     for (const char *line = s; *line;) {
         const char *end = strchr(line, '\n');
-        EXPECT(end != NULL);
+        REQUIRE(end != NULL);
         EXPECT((size_t)(end - line) == width);
         for (size_t i = 0; i + 3 <= width; i++)
             EXPECT((strncmp(line + i, " | ", 3) == 0) == (strncmp(s + i, " | ", 3) == 0));
@@ -335,10 +328,7 @@ static void test_columns_ragged(void)
 
 /* ---- the driver ---- */
 
-static const struct {
-    const char *name;
-    void (*run)(void);
-} tests[] = {
+static const struct expect_case cases[] = {
     {"count_neighbors", test_count_neighbors}, {"count_neighbors_all", test_count_neighbors_all},
     {"game_logic", test_game_logic},           {"step_cell", test_step_cell},
     {"io_failure", test_io_failure},           {"io_latency", test_io_latency},
@@ -349,24 +339,5 @@ static const struct {
 
 int main(int argc, char **argv)
 {
-    size_t n = sizeof tests / sizeof *tests;
-    for (size_t i = 0; i < n; i++) {
-        bool wanted = argc < 2;
-        for (int a = 1; a < argc; a++)
-            wanted = wanted || strcmp(argv[a], tests[i].name) == 0;
-        if (wanted) {
-            tests[i].run();
-            printf("ok %s\n", tests[i].name);
-        }
-    }
-    for (int a = 1; a < argc; a++) {
-        bool known = false;
-        for (size_t i = 0; i < n; i++)
-            known = known || strcmp(argv[a], tests[i].name) == 0;
-        if (!known) {
-            fprintf(stderr, "test_life: no test named '%s'\n", argv[a]);
-            return 2;
-        }
-    }
-    return 0;
+    return EXPECT_MAIN(argc, argv, cases);
 }

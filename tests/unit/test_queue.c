@@ -1,13 +1,11 @@
 /* test_queue: unit tests for common/queue (and common/worker), driven by
  * tests/lib_queue.bats, run again under ASan+UBSan and TSan by make check.
  *
- *   test_queue                   run every test
- *   test_queue NAME [ITEMS]      run one test; `stress` takes the items per producer
- *                                (default 100000)
- *   test_queue --list            the test names
+ *   test_queue                   run every case
+ *   test_queue NAME...           run those
+ *   test_queue --list            the case names
  *
- * Each test prints "ok NAME" when it passes. A failed check prints
- * "test_queue: NAME: FAILED: <the check> at file:line" and exits 1. No test
+ * The cases of tests/unit/expect.h: "ok NAME" for each that passes. No case
  * sleeps to wait for an event: threads are known to be blocked through
  * queue_wait_for_getters / queue_wait_for_putters, which the queue answers
  * under its own mutex.
@@ -20,16 +18,9 @@
 #include <string.h>
 
 #include "check.h"
+#include "expect.h"
 #include "queue.h"
 #include "worker.h"
-
-static const char *current_test; /* for failure messages */
-
-#define EXPECT(cond)                                                                               \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            die("%s: FAILED: %s at %s:%d", current_test, #cond, __FILE__, __LINE__);               \
-    } while (0)
 
 #define EXPECT_STATUS(call, want) EXPECT((call) == (want))
 
@@ -45,9 +36,8 @@ static uintptr_t as_number(void *item)
 
 /* ---- single-threaded semantics ---- */
 
-static void test_fifo(long unused)
+static void fifo(void)
 {
-    (void)unused;
     /* Bounded: order kept while the ring wraps around many times. */
     struct queue *q = queue_create(3);
     void *item;
@@ -89,9 +79,8 @@ static void test_fifo(long unused)
     queue_destroy(q);
 }
 
-static void test_task_done_too_many(long unused)
+static void task_done_too_many(void)
 {
-    (void)unused;
     struct queue *q = queue_create(0);
     EXPECT_STATUS(queue_task_done(q), QUEUE_TOO_MANY_DONE); /* nothing was ever put */
     queue_join(q);                                          /* and join does not wait */
@@ -106,9 +95,8 @@ static void test_task_done_too_many(long unused)
     queue_destroy(q);
 }
 
-static void test_put_after_close(long unused)
+static void put_after_close(void)
 {
-    (void)unused;
     struct queue *q = queue_create(2);
     void *item;
     EXPECT_STATUS(queue_put(q, as_item(7)), QUEUE_OK);
@@ -155,9 +143,8 @@ static void *blocked_putter(void *arg)
     return NULL;
 }
 
-static void test_get_blocks_until_put(long unused)
+static void get_blocks_until_put(void)
 {
-    (void)unused;
     struct queue *q = queue_create(0);
     struct blocked_call call = {.q = q};
     pthread_t t;
@@ -173,9 +160,8 @@ static void test_get_blocks_until_put(long unused)
     queue_destroy(q);
 }
 
-static void test_put_blocks_until_get(long unused)
+static void put_blocks_until_get(void)
 {
-    (void)unused;
     struct queue *q = queue_create(1);
     EXPECT_STATUS(queue_put(q, as_item(1)), QUEUE_OK);
     struct blocked_call call = {.q = q, .item = as_item(2)};
@@ -195,9 +181,8 @@ static void test_put_blocks_until_get(long unused)
     queue_destroy(q);
 }
 
-static void test_close_wakes_every_getter(long unused)
+static void close_wakes_every_getter(void)
 {
-    (void)unused;
     enum { GETTERS = 6 };
     struct queue *q = queue_create(0);
     struct blocked_call calls[GETTERS];
@@ -215,9 +200,8 @@ static void test_close_wakes_every_getter(long unused)
     queue_destroy(q);
 }
 
-static void test_close_wakes_blocked_putter(long unused)
+static void close_wakes_blocked_putter(void)
 {
-    (void)unused;
     struct queue *q = queue_create(1);
     EXPECT_STATUS(queue_put(q, as_item(1)), QUEUE_OK);
     struct blocked_call call = {.q = q, .item = as_item(2)};
@@ -253,9 +237,8 @@ static void *joiner(void *arg)
  * when join returns. Main counts each task_done just before making it, and
  * starts only once the joiner is about to join, so a join that returned early
  * would see fewer (in practice none: main is still waking up). */
-static void test_join_waits_for_last_task_done(long unused)
+static void join_waits_for_last_task_done(void)
 {
-    (void)unused;
     enum { ROUNDS = 300, ITEMS = 5 };
     for (int round = 0; round < ROUNDS; round++) {
         struct join_round r = {.q = queue_create(0), .started = queue_create(0)};
@@ -342,8 +325,9 @@ static void *stress_consumer(void *arg)
     }
 }
 
-static void test_stress(long per_producer)
+static void stress(void)
 {
+    long per_producer = 100000;
     long total = PRODUCERS * per_producer;
     struct stress s = {.q = queue_create(STRESS_MAXSIZE), .per_producer = per_producer};
     s.seen = xcalloc((size_t)total, sizeof *s.seen);
@@ -392,9 +376,8 @@ static void *add_offset(void *item, void *ctx)
 
 /* start_threads/stop_threads: every item goes through exactly once, and
  * stop_threads returns with the in-queue drained and the workers gone. */
-static void test_worker_threads(long unused)
+static void worker_threads(void)
 {
-    (void)unused;
     enum { ITEMS = 2000 };
     struct queue *in = queue_create(4), *out = queue_create(0);
     uintptr_t offset = 1000000;
@@ -408,7 +391,7 @@ static void test_worker_threads(long unused)
     void *item;
     while (queue_get_nowait(out, &item) == QUEUE_OK) {
         uintptr_t n = as_number(item) - offset;
-        EXPECT(n < ITEMS);
+        REQUIRE(n < ITEMS); /* seen[n] must be inside the array */
         seen[n]++;
     }
     for (int i = 0; i < ITEMS; i++)
@@ -420,52 +403,20 @@ static void test_worker_threads(long unused)
 
 /* ---- the driver ---- */
 
-static const struct {
-    const char *name;
-    void (*run)(long items);
-} tests[] = {
-    {"fifo", test_fifo},
-    {"task_done_too_many", test_task_done_too_many},
-    {"put_after_close", test_put_after_close},
-    {"get_blocks_until_put", test_get_blocks_until_put},
-    {"put_blocks_until_get", test_put_blocks_until_get},
-    {"close_wakes_every_getter", test_close_wakes_every_getter},
-    {"close_wakes_blocked_putter", test_close_wakes_blocked_putter},
-    {"join_waits_for_last_task_done", test_join_waits_for_last_task_done},
-    {"stress", test_stress},
-    {"worker_threads", test_worker_threads},
+static const struct expect_case cases[] = {
+    EXPECT_CASE(fifo),
+    EXPECT_CASE(task_done_too_many),
+    EXPECT_CASE(put_after_close),
+    EXPECT_CASE(get_blocks_until_put),
+    EXPECT_CASE(put_blocks_until_get),
+    EXPECT_CASE(close_wakes_every_getter),
+    EXPECT_CASE(close_wakes_blocked_putter),
+    EXPECT_CASE(join_waits_for_last_task_done),
+    EXPECT_CASE(stress),
+    EXPECT_CASE(worker_threads),
 };
-
-static void run_test(size_t i, long items)
-{
-    current_test = tests[i].name;
-    tests[i].run(items);
-    printf("ok %s\n", tests[i].name);
-    fflush(stdout);
-}
 
 int main(int argc, char **argv)
 {
-    size_t ntests = sizeof tests / sizeof tests[0];
-    long items = 100000;
-    if (argc >= 3) {
-        char *end;
-        items = strtol(argv[2], &end, 10);
-        if (*end != '\0' || items < 1 || items > 10000000)
-            die("items: expected a number from 1 to 10000000, got '%s'", argv[2]);
-    }
-    if (argc >= 2 && strcmp(argv[1], "--list") == 0) {
-        for (size_t i = 0; i < ntests; i++)
-            printf("%s\n", tests[i].name);
-        return 0;
-    }
-    for (size_t i = 0; i < ntests; i++)
-        if (argc < 2 || strcmp(argv[1], tests[i].name) == 0) {
-            run_test(i, items);
-            if (argc >= 2)
-                return 0;
-        }
-    if (argc >= 2)
-        die("no test named '%s' (try --list)", argv[1]);
-    return 0;
+    return EXPECT_MAIN(argc, argv, cases);
 }

@@ -3,15 +3,17 @@
  * runs them one per process (under `timeout`, which turns a deadlock into a
  * failure):
  *
- *   tests/unit/test_subprocess CASE     run one case: "ok" and exit 0, or the
- *                                       failed expectation and exit 1
+ *   tests/unit/test_subprocess CASE...  run those cases (tests/unit/expect.h)
  *   tests/unit/test_subprocess --list   the case names
+ *
+ * Every check is a REQUIRE: what follows a failed one would act on a child
+ * that never started or a pipe that is not there, so the first failure ends
+ * the program, after killing the children it left.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,18 +22,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "expect.h"
 #include "pyrepr.h"
 #include "subprocess.h"
 
-static const char *current_case;
+/* A failure at that line, with its own message: the program stops. */
+#define fail(line, ...) (expect_fail(__FILE__, (line), __VA_ARGS__), expect_stop())
 
-#define EXPECT(cond)                                                                               \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            fail(__LINE__, "expected %s", #cond);                                                  \
-    } while (0)
-
-#define EXPECT_OK(call)                                                                            \
+#define REQUIRE_OK(call)                                                                           \
     do {                                                                                           \
         struct error *e_ = (call);                                                                 \
         if (e_)                                                                                    \
@@ -62,18 +60,6 @@ static void kill_children(void)
             kill(atoi(d->d_name), SIGKILL);
     }
     closedir(dir);
-}
-
-__attribute__((format(printf, 2, 3), noreturn)) static void fail(int line, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "test_subprocess %s: line %d: ", current_case, line);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    kill_children();
-    exit(1);
 }
 
 /* Expect e to be an error of that type whose message contains `part`; free it. */
@@ -111,22 +97,22 @@ static void communicate_8mib(void)
 {
     size_t len = 8u << 20;
     char *input = malloc(len);
-    EXPECT(input);
+    REQUIRE(input);
     unsigned x = 12345;
     for (size_t i = 0; i < len; i++) {
         x = x * 1103515245u + 12345u;
         input[i] = (char)(x >> 16);
     }
     struct proc proc;
-    EXPECT_OK(proc_start(&proc, (char *[]){"cat", NULL},
-                         &(struct proc_options){.in = PROC_PIPE_IO, .out = PROC_PIPE_IO}));
+    REQUIRE_OK(proc_start(&proc, (char *[]){"cat", NULL},
+                          &(struct proc_options){.in = PROC_PIPE_IO, .out = PROC_PIPE_IO}));
     struct proc_bytes out;
     /* cat writes back while we still write: both pipes fill at 64 KiB, so a
      * parent that wrote everything before reading would hang here forever. */
-    EXPECT_OK(proc_communicate(&proc, input, len, PROC_FOREVER, &out, NULL));
-    EXPECT(proc.returncode == 0);
-    EXPECT(out.len == len);
-    EXPECT(memcmp(out.data, input, len) == 0);
+    REQUIRE_OK(proc_communicate(&proc, input, len, PROC_FOREVER, &out, NULL));
+    REQUIRE(proc.returncode == 0);
+    REQUIRE(out.len == len);
+    REQUIRE(memcmp(out.data, input, len) == 0);
     proc_fini(&proc);
     free(input);
 }
@@ -135,12 +121,12 @@ static void stdout_and_stderr_apart(void)
 {
     struct proc proc;
     char *argv[] = {"sh", "-c", "echo out; echo err >&2; echo more", NULL};
-    EXPECT_OK(
+    REQUIRE_OK(
         proc_start(&proc, argv, &(struct proc_options){.out = PROC_PIPE_IO, .err = PROC_PIPE_IO}));
     struct proc_bytes out, err;
-    EXPECT_OK(proc_communicate(&proc, NULL, 0, PROC_FOREVER, &out, &err));
-    EXPECT(strcmp(out.data, "out\nmore\n") == 0);
-    EXPECT(strcmp(err.data, "err\n") == 0);
+    REQUIRE_OK(proc_communicate(&proc, NULL, 0, PROC_FOREVER, &out, &err));
+    REQUIRE(strcmp(out.data, "out\nmore\n") == 0);
+    REQUIRE(strcmp(err.data, "err\n") == 0);
     proc_fini(&proc);
 }
 
@@ -148,13 +134,13 @@ static void input_needs_a_stdin_pipe(void)
 {
     /* Python raises ValueError here; the retry must not quietly drop the input. */
     struct proc proc;
-    EXPECT_OK(
+    REQUIRE_OK(
         proc_start(&proc, (char *[]){"cat", NULL}, &(struct proc_options){.in = PROC_DEVNULL_IO}));
     for (int attempt = 0; attempt < 2; attempt++)
         expect_error(__LINE__, proc_communicate(&proc, "x", 1, 10, NULL, NULL), "ValueError",
                      "stdin of ['cat'] is not a pipe");
-    EXPECT_OK(proc_communicate(&proc, NULL, 0, 10, NULL, NULL));
-    EXPECT(proc.returncode == 0);
+    REQUIRE_OK(proc_communicate(&proc, NULL, 0, 10, NULL, NULL));
+    REQUIRE(proc.returncode == 0);
     proc_fini(&proc);
 }
 
@@ -163,26 +149,26 @@ static void input_needs_a_stdin_pipe(void)
 static void timeout_then_terminate(void)
 {
     struct proc proc;
-    EXPECT_OK(proc_start(&proc, (char *[]){"sleep", "10", NULL}, NULL));
+    REQUIRE_OK(proc_start(&proc, (char *[]){"sleep", "10", NULL}, NULL));
     expect_error(__LINE__, proc_communicate(&proc, NULL, 0, 0.1, NULL, NULL), "TimeoutExpired",
                  "Command '['sleep', '10']' timed out after 0.1 seconds");
-    EXPECT(proc_poll(&proc) == PROC_RUNNING); /* a timeout does not kill (as in Python) */
-    EXPECT(proc_terminate(&proc) == 0);
-    EXPECT_OK(proc_wait(&proc, PROC_FOREVER));
-    EXPECT(proc.returncode == -15);
-    EXPECT(proc_poll(&proc) == -15);
-    EXPECT(proc_terminate(&proc) == 0); /* reaped: a no-op, never a stray kill */
+    REQUIRE(proc_poll(&proc) == PROC_RUNNING); /* a timeout does not kill (as in Python) */
+    REQUIRE(proc_terminate(&proc) == 0);
+    REQUIRE_OK(proc_wait(&proc, PROC_FOREVER));
+    REQUIRE(proc.returncode == -15);
+    REQUIRE(proc_poll(&proc) == -15);
+    REQUIRE(proc_terminate(&proc) == 0); /* reaped: a no-op, never a stray kill */
     proc_fini(&proc);
 }
 
 static void kill_gives_minus_9(void)
 {
     struct proc proc;
-    EXPECT_OK(proc_start(&proc, (char *[]){"sleep", "10", NULL}, NULL));
+    REQUIRE_OK(proc_start(&proc, (char *[]){"sleep", "10", NULL}, NULL));
     expect_error(__LINE__, proc_wait(&proc, 0.05), "TimeoutExpired", "sleep");
-    EXPECT(proc_kill(&proc) == 0);
-    EXPECT_OK(proc_wait(&proc, 10));
-    EXPECT(proc.returncode == -9);
+    REQUIRE(proc_kill(&proc) == 0);
+    REQUIRE_OK(proc_wait(&proc, 10));
+    REQUIRE(proc.returncode == -9);
     proc_fini(&proc);
 }
 
@@ -193,22 +179,22 @@ static void timeout_keeps_output(void)
      * Retry until "first" has been read, then release the child: the last
      * call must return everything, the part read before the timeouts too. */
     int go[2];
-    EXPECT(pipe2(go, O_CLOEXEC) == 0);
+    REQUIRE(pipe2(go, O_CLOEXEC) == 0);
     struct proc proc;
     char *argv[] = {"sh", "-c", "echo first; read line; echo second", NULL};
-    EXPECT_OK(proc_start(&proc, argv,
-                         &(struct proc_options){.in = PROC_FD_IO(go[0]), .out = PROC_PIPE_IO}));
+    REQUIRE_OK(proc_start(&proc, argv,
+                          &(struct proc_options){.in = PROC_FD_IO(go[0]), .out = PROC_PIPE_IO}));
     close(go[0]);
     do /* proc.out is the library's private buffer: peeked at only to know "first" arrived */
         expect_error(__LINE__, proc_communicate(&proc, NULL, 0, 0.1, NULL, NULL), "TimeoutExpired",
                      "timed out");
     while (proc.out.len < strlen("first\n"));
-    EXPECT(write(go[1], "go\n", 3) == 3);
+    REQUIRE(write(go[1], "go\n", 3) == 3);
     close(go[1]);
     struct proc_bytes out;
-    EXPECT_OK(proc_communicate(&proc, NULL, 0, PROC_FOREVER, &out, NULL));
-    EXPECT(strcmp(out.data, "first\nsecond\n") == 0);
-    EXPECT(proc.returncode == 0);
+    REQUIRE_OK(proc_communicate(&proc, NULL, 0, PROC_FOREVER, &out, NULL));
+    REQUIRE(strcmp(out.data, "first\nsecond\n") == 0);
+    REQUIRE(proc.returncode == 0);
     proc_fini(&proc);
 }
 
@@ -218,7 +204,7 @@ static void exit_codes_exact(void)
         char script[32];
         snprintf(script, sizeof script, "exit %d", code);
         struct proc_result result;
-        EXPECT_OK(proc_run(&result, (char *[]){"sh", "-c", script, NULL}, false, PROC_FOREVER));
+        REQUIRE_OK(proc_run(&result, (char *[]){"sh", "-c", script, NULL}, false, PROC_FOREVER));
         if (result.returncode != code)
             fail(__LINE__, "exit %d came back as %d", code, result.returncode);
         proc_result_fini(&result);
@@ -228,21 +214,21 @@ static void exit_codes_exact(void)
 static void run_and_check_returncode(void)
 {
     struct proc_result result;
-    EXPECT_OK(
+    REQUIRE_OK(
         proc_run(&result, (char *[]){"echo", "Hello from the child!", NULL}, true, PROC_FOREVER));
-    EXPECT(strcmp(result.out.data, "Hello from the child!\n") == 0);
-    EXPECT(result.err.len == 0);
-    EXPECT_OK(proc_check_returncode(&result));
+    REQUIRE(strcmp(result.out.data, "Hello from the child!\n") == 0);
+    REQUIRE(result.err.len == 0);
+    REQUIRE_OK(proc_check_returncode(&result));
     proc_result_fini(&result);
 
-    EXPECT_OK(proc_run(&result, (char *[]){"sh", "-c", "exit 3", NULL}, false, PROC_FOREVER));
-    EXPECT(result.out.data == NULL); /* not captured */
+    REQUIRE_OK(proc_run(&result, (char *[]){"sh", "-c", "exit 3", NULL}, false, PROC_FOREVER));
+    REQUIRE(result.out.data == NULL); /* not captured */
     expect_error(__LINE__, proc_check_returncode(&result), "CalledProcessError",
                  "Command '['sh', '-c', 'exit 3']' returned non-zero exit status 3.");
     proc_result_fini(&result);
 
-    EXPECT_OK(proc_run(&result, (char *[]){"sh", "-c", "kill -TERM $$", NULL}, false, 5));
-    EXPECT(result.returncode == -15);
+    REQUIRE_OK(proc_run(&result, (char *[]){"sh", "-c", "kill -TERM $$", NULL}, false, 5));
+    REQUIRE(result.returncode == -15);
     expect_error(__LINE__, proc_check_returncode(&result), "CalledProcessError",
                  "died with <Signals.SIGTERM: 15>.");
     proc_result_fini(&result);
@@ -253,9 +239,9 @@ static void run_timeout_kills(void)
     struct proc_result result;
     expect_error(__LINE__, proc_run(&result, (char *[]){"sleep", "10", NULL}, true, 0.1),
                  "TimeoutExpired", "timed out after 0.1 seconds");
-    EXPECT(result.returncode == -9); /* run() kills and reaps before it returns */
+    REQUIRE(result.returncode == -9); /* run() kills and reaps before it returns */
     proc_result_fini(&result);
-    EXPECT(no_children());
+    REQUIRE(no_children());
 }
 
 static void run_timeout_ignores_grandchild(void)
@@ -266,7 +252,7 @@ static void run_timeout_ignores_grandchild(void)
     struct proc_result result;
     char *argv[] = {"sh", "-c", "sleep 100 & echo $!; exec sleep 100", NULL};
     expect_error(__LINE__, proc_run(&result, argv, true, 1), "TimeoutExpired", "timed out");
-    EXPECT(result.returncode == -9);
+    REQUIRE(result.returncode == -9);
     long grandchild = result.out.data ? atol(result.out.data) : 0;
     if (grandchild > 0) /* its pid was read before the timeout: clean up after the test */
         kill((pid_t)grandchild, SIGKILL);
@@ -290,34 +276,34 @@ static void eintr_is_retried(void)
      * failing with EINTR. Each must be retried, with the time left. */
     struct sigaction sa = {.sa_handler = count_alarm}; /* sa_flags 0: no SA_RESTART */
     sigemptyset(&sa.sa_mask);
-    EXPECT(sigaction(SIGALRM, &sa, NULL) == 0);
+    REQUIRE(sigaction(SIGALRM, &sa, NULL) == 0);
     struct itimerval every_ms = {{0, 1000}, {0, 1000}};
-    EXPECT(setitimer(ITIMER_REAL, &every_ms, NULL) == 0);
+    REQUIRE(setitimer(ITIMER_REAL, &every_ms, NULL) == 0);
 
     size_t len = 1u << 20;
     char *input = malloc(len);
-    EXPECT(input);
+    REQUIRE(input);
     memset(input, 'e', len);
     struct proc cat, sleeper;
-    EXPECT_OK(proc_start(&cat, (char *[]){"cat", NULL},
-                         &(struct proc_options){.in = PROC_PIPE_IO, .out = PROC_PIPE_IO}));
+    REQUIRE_OK(proc_start(&cat, (char *[]){"cat", NULL},
+                          &(struct proc_options){.in = PROC_PIPE_IO, .out = PROC_PIPE_IO}));
     struct proc_bytes out;
-    EXPECT_OK(proc_communicate(&cat, input, len, 60, &out, NULL));
-    EXPECT(out.len == len && memcmp(out.data, input, len) == 0);
+    REQUIRE_OK(proc_communicate(&cat, input, len, 60, &out, NULL));
+    REQUIRE(out.len == len && memcmp(out.data, input, len) == 0);
     proc_fini(&cat);
 
-    EXPECT_OK(proc_start(&sleeper, (char *[]){"sleep", "0.3", NULL}, NULL));
-    EXPECT_OK(proc_wait(&sleeper, 60)); /* the timed wait: ppoll on a pidfd */
-    EXPECT(sleeper.returncode == 0);
+    REQUIRE_OK(proc_start(&sleeper, (char *[]){"sleep", "0.3", NULL}, NULL));
+    REQUIRE_OK(proc_wait(&sleeper, 60)); /* the timed wait: ppoll on a pidfd */
+    REQUIRE(sleeper.returncode == 0);
     proc_fini(&sleeper);
-    EXPECT_OK(proc_start(&sleeper, (char *[]){"sleep", "0.3", NULL}, NULL));
-    EXPECT_OK(proc_wait(&sleeper, PROC_FOREVER)); /* the blocking waitpid */
-    EXPECT(sleeper.returncode == 0);
+    REQUIRE_OK(proc_start(&sleeper, (char *[]){"sleep", "0.3", NULL}, NULL));
+    REQUIRE_OK(proc_wait(&sleeper, PROC_FOREVER)); /* the blocking waitpid */
+    REQUIRE(sleeper.returncode == 0);
     proc_fini(&sleeper);
 
     struct itimerval off = {{0, 0}, {0, 0}};
-    EXPECT(setitimer(ITIMER_REAL, &off, NULL) == 0);
-    EXPECT(alarms > 0); /* the calls really were interrupted */
+    REQUIRE(setitimer(ITIMER_REAL, &off, NULL) == 0);
+    REQUIRE(alarms > 0); /* the calls really were interrupted */
     free(input);
 }
 
@@ -334,23 +320,23 @@ static void missing_command_is_an_error(void)
     expect_error(__LINE__, proc_start(&proc, (char *[]){"/etc/passwd", NULL}, NULL),
                  "PermissionError", "'/etc/passwd'");
     proc_fini(&proc); /* harmless after a failed start */
-    EXPECT(no_children());
-    EXPECT(open_fds() == before);
+    REQUIRE(no_children());
+    REQUIRE(open_fds() == before);
 }
 
 static void environment_reaches_child(void)
 {
     char **env = proc_environ_with((const char *[]){"password=secret", "HOME=/nowhere", NULL});
-    EXPECT(env);
+    REQUIRE(env);
     struct proc proc;
     char *argv[] = {"sh", "-c", "printf '%s %s %s' \"$password\" \"$HOME\" \"${PATH:+path}\"",
                     NULL};
-    EXPECT_OK(proc_start(&proc, argv, &(struct proc_options){.env = env, .out = PROC_PIPE_IO}));
+    REQUIRE_OK(proc_start(&proc, argv, &(struct proc_options){.env = env, .out = PROC_PIPE_IO}));
     proc_environ_free(env);
     struct proc_bytes out;
-    EXPECT_OK(proc_communicate(&proc, NULL, 0, PROC_FOREVER, &out, NULL));
-    EXPECT(strcmp(out.data, "secret /nowhere path") == 0); /* set, replaced, kept */
-    EXPECT(getenv("password") == NULL);                    /* the parent's is untouched */
+    REQUIRE_OK(proc_communicate(&proc, NULL, 0, PROC_FOREVER, &out, NULL));
+    REQUIRE(strcmp(out.data, "secret /nowhere path") == 0); /* set, replaced, kept */
+    REQUIRE(getenv("password") == NULL);                    /* the parent's is untouched */
     proc_fini(&proc);
 }
 
@@ -358,21 +344,21 @@ static void devnull_and_fd(void)
 {
     struct proc proc;
     struct proc_bytes out;
-    EXPECT_OK(proc_start(&proc, (char *[]){"cat", NULL},
-                         &(struct proc_options){.in = PROC_DEVNULL_IO, .out = PROC_PIPE_IO}));
-    EXPECT_OK(proc_communicate(&proc, NULL, 0, 10, &out, NULL));
-    EXPECT(out.len == 0 && proc.returncode == 0);
+    REQUIRE_OK(proc_start(&proc, (char *[]){"cat", NULL},
+                          &(struct proc_options){.in = PROC_DEVNULL_IO, .out = PROC_PIPE_IO}));
+    REQUIRE_OK(proc_communicate(&proc, NULL, 0, 10, &out, NULL));
+    REQUIRE(out.len == 0 && proc.returncode == 0);
     proc_fini(&proc);
 
     int fds[2];
-    EXPECT(pipe2(fds, O_CLOEXEC) == 0);
-    EXPECT_OK(proc_start(&proc, (char *[]){"echo", "via fd", NULL},
-                         &(struct proc_options){.out = PROC_FD_IO(fds[1])}));
+    REQUIRE(pipe2(fds, O_CLOEXEC) == 0);
+    REQUIRE_OK(proc_start(&proc, (char *[]){"echo", "via fd", NULL},
+                          &(struct proc_options){.out = PROC_FD_IO(fds[1])}));
     close(fds[1]); /* PROC_FD: the caller's descriptor, the caller closes it */
-    EXPECT_OK(proc_wait(&proc, 10));
+    REQUIRE_OK(proc_wait(&proc, 10));
     char buf[32] = {0};
-    EXPECT(read(fds[0], buf, sizeof buf - 1) == 7);
-    EXPECT(strcmp(buf, "via fd\n") == 0);
+    REQUIRE(read(fds[0], buf, sizeof buf - 1) == 7);
+    REQUIRE(strcmp(buf, "via fd\n") == 0);
     close(fds[0]);
     proc_fini(&proc);
 }
@@ -381,7 +367,7 @@ static void works_with_stdio_closed(void)
 {
     /* With 0 and 1 closed, pipe2 hands out 0 and 1: the library must not let
      * stdin's dup2 overwrite stdout's source. */
-    int saved = dup(1);
+    int saved_in = fcntl(0, F_DUPFD_CLOEXEC, 3), saved_out = fcntl(1, F_DUPFD_CLOEXEC, 3);
     close(0);
     close(1);
     struct proc proc;
@@ -390,9 +376,12 @@ static void works_with_stdio_closed(void)
     struct proc_bytes out = {0};
     if (!e)
         e = proc_communicate(&proc, "abc", 3, 10, &out, NULL);
-    dup2(saved, 1);
-    EXPECT_OK(e);
-    EXPECT(out.len == 3 && memcmp(out.data, "abc", 3) == 0);
+    dup2(saved_out, 1); /* both back, for the cases that run after this one */
+    dup2(saved_in, 0);
+    close(saved_out);
+    close(saved_in);
+    REQUIRE_OK(e);
+    REQUIRE(out.len == 3 && memcmp(out.data, "abc", 3) == 0);
     proc_fini(&proc);
 }
 
@@ -400,13 +389,13 @@ static void write_to_exited_child(void)
 {
     signal(SIGPIPE, SIG_DFL); /* the default: a stray SIGPIPE would kill us */
     struct proc proc;
-    EXPECT_OK(
+    REQUIRE_OK(
         proc_start(&proc, (char *[]){"true", NULL}, &(struct proc_options){.in = PROC_PIPE_IO}));
-    EXPECT_OK(proc_wait(&proc, 10)); /* it exited without reading: no reader left */
+    REQUIRE_OK(proc_wait(&proc, 10)); /* it exited without reading: no reader left */
     static char data[1 << 20];
     expect_error(__LINE__, proc_write(&proc, data, sizeof data), "BrokenPipeError", "Errno 32");
     /* communicate ignores a broken pipe, as Python does */
-    EXPECT_OK(proc_communicate(&proc, data, sizeof data, 10, NULL, NULL));
+    REQUIRE_OK(proc_communicate(&proc, data, sizeof data, 10, NULL, NULL));
     proc_fini(&proc);
 }
 
@@ -418,16 +407,16 @@ static void no_inherited_pipes(void)
      * the write end of cat's stdin, closing ours would not give cat EOF and
      * this communicate would time out. */
     struct proc cat, sleeper;
-    EXPECT_OK(proc_start(&cat, (char *[]){"cat", NULL},
-                         &(struct proc_options){.in = PROC_PIPE_IO, .out = PROC_PIPE_IO}));
-    EXPECT_OK(proc_start(&sleeper, (char *[]){"sleep", "30", NULL}, NULL));
+    REQUIRE_OK(proc_start(&cat, (char *[]){"cat", NULL},
+                          &(struct proc_options){.in = PROC_PIPE_IO, .out = PROC_PIPE_IO}));
+    REQUIRE_OK(proc_start(&sleeper, (char *[]){"sleep", "30", NULL}, NULL));
     /* close-on-exec also protects against children that other code forks */
     bool cloexec = fcntl(cat.stdin_fd, F_GETFD) & fcntl(cat.stdout_fd, F_GETFD) & FD_CLOEXEC;
     struct proc_bytes out;
-    EXPECT_OK(proc_communicate(&cat, "x", 1, 20, &out, NULL));
-    EXPECT(cloexec);
-    EXPECT(strcmp(out.data, "x") == 0);
-    EXPECT(proc_poll(&sleeper) == PROC_RUNNING);
+    REQUIRE_OK(proc_communicate(&cat, "x", 1, 20, &out, NULL));
+    REQUIRE(cloexec);
+    REQUIRE(strcmp(out.data, "x") == 0);
+    REQUIRE(proc_poll(&sleeper) == PROC_RUNNING);
     proc_kill(&sleeper);
     proc_fini(&sleeper);
     proc_fini(&cat);
@@ -438,12 +427,12 @@ static void no_inherited_descriptors(void)
     /* A descriptor the program opened without O_CLOEXEC, as a plain pipe()
      * or open() gives: Python's close_fds=True keeps it out of the child. */
     int fd = open("/dev/null", O_RDONLY);
-    EXPECT(fd > 2);
+    REQUIRE(fd > 2);
     char script[64];
     snprintf(script, sizeof script, "[ -e /proc/self/fd/%d ] && echo inherited", fd);
     struct proc_result result;
-    EXPECT_OK(proc_run(&result, (char *[]){"sh", "-c", script, NULL}, true, 20));
-    EXPECT(strcmp(result.out.data, "") == 0);
+    REQUIRE_OK(proc_run(&result, (char *[]){"sh", "-c", script, NULL}, true, 20));
+    REQUIRE(strcmp(result.out.data, "") == 0);
     proc_result_fini(&result);
     close(fd);
 }
@@ -456,22 +445,22 @@ static void chain_ends_when_last_exits(void)
      * does): the children must still start with it at its default. */
     signal(SIGPIPE, SIG_IGN);
     struct proc yes, cat, head;
-    EXPECT_OK(
+    REQUIRE_OK(
         proc_start(&yes, (char *[]){"yes", NULL}, &(struct proc_options){.out = PROC_PIPE_IO}));
-    EXPECT_OK(proc_start(&cat, (char *[]){"cat", NULL},
-                         &(struct proc_options){.in = PROC_STDOUT_OF(&yes), .out = PROC_PIPE_IO}));
-    EXPECT(yes.stdout_fd == -1); /* the library closed the parent's copy */
-    EXPECT_OK(proc_start(&head, (char *[]){"head", "-c", "1", NULL},
-                         &(struct proc_options){.in = PROC_STDOUT_OF(&cat), .out = PROC_PIPE_IO}));
-    EXPECT(cat.stdout_fd == -1);
+    REQUIRE_OK(proc_start(&cat, (char *[]){"cat", NULL},
+                          &(struct proc_options){.in = PROC_STDOUT_OF(&yes), .out = PROC_PIPE_IO}));
+    REQUIRE(yes.stdout_fd == -1); /* the library closed the parent's copy */
+    REQUIRE_OK(proc_start(&head, (char *[]){"head", "-c", "1", NULL},
+                          &(struct proc_options){.in = PROC_STDOUT_OF(&cat), .out = PROC_PIPE_IO}));
+    REQUIRE(cat.stdout_fd == -1);
     struct proc_bytes out;
-    EXPECT_OK(proc_communicate(&head, NULL, 0, 20, &out, NULL));
-    EXPECT(strcmp(out.data, "y") == 0 && head.returncode == 0);
-    EXPECT_OK(proc_communicate(&cat, NULL, 0, 20, NULL, NULL));
-    EXPECT_OK(proc_communicate(&yes, NULL, 0, 20, NULL, NULL));
+    REQUIRE_OK(proc_communicate(&head, NULL, 0, 20, &out, NULL));
+    REQUIRE(strcmp(out.data, "y") == 0 && head.returncode == 0);
+    REQUIRE_OK(proc_communicate(&cat, NULL, 0, 20, NULL, NULL));
+    REQUIRE_OK(proc_communicate(&yes, NULL, 0, 20, NULL, NULL));
     /* killed by SIGPIPE, not exiting on EPIPE: the ignored disposition was not inherited */
-    EXPECT(cat.returncode == -SIGPIPE);
-    EXPECT(yes.returncode == -SIGPIPE);
+    REQUIRE(cat.returncode == -SIGPIPE);
+    REQUIRE(yes.returncode == -SIGPIPE);
     proc_fini(&head);
     proc_fini(&cat);
     proc_fini(&yes);
@@ -481,9 +470,9 @@ static void stdout_of_needs_a_pipe(void)
 {
     /* Misuse is a ValueError saying what is wrong, and starts nothing. */
     struct proc up, down, bad;
-    EXPECT_OK(
+    REQUIRE_OK(
         proc_start(&up, (char *[]){"true", NULL}, &(struct proc_options){.out = PROC_PIPE_IO}));
-    EXPECT_OK(
+    REQUIRE_OK(
         proc_start(&down, (char *[]){"cat", NULL},
                    &(struct proc_options){.in = PROC_STDOUT_OF(&up), .out = PROC_DEVNULL_IO}));
     int before = open_fds();
@@ -495,13 +484,13 @@ static void stdout_of_needs_a_pipe(void)
                  proc_start(&bad, (char *[]){"cat", NULL},
                             &(struct proc_options){.out = PROC_STDOUT_OF(&down)}),
                  "ValueError", "PROC_STDOUT_OF is for stdin only");
-    EXPECT(open_fds() == before);
+    REQUIRE(open_fds() == before);
     proc_fini(&bad); /* harmless after a failed start */
-    EXPECT_OK(proc_communicate(&down, NULL, 0, 20, NULL, NULL));
-    EXPECT(down.returncode == 0);
+    REQUIRE_OK(proc_communicate(&down, NULL, 0, 20, NULL, NULL));
+    REQUIRE(down.returncode == 0);
     proc_fini(&down);
     proc_fini(&up);
-    EXPECT(no_children());
+    REQUIRE(no_children());
 }
 
 static void hundred_children_leave_nothing(void)
@@ -512,27 +501,27 @@ static void hundred_children_leave_nothing(void)
         struct proc_bytes out;
         switch (i % 4) {
         case 0: /* all three streams piped */
-            EXPECT_OK(proc_start(&a, (char *[]){"cat", NULL},
-                                 &(struct proc_options){.in = PROC_PIPE_IO,
-                                                        .out = PROC_PIPE_IO,
-                                                        .err = PROC_PIPE_IO}));
-            EXPECT_OK(proc_communicate(&a, "hi", 2, 20, &out, NULL));
-            EXPECT(strcmp(out.data, "hi") == 0);
+            REQUIRE_OK(proc_start(&a, (char *[]){"cat", NULL},
+                                  &(struct proc_options){.in = PROC_PIPE_IO,
+                                                         .out = PROC_PIPE_IO,
+                                                         .err = PROC_PIPE_IO}));
+            REQUIRE_OK(proc_communicate(&a, "hi", 2, 20, &out, NULL));
+            REQUIRE(strcmp(out.data, "hi") == 0);
             proc_fini(&a);
             break;
         case 1: /* a chain of two */
-            EXPECT_OK(proc_start(&a, (char *[]){"echo", "chain", NULL},
-                                 &(struct proc_options){.out = PROC_PIPE_IO}));
-            EXPECT_OK(
+            REQUIRE_OK(proc_start(&a, (char *[]){"echo", "chain", NULL},
+                                  &(struct proc_options){.out = PROC_PIPE_IO}));
+            REQUIRE_OK(
                 proc_start(&b, (char *[]){"cat", NULL},
                            &(struct proc_options){.in = PROC_STDOUT_OF(&a), .out = PROC_PIPE_IO}));
-            EXPECT_OK(proc_communicate(&b, NULL, 0, 20, &out, NULL));
-            EXPECT(strcmp(out.data, "chain\n") == 0);
+            REQUIRE_OK(proc_communicate(&b, NULL, 0, 20, &out, NULL));
+            REQUIRE(strcmp(out.data, "chain\n") == 0);
             proc_fini(&a);
             proc_fini(&b);
             break;
         case 2: /* killed, then cleaned up without communicate */
-            EXPECT_OK(
+            REQUIRE_OK(
                 proc_start(&a, (char *[]){"sleep", "10", NULL},
                            &(struct proc_options){.in = PROC_DEVNULL_IO, .out = PROC_PIPE_IO}));
             proc_kill(&a);
@@ -541,12 +530,12 @@ static void hundred_children_leave_nothing(void)
         default: /* run() */
         {
             struct proc_result result;
-            EXPECT_OK(proc_run(&result, (char *[]){"true", NULL}, true, 20));
+            REQUIRE_OK(proc_run(&result, (char *[]){"true", NULL}, true, 20));
             proc_result_fini(&result);
         }
         }
     }
-    EXPECT(no_children()); /* every child reaped: no zombies */
+    REQUIRE(no_children()); /* every child reaped: no zombies */
     int after = open_fds();
     if (after != before)
         fail(__LINE__, "%d descriptors open before, %d after", before, after);
@@ -581,7 +570,7 @@ static void bytes_repr_like_python(void)
     /* too small a buffer: a clean prefix, terminated */
     char small[8];
     pyrepr_bytes(small, sizeof small, "\xff\xff", 2);
-    EXPECT(strcmp(small, "b'\\xff") == 0);
+    REQUIRE(strcmp(small, "b'\\xff") == 0);
 }
 
 static void float_format_like_python(void)
@@ -602,10 +591,7 @@ static void float_format_like_python(void)
     }
 }
 
-static const struct {
-    const char *name;
-    void (*run)(void);
-} cases[] = {
+static const struct expect_case cases[] = {
     {"communicate_8mib", communicate_8mib},
     {"stdout_and_stderr_apart", stdout_and_stderr_apart},
     {"input_needs_a_stdin_pipe", input_needs_a_stdin_pipe},
@@ -633,20 +619,6 @@ static const struct {
 
 int main(int argc, char **argv)
 {
-    size_t n = sizeof cases / sizeof cases[0];
-    if (argc == 2 && strcmp(argv[1], "--list") == 0) {
-        for (size_t i = 0; i < n; i++)
-            printf("%s\n", cases[i].name);
-        return 0;
-    }
-    for (size_t i = 0; argc == 2 && i < n; i++) {
-        if (strcmp(argv[1], cases[i].name) == 0) {
-            current_case = cases[i].name;
-            cases[i].run();
-            printf("ok\n");
-            return 0;
-        }
-    }
-    fprintf(stderr, "usage: test_subprocess CASE   (--list shows the cases)\n");
-    return 2;
+    expect_on_failure(kill_children);
+    return EXPECT_MAIN(argc, argv, cases);
 }

@@ -1,15 +1,14 @@
 #!/usr/bin/env bats
 # The shared library's plumbing: common/check, cli and clock (tests/unit/test_common.c).
 bats_require_minimum_version 1.5.0
+load helpers
 
 setup() {
-    BIN=${BIN:-$PWD}
     T=$BIN/tests/unit/test_common
 }
 
 @test "cli: every parser case (kinds, bounds, junk, overflow, --, unknown flags) passes" {
-    run -0 timeout 10 "$T" cli
-    [[ ${lines[-1]} =~ ^[0-9]+\ cases,\ 0\ failed$ ]]
+    run_unit 10 test_common cli
 }
 
 @test "cli: a program sees the parsed values and the arguments after --" {
@@ -34,8 +33,7 @@ setup() {
 }
 
 @test "clock: monotonic, and clock_sleep sleeps at least as long as asked, even through signals" {
-    run -0 timeout 20 "$T" clock
-    [[ ${lines[-1]} =~ ^[0-9]+\ cases,\ 0\ failed$ ]]
+    run_unit 20 test_common clock
 }
 
 @test "check: CHECK_SYS names the call, the place and the error, and exits 1" {
