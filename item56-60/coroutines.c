@@ -131,15 +131,17 @@ struct generations {
     bool loop_per_generation;
 };
 
-/* The driving loop: for i in range(N): columns.append(str(grid)); grid = ... */
+/* The driving loop: columns.append(str(grid)); grid = ... N times. Each
+ * grid is recorded as soon as it exists, so that a generation's time is its
+ * simulation (and, --loop-per-generation, its loop), not the final close. */
 AIO_COROUTINE(run_generations)
 static struct error *run_generations(void *arg, void **result)
 {
     struct generations *g = arg;
     struct error *err = NULL;
     *result = NULL;
+    life_record(g->run, grid_str(g->grid));
     for (long i = 0; i < g->run->opt.generations && !err; i++) {
-        life_record(g->run, grid_str(g->grid));
         void *next_grid = NULL;
         if (g->loop_per_generation) /* the book: grid = asyncio.run(simulate(grid)) */
             err = aio_run(simulate, g->grid, &next_grid);
@@ -148,6 +150,7 @@ static struct error *run_generations(void *arg, void **result)
         if (!err) {
             grid_destroy(g->grid);
             g->grid = next_grid;
+            life_record(g->run, grid_str(g->grid));
         }
     }
     return err;
@@ -188,7 +191,6 @@ int main(int argc, char **argv)
         life_abandon(&run);
         return 1;
     }
-    life_record(&run, grid_str(g.grid));
     grid_destroy(g.grid);
     life_finish(&run);
     return 0;

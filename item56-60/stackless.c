@@ -142,7 +142,12 @@ static void resume(void *arg)
     grid_destroy(sim.grid); /* Fan in: every cell is done */
     sim.grid = sim.next_grid;
     sim.next_grid = NULL;
-    if (sim.error || ++sim.generation == sim.run->opt.generations)
+    if (sim.error) {
+        aio_loop_stop(sim.loop);
+        return;
+    }
+    life_record(sim.run, grid_str(sim.grid)); /* columns.append(str(grid)) */
+    if (++sim.generation == sim.run->opt.generations)
         aio_loop_stop(sim.loop);
     else
         start_generation();
@@ -155,10 +160,9 @@ static void measured(void *arg)
     sim.rss_before = -1;
 }
 
-/* columns.append(str(grid)); then a step for every cell: Fan out. */
+/* A step for every cell: Fan out. */
 static void start_generation(void)
 {
-    life_record(sim.run, grid_str(sim.grid));
     long cells = sim.grid->height * sim.grid->width;
     sim.next_grid = grid_create(sim.grid->height, sim.grid->width);
     sim.pending = cells;
@@ -189,6 +193,7 @@ int main(int argc, char **argv)
     life_seed(&run, grid_setter(sim.grid));
     sim.rss_before = stats ? resident_bytes() : -1;
     sim.cells = xcalloc((size_t)(run.opt.height * run.opt.width), sizeof *sim.cells);
+    life_record(&run, grid_str(sim.grid));
     struct error *err = aio_loop_create(&sim.loop);
     if (!err && run.opt.generations > 0) {
         start_generation();
@@ -207,7 +212,6 @@ int main(int argc, char **argv)
         life_abandon(&run);
         return 1;
     }
-    life_record(&run, grid_str(sim.grid));
     grid_destroy(sim.grid);
     life_finish(&run);
     return 0;
