@@ -30,9 +30,9 @@ enum poll { READY, PENDING }; /* what a step of an async function returns */
  * coordinates are its index in the cells array. */
 struct cell {
     struct aio_handle wakeup;         /* its one pending wait, stored here: no allocation */
-    unsigned char step_cell_at;       /* resume points (0: not started) */
-    unsigned char game_logic_at;      /* ... */
-    unsigned char count_neighbors_at; /* the reads done so far, 0-8 */
+    unsigned char step_cell_at;       /* where poll_step_cell resumes (0: at the top) */
+    unsigned char game_logic_at;      /* where poll_game_logic resumes */
+    unsigned char count_neighbors_at; /* poll_count_neighbors: the reads done so far, 0-8 */
     unsigned char neighbors;          /* step_cell's `neighbors` (count_neighbors' count) */
     char state;                       /* step_cell's `state`, then game_logic's result */
 };
