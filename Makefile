@@ -7,12 +7,16 @@
 #   make bench           the performance tables (bench/*.sh)
 #   make clean, make format
 #   make STRICT=1        warnings are errors (CI);  make CC=clang  builds with clang
+#   make AIO_SWITCH=ucontext   common/aio switches with swapcontext, not assembly
 #
 # Layout rules (no per-directory Makefiles to edit):
 #   common/*.c                      -> libcommon.a, linked into everything
 #   itemNN/foo.c with itemNN/foo.h  -> a shared part of that item (life.c), linked into its programs
 #   itemNN/foo.c otherwise          -> the program itemNN/foo
 #   tests/unit/foo.c                -> the unit-test program tests/unit/foo (links every item's shared parts)
+#   bench/foo.c                     -> the measuring program bench/foo, and bench/foo_ucontext: the
+#                                      same linked with common/aio's ucontext switch (make bench
+#                                      compares the two)
 #
 # VARIANT=asan|tsan builds the same tree with sanitizers into build/VARIANT/
 # (build/tsan/item54/race); `make check` does that itself. In-tree binaries are
@@ -28,6 +32,16 @@ CFLAGS += -Werror
 endif
 CPPFLAGS := -Icommon -MMD -MP
 LDLIBS := -lm
+
+# AIO_SWITCH=ucontext: common/aio's tasks switch stacks with glibc's
+# swapcontext instead of the assembly switch (part of the flags stamp below,
+# so changing it rebuilds everything).
+AIO_SWITCH ?= asm
+ifeq ($(AIO_SWITCH),ucontext)
+CPPFLAGS += -DAIO_SWITCH_UCONTEXT
+else ifneq ($(AIO_SWITCH),asm)
+$(error AIO_SWITCH must be asm or ucontext, not '$(AIO_SWITCH)')
+endif
 
 # Sanitized builds: -O1 keeps the reports' stack traces readable. Programs are
 # linked with $(CFLAGS), so the -fsanitize flags reach the linker too.
@@ -53,14 +67,16 @@ COMMON_SRCS := $(wildcard common/*.c)
 ITEM_PART_SRCS := $(foreach h,$(wildcard item*/*.h),$(wildcard $(h:.h=.c)))
 PROG_SRCS := $(filter-out $(ITEM_PART_SRCS),$(wildcard item*/*.c))
 UNIT_SRCS := $(wildcard tests/unit/*.c)
+BENCH_SRCS := $(wildcard bench/*.c)
 
 LIBCOMMON := $(OUT)/libcommon.a
 LIBITEMS := $(OUT)/libitems.a
 PROGS := $(addprefix $(BINPREFIX),$(PROG_SRCS:.c=))
 UNITS := $(addprefix $(BINPREFIX),$(UNIT_SRCS:.c=))
+BENCHES := $(addprefix $(BINPREFIX),$(BENCH_SRCS:.c=) $(BENCH_SRCS:.c=_ucontext))
 
 .PHONY: all test check bench clean format FORCE $(ITEMS)
-all: $(PROGS) $(UNITS)
+all: $(PROGS) $(UNITS) $(BENCHES)
 
 # The compiler and flags that built the objects (the idea of git's GIT-CFLAGS).
 # The file is rewritten only when they change, so `make STRICT=1` or
@@ -100,6 +116,23 @@ endef
 $(foreach u,$(UNIT_SRCS:.c=),$(eval $(call unit,$(u))))
 $(UNIT_SRCS:%.c=$(OUT)/%.o): CPPFLAGS += $(addprefix -I,$(ITEMS))
 
+# common/aio_task.c once more with the ucontext switch; linked ahead of
+# libcommon, its symbols are the ones used, and the archive's aio_task.o is
+# never pulled in.
+$(OUT)/common/aio_task_ucontext.o: common/aio_task.c $(FLAGS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -DAIO_SWITCH_UCONTEXT $(CFLAGS) -c -o $@ $<
+
+define bench
+$(BINPREFIX)$(1): $(OUT)/$(1).o $(LIBCOMMON)
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+$(BINPREFIX)$(1)_ucontext: $(OUT)/$(1).o $(OUT)/common/aio_task_ucontext.o $(LIBCOMMON)
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach b,$(BENCH_SRCS:.c=),$(eval $(call bench,$(b))))
+
 # make item54: just that item's programs.
 $(foreach d,$(ITEMS),$(eval $(d): $(addprefix $(BINPREFIX),$(filter $(d)/%,$(PROG_SRCS:.c=)))))
 
@@ -116,10 +149,11 @@ bench: all
 	@bench/run
 
 clean:
-	rm -rf build $(PROGS) $(UNITS)
+	rm -rf build $(PROGS) $(UNITS) $(BENCHES)
 
 format:
-	clang-format -i $(COMMON_SRCS) $(wildcard common/*.h item*/*.[ch] tests/unit/*.[ch])
+	clang-format -i $(COMMON_SRCS) $(wildcard common/*.h item*/*.[ch] tests/unit/*.[ch] bench/*.c)
 
 # -MMD -MP wrote one .d file per object: the headers it includes.
--include $(patsubst %.c,$(OUT)/%.d,$(COMMON_SRCS) $(ITEM_PART_SRCS) $(PROG_SRCS) $(UNIT_SRCS))
+-include $(patsubst %.c,$(OUT)/%.d,$(COMMON_SRCS) $(ITEM_PART_SRCS) $(PROG_SRCS) $(UNIT_SRCS) \
+                                   $(BENCH_SRCS)) $(OUT)/common/aio_task_ucontext.d

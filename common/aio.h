@@ -101,14 +101,16 @@ typedef void aio_callback(void *arg);
  * caller owns (a stackless coroutine embeds it: no allocation per wait). It
  * must stay valid until its callback has run or it was cancelled; once the
  * callback runs, the handle is free for reuse (even from inside that
- * callback). The fields are the loop's. */
+ * callback). The fields are the loop's; it need not be initialised before it
+ * is first scheduled, but zero it ({0}) if it may be cancelled before then. */
 struct aio_handle {
     aio_callback *callback;
     void *arg;
-    double when;         /* deadline on clock_now()'s scale; 0 for call_soon */
-    uint64_t seq;        /* equal deadlines run in scheduling order */
-    size_t heap_index;   /* position in the timer heap */
+    double when;             /* deadline on clock_now()'s scale; 0 for call_soon */
+    uint64_t seq;            /* equal deadlines run in scheduling order */
+    size_t heap_index;       /* position in the timer heap */
     struct aio_handle *next; /* ready FIFO link */
+    struct aio_loop *loop;   /* where it is scheduled (for aio_handle_cancel) */
     int state;
 };
 
@@ -155,7 +157,8 @@ struct aio_task;
  * belongs to whoever awaits it: aio_await or aio_gather collects it exactly
  * once and frees it (like pthread_join). One never awaited is cancelled and
  * freed when its loop closes. */
-#define aio_create_task(task, fn, arg) aio_create_task_at((task), (fn), #fn, (arg), __FILE__, __LINE__)
+#define aio_create_task(task, fn, arg)                                                             \
+    aio_create_task_at((task), (fn), #fn, (arg), __FILE__, __LINE__)
 
 /* Wait for the task to finish; store its result, free it, return its error. */
 struct error *aio_await(struct aio_task *task, void **result);
@@ -196,7 +199,7 @@ struct aio_task *aio_current_task(void); /* NULL outside a task */
  * mode, where fn is defined. */
 #define AIO_COROUTINE(fn)                                                                          \
     static task_fn fn;                                                                             \
-    __attribute__((constructor)) static void aio_coroutine_##fn(void)                             \
+    __attribute__((constructor)) static void aio_coroutine_##fn(void)                              \
     {                                                                                              \
         aio_register_coroutine(fn, #fn, __FILE__, __LINE__ + 1);                                   \
     }
@@ -268,9 +271,8 @@ struct error *aio_run_at(task_fn *fn, const char *name, void *arg, void **result
                          const char *file, int line);
 struct error *aio_loop_run_until_complete_at(struct aio_loop *loop, task_fn *fn, const char *name,
                                              void *arg, void **result, const char *file, int line);
-struct future *aio_run_coroutine_threadsafe_at(struct aio_loop *loop, task_fn *fn,
-                                               const char *name, void *arg, const char *file,
-                                               int line);
+struct future *aio_run_coroutine_threadsafe_at(struct aio_loop *loop, task_fn *fn, const char *name,
+                                               void *arg, const char *file, int line);
 void aio_register_coroutine(task_fn *fn, const char *name, const char *file, int line);
 
 #endif

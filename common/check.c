@@ -6,8 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "error.h"
+#include <unistd.h>
 
 static void vreport(const char *fmt, va_list ap, int err)
 {
@@ -54,11 +53,6 @@ void die_call(const char *call, const char *file, int line, int err)
     exit(1);
 }
 
-void die_error(const struct error *e)
-{
-    die("%s: %s", e->type, e->message);
-}
-
 static void *check_alloc(void *p, size_t size)
 {
     if (p == NULL && size != 0)
@@ -87,4 +81,33 @@ void *xrealloc(void *ptr, size_t size)
 char *xstrdup(const char *s)
 {
     return check_alloc(strdup(s), 1);
+}
+
+/* gnulib's close_stdout, without the close: a handler that runs after this
+ * one may still print, and stdout must still be there for it. */
+static void flush_stdout(void)
+{
+    bool failed_before = ferror(stdout) != 0;
+    errno = 0;
+    bool failed_now = fflush(stdout) != 0;
+    if (!failed_before && !failed_now)
+        return;
+    int err = failed_now ? errno : 0; /* an earlier write's errno is long gone */
+    if (err)
+        fprintf(stderr, "%s: write error: %s\n", program_invocation_short_name, strerror(err));
+    else
+        fprintf(stderr, "%s: write error\n", program_invocation_short_name);
+    _exit(1); /* not exit(): calling it again from an atexit handler is undefined */
+}
+
+static void register_flush_stdout(void)
+{
+    if (atexit(flush_stdout) != 0)
+        die("atexit: cannot register the check of stdout");
+}
+
+void check_stdout_at_exit(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    CHECK_PT(pthread_once(&once, register_flush_stdout));
 }

@@ -8,12 +8,37 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
+
+/* Visit every flag of a table in order, the flags of its CLI_FLAGS entries
+ * where they stand; stop at, and return, the first flag visit says yes to. */
+static const struct cli_flag *walk(const struct cli_flag *table,
+                                   bool (*visit)(const struct cli_flag *f, void *ctx), void *ctx)
+{
+    for (const struct cli_flag *f = table; f && f->name; f++) {
+        const struct cli_flag *found = f->kind == CLI_FLAGS ? walk(f->value, visit, ctx)
+                                       : visit(f, ctx)      ? f
+                                                            : NULL;
+        if (found)
+            return found;
+    }
+    return NULL;
+}
+
+struct wanted {
+    const char *name;
+    size_t len;
+};
+
+static bool is_wanted(const struct cli_flag *f, void *ctx)
+{
+    const struct wanted *w = ctx;
+    return strlen(f->name) == w->len && strncmp(f->name, w->name, w->len) == 0;
+}
+
 static const struct cli_flag *find_flag(const struct cli *cli, const char *name, size_t len)
 {
-    for (const struct cli_flag *f = cli->flags; f && f->name; f++)
-        if (strlen(f->name) == len && strncmp(f->name, name, len) == 0)
-            return f;
-    return NULL;
+    return walk(cli->flags, is_wanted, &(struct wanted){name, len});
 }
 
 static bool takes_value(const struct cli_flag *f)
@@ -31,8 +56,9 @@ static void expectation(const struct cli_flag *f, char *buf, size_t len)
     case CLI_DOUBLE:
         snprintf(buf, len, "a number from %g to %g", f->min, f->max);
         break;
-    case CLI_YX:
-        snprintf(buf, len, "Y,X with integers from %.0f to %.0f", f->min, f->max);
+    case CLI_PAIR:
+        snprintf(buf, len, "%s with integers from %.0f to %.0f", f->metavar ? f->metavar : "A,B",
+                 f->min, f->max);
         break;
     default: /* CLI_STRING: its metavar says what it is ("FILE") */
         snprintf(buf, len, "%s", f->metavar ? f->metavar : "a value");
@@ -40,7 +66,6 @@ static void expectation(const struct cli_flag *f, char *buf, size_t len)
     }
 }
 
-/* strtol that accepts only a whole, in-range number with nothing after it. */
 /* How many characters of s form a plain decimal number (0: none). strtol and
  * strtod also take leading blanks, and strtod hex ("0x10"), "inf" and "nan",
  * none of which a user means here; a number is accepted only when the
@@ -70,6 +95,8 @@ static size_t plain_decimal(const char *s, bool fraction)
     return (size_t)(p - s);
 }
 
+/* strtol that accepts only a plain decimal, in-range number; *end is where
+ * it stopped, for the caller to check what follows. */
 static bool parse_long(const char *s, char **end, long *out, double min, double max)
 {
     size_t len = plain_decimal(s, false);
@@ -102,13 +129,13 @@ static bool parse_value(const struct cli_flag *f, const char *s)
         *(double *)f->value = v;
         return true;
     }
-    case CLI_YX: {
-        struct cli_yx yx;
-        if (!parse_long(s, &end, &yx.y, f->min, f->max) || *end != ',')
+    case CLI_PAIR: {
+        struct cli_pair pair;
+        if (!parse_long(s, &end, &pair.first, f->min, f->max) || *end != ',')
             return false;
-        if (!parse_long(end + 1, &end, &yx.x, f->min, f->max) || *end != '\0')
+        if (!parse_long(end + 1, &end, &pair.second, f->min, f->max) || *end != '\0')
             return false;
-        *(struct cli_yx *)f->value = yx;
+        *(struct cli_pair *)f->value = pair;
         return true;
     }
     case CLI_STRING:
@@ -186,15 +213,19 @@ enum cli_status cli_parse(const struct cli *cli, int argc, char **argv, char ***
     return CLI_OK;
 }
 
+static bool usage_of(const struct cli_flag *f, void *out)
+{
+    if (takes_value(f))
+        fprintf(out, " [%s %s]", f->name, f->metavar ? f->metavar : "VALUE");
+    else
+        fprintf(out, " [%s]", f->name);
+    return false; /* on to the next */
+}
+
 void cli_usage(const struct cli *cli, FILE *out)
 {
     fprintf(out, "usage: %s", program_invocation_short_name);
-    for (const struct cli_flag *f = cli->flags; f && f->name; f++) {
-        if (takes_value(f))
-            fprintf(out, " [%s %s]", f->name, f->metavar ? f->metavar : "VALUE");
-        else
-            fprintf(out, " [%s]", f->name);
-    }
+    walk(cli->flags, usage_of, out);
     if (cli->rest)
         fprintf(out, " [%s]", cli->rest);
     fputc('\n', out);
@@ -209,10 +240,10 @@ static void print_default(const struct cli_flag *f, FILE *out)
     case CLI_DOUBLE:
         fprintf(out, " (default %g)", *(double *)f->value);
         break;
-    case CLI_YX: {
-        const struct cli_yx *yx = f->value;
-        if (yx->y >= f->min && yx->x >= f->min)
-            fprintf(out, " (default %ld,%ld)", yx->y, yx->x);
+    case CLI_PAIR: { /* a default below min means "none" (Life's --fail-at -1,-1) */
+        const struct cli_pair *pair = f->value;
+        if (pair->first >= f->min && pair->second >= f->min)
+            fprintf(out, " (default %ld,%ld)", pair->first, pair->second);
         break;
     }
     case CLI_STRING:
@@ -224,22 +255,27 @@ static void print_default(const struct cli_flag *f, FILE *out)
     }
 }
 
+static bool help_line(const struct cli_flag *f, void *unused)
+{
+    (void)unused;
+    char left[64];
+    if (takes_value(f))
+        snprintf(left, sizeof left, "%s %s", f->name, f->metavar ? f->metavar : "VALUE");
+    else
+        snprintf(left, sizeof left, "%s", f->name);
+    printf("  %-24s %s", left, f->help ? f->help : "");
+    print_default(f, stdout);
+    putchar('\n');
+    return false;
+}
+
 static void help(const struct cli *cli)
 {
     cli_usage(cli, stdout);
     if (cli->summary)
         printf("\n%s\n", cli->summary);
     printf("\nflags:\n");
-    for (const struct cli_flag *f = cli->flags; f && f->name; f++) {
-        char left[64];
-        if (takes_value(f))
-            snprintf(left, sizeof left, "%s %s", f->name, f->metavar ? f->metavar : "VALUE");
-        else
-            snprintf(left, sizeof left, "%s", f->name);
-        printf("  %-24s %s", left, f->help ? f->help : "");
-        print_default(f, stdout);
-        putchar('\n');
-    }
+    walk(cli->flags, help_line, NULL);
     printf("  %-24s %s\n", "--help", "show this help and exit");
 }
 
@@ -247,6 +283,7 @@ int cli_parse_or_exit(const struct cli *cli, int argc, char **argv, char ***rest
 {
     char err[512];
     int nrest = 0;
+    check_stdout_at_exit(); /* every program comes through here */
     switch (cli_parse(cli, argc, argv, rest, &nrest, err, sizeof err)) {
     case CLI_OK:
         return nrest;

@@ -13,6 +13,15 @@
  *     const struct cli cli = {"Show a lost-update race.", flags, NULL};
  *     cli_parse_or_exit(&cli, argc, argv, NULL);
  *
+ * Flags that several programs share (Item 55's stages, the Game of Life's
+ * variants) form a table of their own, which a program's table includes
+ * where it wants them listed, as a group:
+ *
+ *     const struct cli_flag flags[] = {CLI_FLAGS_OF(own), CLI_FLAGS_OF(shared), {0}};
+ *
+ * CLI_FLAGS_OF(NULL) includes nothing. Every table ends with a zeroed entry;
+ * nothing is copied, so no table size can drop a flag.
+ *
  * Flags are `--name value`, `--name=value`, or a bare `--name` for switches.
  * `--help` prints the usage and every flag with its default on stdout, exit 0.
  * A bad flag prints one line naming it, e.g.
@@ -22,7 +31,9 @@
  * values are all caught. Arguments after `--` are handed back when the program
  * declares `rest` (e.g. "-- COMMAND [ARG...]"); otherwise they are an error.
  *
- * cli_parse is the same parser without the printing and exiting, for tests.
+ * cli_parse_or_exit also registers check_stdout_at_exit (common/check), so
+ * that every program's lost output is an error. cli_parse is the same parser
+ * without the printing and exiting, for tests.
  */
 #ifndef COMMON_CLI_H
 #define COMMON_CLI_H
@@ -30,6 +41,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdnoreturn.h>
 
 enum cli_kind {
     CLI_SWITCH, /* bool *: a bare --name sets it to true */
@@ -37,21 +49,29 @@ enum cli_kind {
     CLI_INT,    /* long *: a whole number from min to max */
     CLI_DOUBLE, /* double *: a number from min to max */
     CLI_STRING, /* const char **: any text */
-    CLI_YX,     /* struct cli_yx *: "Y,X", each a whole number from min to max */
+    CLI_PAIR,   /* struct cli_pair *: "A,B", each a whole number from min to max; the
+                   metavar names the two ("Y,X") */
+    CLI_FLAGS,  /* const struct cli_flag *: another table, listed here (CLI_FLAGS_OF) */
 };
 
-struct cli_yx {
-    long y, x;
+struct cli_pair {
+    long first, second;
 };
 
 struct cli_flag {
     const char *name; /* "--threads"; a zeroed entry ends the table */
     enum cli_kind kind;
     void *value;         /* where the default lives and the result goes */
-    double min, max;     /* bounds for CLI_INT, CLI_DOUBLE, CLI_YX */
+    double min, max;     /* bounds for CLI_INT, CLI_DOUBLE, CLI_PAIR */
     const char *metavar; /* "N", "MS", "FILE": shown in the usage */
     const char *help;
 };
+
+/* An entry that lists another table's flags (a group) at its place. */
+#define CLI_FLAGS_OF(table)                                                                        \
+    {                                                                                              \
+        "(group)", CLI_FLAGS, (void *)(table), 0, 0, NULL, NULL                                    \
+    }
 
 struct cli {
     const char *summary; /* one sentence: what the program shows */
@@ -77,7 +97,7 @@ void cli_usage(const struct cli *cli, FILE *f);
 
 /* For checks that span flags (the pattern must fit the grid): print
  * "prog: message", the usage line, and exit 2. */
-void cli_usage_error(const struct cli *cli, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3), __noreturn__));
+noreturn void cli_usage_error(const struct cli *cli, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -3,6 +3,8 @@
 
 #include <errno.h>
 
+#include "check.h"
+
 static struct timespec to_timespec(double t)
 {
     struct timespec ts;
@@ -20,7 +22,7 @@ static struct timespec to_timespec(double t)
 double clock_now(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts); /* cannot fail with a valid clock id */
+    CHECK_SYS(clock_gettime(CLOCK_MONOTONIC, &ts)); /* fails only if the program is broken */
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -28,8 +30,12 @@ void clock_sleep_until(double deadline)
 {
     struct timespec ts = to_timespec(deadline);
     /* An absolute deadline makes resuming after EINTR exact: no drift. */
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+    int err;
+    while ((err = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL)) == EINTR)
         ;
+    if (err) /* EINVAL: a broken deadline */
+        die_call("clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL)", __FILE__, __LINE__,
+                 err);
 }
 
 void clock_sleep(double seconds)
@@ -52,6 +58,6 @@ int clock_cond_init(pthread_cond_t *cond)
     err = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     if (!err)
         err = pthread_cond_init(cond, &attr);
-    pthread_condattr_destroy(&attr);
+    CHECK_PT(pthread_condattr_destroy(&attr));
     return err;
 }

@@ -9,7 +9,9 @@
  *                           made with clock_cond_init
  *   clock_cond_init(c)      a condition variable that times out on
  *                           CLOCK_MONOTONIC, so a wall-clock jump cannot
- *                           stretch or cut a timeout
+ *                           stretch or cut a timeout; returns 0 or the
+ *                           error number, as pthread_cond_init does (the
+ *                           caller CHECK_PTs it, as it would that call)
  */
 #ifndef COMMON_CLOCK_H
 #define COMMON_CLOCK_H

@@ -1,6 +1,7 @@
 /* error: see error.h. */
 #include "error.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,4 +66,12 @@ void error_free(struct error *e)
         free(e);
         e = cause;
     }
+}
+
+void error_die(const struct error *e)
+{
+    fflush(stdout); /* what the program printed comes first, as in Python */
+    fprintf(stderr, "%s: ", program_invocation_short_name);
+    error_print(stderr, e);
+    exit(1);
 }

@@ -10,12 +10,19 @@
  *                            first, then "The above exception was the direct
  *                            cause of the following exception:", then e;
  *                            each as "Type: message"
+ *   error_die(e)             an error nobody handled: prints the chain as
+ *                            error_print does, the first line after "prog: ",
+ *                            and exits 1 (Python's uncaught exception)
  *   error_free(e)            frees e and its causes
+ *
+ * error is above check (it allocates through xcalloc); check knows nothing of
+ * it.
  */
 #ifndef COMMON_ERROR_H
 #define COMMON_ERROR_H
 
 #include <stdio.h>
+#include <stdnoreturn.h>
 
 struct error {
     char type[48];
@@ -30,5 +37,6 @@ struct error *error_from(struct error *cause, const char *type, const char *fmt,
 struct error *error_copy(const struct error *e);
 void error_print(FILE *f, const struct error *e);
 void error_free(struct error *e);
+noreturn void error_die(const struct error *e);
 
 #endif

@@ -6,6 +6,9 @@
  *   future is resolved, because any number of threads may wait for it.
  *   Invariant: done goes false -> true exactly once; value/error never change
  *   after that, so future_result may copy them out under the mutex.
+ *   Done callbacks (add_done_callback) wait in a FIFO until then; resolve
+ *   takes the list under the mutex and runs it without, in the resolving
+ *   thread, with in_callbacks set so that future_destroy waits for them.
  *
  * Implementation notes: the thread pool
  *   max_workers threads are created up front and live until shutdown; each
@@ -39,30 +42,91 @@
 #include "check.h"
 #include "futures_impl.h"
 
+struct done_callback {
+    struct done_callback *next;
+    void (*cb)(struct future *f, void *arg);
+    void *arg;
+};
+
 struct future {
     pthread_mutex_t mutex;
     pthread_cond_t finished;
-    bool done;           /* guarded by mutex */
-    void *value;         /* guarded by mutex */
-    struct error *error; /* guarded by mutex */
+    bool done;                       /* guarded by mutex */
+    bool in_callbacks;               /* guarded by mutex: resolve is running callbacks */
+    void *value;                     /* guarded by mutex */
+    struct error *error;             /* guarded by mutex */
+    struct done_callback *callbacks; /* guarded by mutex: FIFO until done */
 };
 
 struct future *future_create(void)
 {
     struct future *f = xcalloc(1, sizeof *f);
-    pthread_mutex_init(&f->mutex, NULL);
-    pthread_cond_init(&f->finished, NULL);
+    CHECK_PT(pthread_mutex_init(&f->mutex, NULL));
+    CHECK_PT(pthread_cond_init(&f->finished, NULL));
     return f;
 }
 
+/* The callbacks run without the mutex (a callback may call future_result),
+ * after done is set; in_callbacks keeps future_destroy waiting until they
+ * have returned. */
 static void resolve(struct future *f, void *value, struct error *error)
 {
-    pthread_mutex_lock(&f->mutex);
+    CHECK_PT(pthread_mutex_lock(&f->mutex));
     f->done = true;
     f->value = value;
     f->error = error;
-    pthread_cond_broadcast(&f->finished);
-    pthread_mutex_unlock(&f->mutex);
+    struct done_callback *callbacks = f->callbacks;
+    f->callbacks = NULL;
+    f->in_callbacks = callbacks != NULL;
+    CHECK_PT(pthread_cond_broadcast(&f->finished));
+    CHECK_PT(pthread_mutex_unlock(&f->mutex));
+    if (!callbacks)
+        return;
+    while (callbacks) {
+        struct done_callback *c = callbacks;
+        callbacks = c->next;
+        c->cb(f, c->arg);
+        free(c);
+    }
+    CHECK_PT(pthread_mutex_lock(&f->mutex));
+    f->in_callbacks = false;
+    CHECK_PT(pthread_cond_broadcast(&f->finished));
+    CHECK_PT(pthread_mutex_unlock(&f->mutex));
+}
+
+void future_add_done_callback(struct future *f, void (*cb)(struct future *f, void *arg), void *arg)
+{
+    CHECK_PT(pthread_mutex_lock(&f->mutex));
+    if (f->done) {
+        CHECK_PT(pthread_mutex_unlock(&f->mutex));
+        cb(f, arg);
+        return;
+    }
+    struct done_callback *c = xmalloc(sizeof *c);
+    *c = (struct done_callback){NULL, cb, arg};
+    struct done_callback **tail = &f->callbacks;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = c;
+    CHECK_PT(pthread_mutex_unlock(&f->mutex));
+}
+
+bool future_remove_done_callback(struct future *f, void (*cb)(struct future *f, void *arg),
+                                 void *arg)
+{
+    bool removed = false;
+    CHECK_PT(pthread_mutex_lock(&f->mutex));
+    for (struct done_callback **p = &f->callbacks; *p; p = &(*p)->next) {
+        if ((*p)->cb == cb && (*p)->arg == arg) {
+            struct done_callback *c = *p;
+            *p = c->next;
+            free(c);
+            removed = true;
+            break;
+        }
+    }
+    CHECK_PT(pthread_mutex_unlock(&f->mutex));
+    return removed;
 }
 
 void future_set_result(struct future *f, void *value)
@@ -77,21 +141,21 @@ void future_set_error(struct future *f, struct error *error)
 
 bool future_done(struct future *f)
 {
-    pthread_mutex_lock(&f->mutex);
+    CHECK_PT(pthread_mutex_lock(&f->mutex));
     bool done = f->done;
-    pthread_mutex_unlock(&f->mutex);
+    CHECK_PT(pthread_mutex_unlock(&f->mutex));
     return done;
 }
 
 struct error *future_result(struct future *f, void **value)
 {
-    pthread_mutex_lock(&f->mutex);
+    CHECK_PT(pthread_mutex_lock(&f->mutex));
     while (!f->done)
-        pthread_cond_wait(&f->finished, &f->mutex);
+        CHECK_PT(pthread_cond_wait(&f->finished, &f->mutex));
     if (value)
         *value = f->value;
     struct error *error = error_copy(f->error);
-    pthread_mutex_unlock(&f->mutex);
+    CHECK_PT(pthread_mutex_unlock(&f->mutex));
     return error;
 }
 
@@ -99,6 +163,16 @@ void future_destroy(struct future *f)
 {
     if (!f)
         return;
+    CHECK_PT(pthread_mutex_lock(&f->mutex));
+    while (f->in_callbacks)
+        CHECK_PT(pthread_cond_wait(&f->finished, &f->mutex));
+    struct done_callback *c = f->callbacks; /* never resolved: they never run */
+    CHECK_PT(pthread_mutex_unlock(&f->mutex));
+    while (c) {
+        struct done_callback *next = c->next;
+        free(c);
+        c = next;
+    }
     pthread_mutex_destroy(&f->mutex);
     pthread_cond_destroy(&f->finished);
     error_free(f->error);
@@ -180,18 +254,18 @@ static void *pool_worker(void *arg)
 {
     struct thread_pool *pool = arg;
     for (;;) {
-        pthread_mutex_lock(&pool->mutex);
+        CHECK_PT(pthread_mutex_lock(&pool->mutex));
         while (!pool->head && !pool->shutting_down)
-            pthread_cond_wait(&pool->work_ready, &pool->mutex);
+            CHECK_PT(pthread_cond_wait(&pool->work_ready, &pool->mutex));
         struct task *task = pool->head;
         if (!task) { /* shutting down and nothing left to do */
-            pthread_mutex_unlock(&pool->mutex);
+            CHECK_PT(pthread_mutex_unlock(&pool->mutex));
             return NULL;
         }
         pool->head = task->next;
         if (!pool->head)
             pool->tail = NULL;
-        pthread_mutex_unlock(&pool->mutex);
+        CHECK_PT(pthread_mutex_unlock(&pool->mutex));
 
         void *value = NULL;
         struct error *error = task->fn(task->arg, &value);
@@ -210,10 +284,10 @@ static struct future *thread_pool_submit(struct executor *ex, task_fn *fn, void 
     *task = (struct task){NULL, fn, arg, future_create()};
     struct future *future = task->future;
 
-    pthread_mutex_lock(&pool->mutex);
+    CHECK_PT(pthread_mutex_lock(&pool->mutex));
     if (pool->shutting_down) {
         /* Python: RuntimeError('cannot schedule new futures after shutdown') */
-        pthread_mutex_unlock(&pool->mutex);
+        CHECK_PT(pthread_mutex_unlock(&pool->mutex));
         future_destroy(future);
         free(task);
         errno = ESHUTDOWN;
@@ -224,8 +298,8 @@ static struct future *thread_pool_submit(struct executor *ex, task_fn *fn, void 
     else
         pool->head = task;
     pool->tail = task;
-    pthread_cond_signal(&pool->work_ready);
-    pthread_mutex_unlock(&pool->mutex);
+    CHECK_PT(pthread_cond_signal(&pool->work_ready));
+    CHECK_PT(pthread_mutex_unlock(&pool->mutex));
     /* The worker may resolve the future before we return: the caller's copy
      * of the pointer stays valid because only the caller destroys it. */
     return future;
@@ -234,31 +308,31 @@ static struct future *thread_pool_submit(struct executor *ex, task_fn *fn, void 
 static void join_workers(struct thread_pool *pool, int n)
 {
     for (int i = 0; i < n; i++)
-        pthread_join(pool->threads[i], NULL);
+        CHECK_PT(pthread_join(pool->threads[i], NULL));
 }
 
 static void thread_pool_shutdown(struct executor *ex, bool wait)
 {
     struct thread_pool *pool = (struct thread_pool *)ex;
-    pthread_mutex_lock(&pool->mutex);
+    CHECK_PT(pthread_mutex_lock(&pool->mutex));
     pool->shutting_down = true;
-    pthread_cond_broadcast(&pool->work_ready);
-    pthread_mutex_unlock(&pool->mutex);
+    CHECK_PT(pthread_cond_broadcast(&pool->work_ready));
+    CHECK_PT(pthread_mutex_unlock(&pool->mutex));
     if (!wait)
         return;
-    pthread_mutex_lock(&pool->join_mutex);
+    CHECK_PT(pthread_mutex_lock(&pool->join_mutex));
     if (!pool->joined) {
         join_workers(pool, pool->nthreads);
         pool->joined = true;
     }
-    pthread_mutex_unlock(&pool->join_mutex);
+    CHECK_PT(pthread_mutex_unlock(&pool->join_mutex));
 }
 
 static void thread_pool_free(struct thread_pool *pool)
 {
-    pthread_mutex_destroy(&pool->mutex);
-    pthread_cond_destroy(&pool->work_ready);
-    pthread_mutex_destroy(&pool->join_mutex);
+    CHECK_PT(pthread_mutex_destroy(&pool->mutex));
+    CHECK_PT(pthread_cond_destroy(&pool->work_ready));
+    CHECK_PT(pthread_mutex_destroy(&pool->join_mutex));
     free(pool);
 }
 
@@ -281,19 +355,19 @@ struct executor *thread_pool_create(int max_workers)
     }
     struct thread_pool *pool = xcalloc(1, sizeof *pool + (size_t)max_workers * sizeof(pthread_t));
     pool->base.ops = &thread_pool_ops;
-    pthread_mutex_init(&pool->mutex, NULL);
-    pthread_cond_init(&pool->work_ready, NULL);
-    pthread_mutex_init(&pool->join_mutex, NULL);
+    CHECK_PT(pthread_mutex_init(&pool->mutex, NULL));
+    CHECK_PT(pthread_cond_init(&pool->work_ready, NULL));
+    CHECK_PT(pthread_mutex_init(&pool->join_mutex, NULL));
     pool->nthreads = max_workers;
     for (int i = 0; i < max_workers; i++) {
         int err = pthread_create(&pool->threads[i], NULL, pool_worker, pool);
         if (err) {
             /* Library code does not exit: stop the threads already started,
              * give everything back, and tell the caller why. */
-            pthread_mutex_lock(&pool->mutex);
+            CHECK_PT(pthread_mutex_lock(&pool->mutex));
             pool->shutting_down = true;
-            pthread_cond_broadcast(&pool->work_ready);
-            pthread_mutex_unlock(&pool->mutex);
+            CHECK_PT(pthread_cond_broadcast(&pool->work_ready));
+            CHECK_PT(pthread_mutex_unlock(&pool->mutex));
             join_workers(pool, i);
             thread_pool_free(pool);
             errno = err;

@@ -5,9 +5,11 @@
  *   ThreadPoolExecutor(max_workers=n)       thread_pool_create(n)
  *   ProcessPoolExecutor(max_workers=n)      process_pool_create(n)
  *   executor.submit(fn, arg)                executor_submit(ex, fn, arg)
- *   executor.map(fn, args)                  executor_map(ex, fn, args, n, results, errors)
+ *   executor.map(fn, args)                  executor_map(ex, fn, args, n, results)
  *   future.result()                         future_result(f, &value)  (returns the error)
  *   future.done()                           future_done(f)
+ *   future.add_done_callback(cb)            future_add_done_callback(f, cb, arg)
+ *   future.remove_done_callback(cb)         future_remove_done_callback(f, cb, arg)
  *   executor.shutdown(wait=True)            executor_shutdown(ex, true)
  *   (garbage collection)                    future_destroy(f), executor_destroy(ex)
  *
@@ -39,11 +41,20 @@
  *   has already failed ("... the process pool is not usable anymore").
  * - A worker starts with only fds 0-2 (the caller's) and its own socket open.
  *
- * Errors from the executors themselves: thread_pool_create and
- * process_pool_create return NULL with errno EINVAL for max_workers < 1,
- * EBUSY (process pool) if another thread runs, or the error of
- * pthread_create/fork/socketpair; executor_submit after shutdown returns
- * NULL with errno ESHUTDOWN (Python: RuntimeError).
+ * Errors: which call reports what, and why two ways.
+ * - A task's error, what Python raises out of Future.result() or map(), is a
+ *   struct error * with its type, message and cause: future_result and
+ *   executor_map return it, because it is a value that travels (from the
+ *   worker, across threads or a socket, to whoever asks for the result).
+ * - A constructor or a submit that cannot do what was asked returns NULL
+ *   with errno, as the C calls it wraps do (pthread_create, fork, socketpair):
+ *   thread_pool_create and process_pool_create give EINVAL for
+ *   max_workers < 1, EBUSY (process pool) if another thread runs, or the
+ *   error of pthread_create/fork/socketpair (EAGAIN, EMFILE); executor_submit
+ *   after shutdown gives ESHUTDOWN (Python: RuntimeError). The caller says
+ *   what failed and exits, or tries with fewer workers.
+ * - What means the program is broken (a pthread call that fails inside, out
+ *   of memory) dies, as everywhere in common/ (common/check).
  *
  * The future core (future_* below) is also usable on its own: a producer
  * calls future_set_result or future_set_error exactly once, any number of
@@ -70,6 +81,16 @@ bool future_done(struct future *f);
  * or return a copy of the error (caller frees it). */
 struct error *future_result(struct future *f, void **value);
 void future_destroy(struct future *f);
+
+/* Future.add_done_callback: cb(f, arg) runs once f is done: at once in the
+ * caller if it already is, else in the thread that resolves f, after the
+ * value is stored (so cb may call future_result) and in the order added.
+ * future_destroy waits for callbacks still running; a callback must not
+ * destroy its own future. future_remove_done_callback: true if the
+ * callback was removed before it started (Future.remove_done_callback). */
+void future_add_done_callback(struct future *f, void (*cb)(struct future *f, void *arg), void *arg);
+bool future_remove_done_callback(struct future *f, void (*cb)(struct future *f, void *arg),
+                                 void *arg);
 
 /* ---- executors ---- */
 struct executor;

@@ -34,7 +34,7 @@
  * Descriptors. Each child keeps only fds 0-2 and its own socket (moved to fd
  * 3; close_range closes the rest), so it holds no other worker's socket and
  * no descriptor of the caller's (e.g. a test runner's pipe). The pool's own
- * descriptors are kept above 2 (off_stdio), or a caller that had closed stdin
+ * descriptors are kept above 2 (fd_above_stdio, common/fd.h), or a caller that had closed stdin
  * would hand the next one it opens to every worker as fd 0.
  *
  * Channels. One AF_UNIX stream socket pair per worker (the book's "local
@@ -89,6 +89,7 @@
 
 #include "check.h"
 #include "clock.h"
+#include "fd.h"
 #include "futures_impl.h"
 
 #define BROKEN_FUTURE                                                                              \
@@ -133,7 +134,9 @@ struct job {
     struct future *future;
 };
 
-struct worker {
+/* One of the pool's worker processes, as the parent sees it (Python's
+ * _processes): not common/worker's StoppableWorker thread. */
+struct pool_process {
     pid_t pid;       /* 0 once reaped */
     int fd;          /* the parent's end of this worker's socket; -1 once closed */
     struct job *job; /* the job it runs, or NULL when idle */
@@ -152,7 +155,7 @@ struct process_pool {
     pthread_mutex_t join_mutex;
     bool joined; /* guarded by join_mutex */
     int nworkers;
-    struct worker workers[]; /* the manager's alone once it runs */
+    struct pool_process workers[]; /* the manager's alone once it runs */
 };
 
 /* ---- plumbing: whole messages over a stream socket, the wake pipe ---- */
@@ -209,16 +212,16 @@ static struct future *process_pool_submit(struct executor *ex, task_fn *fn, void
 {
     struct process_pool *pool = (struct process_pool *)ex;
     struct future *future = future_create();
-    pthread_mutex_lock(&pool->mutex);
+    CHECK_PT(pthread_mutex_lock(&pool->mutex));
     if (pool->broken) {
-        pthread_mutex_unlock(&pool->mutex);
+        CHECK_PT(pthread_mutex_unlock(&pool->mutex));
         /* Python raises BrokenProcessPool here; the C caller gets it from
          * future_result, like any other error of this task. */
         future_set_error(future, error_new("BrokenProcessPool", BROKEN_SUBMIT));
         return future;
     }
     if (pool->shutting_down) {
-        pthread_mutex_unlock(&pool->mutex);
+        CHECK_PT(pthread_mutex_unlock(&pool->mutex));
         future_destroy(future);
         errno = ESHUTDOWN;
         return NULL;
@@ -233,7 +236,7 @@ static struct future *process_pool_submit(struct executor *ex, task_fn *fn, void
     else
         pool->head = job;
     pool->tail = job;
-    pthread_mutex_unlock(&pool->mutex);
+    CHECK_PT(pthread_mutex_unlock(&pool->mutex));
     wake_manager(pool);
     return future;
 }
@@ -252,7 +255,7 @@ static struct message encode_task(uint64_t id, task_fn *fn, const void *arg, siz
 
 /* Step 3: copy the bytes to a child: the manager sends a queued job to an
  * idle worker's socket. Returns -1 if the worker is gone. */
-static int dispatch(struct worker *w, struct job *job)
+static int dispatch(struct pool_process *w, struct job *job)
 {
     w->job = job;
     int sent = send_all(w->fd, job->message.bytes, job->message.len);
@@ -263,7 +266,7 @@ static int dispatch(struct worker *w, struct job *job)
 
 /* Steps 4 to 8 happen in the child: a worker process serves tasks one at a
  * time until its socket reads end-of-file. */
-static _Noreturn void worker_main(int fd, size_t arg_size, size_t result_size)
+static noreturn void worker_main(int fd, size_t arg_size, size_t result_size)
 {
     unsigned char *arg = xmalloc(arg_size ? arg_size : 1);
     for (;;) {
@@ -330,7 +333,7 @@ static struct message encode_result(uint64_t id, struct error *error, const void
 /* Step 9: deserialise the result in the parent (the manager reads it from the
  * worker's socket) and resolve the job's future with it. Returns -1 if the
  * worker is gone (end-of-file) or sent something that is not the protocol. */
-static int receive_result(struct process_pool *pool, struct worker *w)
+static int receive_result(struct process_pool *pool, struct pool_process *w)
 {
     struct result_header h;
     if (recv_all(w->fd, &h, sizeof h) < 0)
@@ -387,7 +390,7 @@ static void fail_job(struct job *job, const struct error *cause)
 static void reap_workers(struct process_pool *pool, bool kill_them)
 {
     for (int i = 0; i < pool->nworkers; i++) {
-        struct worker *w = &pool->workers[i];
+        struct pool_process *w = &pool->workers[i];
         if (w->pid > 0 && kill_them)
             kill(w->pid, SIGKILL);
         if (w->fd >= 0)
@@ -395,7 +398,7 @@ static void reap_workers(struct process_pool *pool, bool kill_them)
         w->fd = -1;
     }
     for (int i = 0; i < pool->nworkers; i++) {
-        struct worker *w = &pool->workers[i];
+        struct pool_process *w = &pool->workers[i];
         if (w->pid <= 0)
             continue;
         while (waitpid(w->pid, NULL, 0) < 0 && errno == EINTR)
@@ -421,11 +424,11 @@ static struct error *death_cause(pid_t pid, int status)
 /* A worker died: fail everything, stop and reap the rest. */
 static void break_pool(struct process_pool *pool)
 {
-    pthread_mutex_lock(&pool->mutex);
+    CHECK_PT(pthread_mutex_lock(&pool->mutex));
     pool->broken = true;
     struct job *queued = pool->head;
     pool->head = pool->tail = NULL;
-    pthread_mutex_unlock(&pool->mutex);
+    CHECK_PT(pthread_mutex_unlock(&pool->mutex));
 
     /* A worker that closed its socket is exiting, so this waitpid is short;
      * the SIGKILL first makes sure of it (it does not change the status of a
@@ -433,7 +436,7 @@ static void break_pool(struct process_pool *pool)
      * waitpid). */
     struct error *cause = NULL;
     for (int i = 0; i < pool->nworkers; i++) {
-        struct worker *w = &pool->workers[i];
+        struct pool_process *w = &pool->workers[i];
         int status = 0;
         if (!w->died || w->pid <= 0)
             continue;
@@ -469,26 +472,26 @@ static void *manager(void *arg)
         /* Hand queued jobs to idle workers: one job per worker at a time. */
         bool lost = false;
         for (int i = 0; i < n && !lost; i++) {
-            struct worker *w = &pool->workers[i];
+            struct pool_process *w = &pool->workers[i];
             if (w->job)
                 continue;
-            pthread_mutex_lock(&pool->mutex);
+            CHECK_PT(pthread_mutex_lock(&pool->mutex));
             struct job *job = pool->head;
             if (job) {
                 pool->head = job->next;
                 if (!pool->head)
                     pool->tail = NULL;
             }
-            pthread_mutex_unlock(&pool->mutex);
+            CHECK_PT(pthread_mutex_unlock(&pool->mutex));
             if (job && dispatch(w, job) < 0)
                 lost = w->died = true; /* it died before taking the job */
         }
         if (lost)
             break;
 
-        pthread_mutex_lock(&pool->mutex);
+        CHECK_PT(pthread_mutex_lock(&pool->mutex));
         bool done = pool->shutting_down && !pool->head;
-        pthread_mutex_unlock(&pool->mutex);
+        CHECK_PT(pthread_mutex_unlock(&pool->mutex));
         bool busy = false;
         for (int i = 0; i < n; i++)
             busy = busy || pool->workers[i].job;
@@ -527,18 +530,18 @@ static void *manager(void *arg)
 static void process_pool_shutdown(struct executor *ex, bool wait)
 {
     struct process_pool *pool = (struct process_pool *)ex;
-    pthread_mutex_lock(&pool->mutex);
+    CHECK_PT(pthread_mutex_lock(&pool->mutex));
     pool->shutting_down = true;
-    pthread_mutex_unlock(&pool->mutex);
+    CHECK_PT(pthread_mutex_unlock(&pool->mutex));
     wake_manager(pool);
     if (!wait)
         return;
-    pthread_mutex_lock(&pool->join_mutex);
+    CHECK_PT(pthread_mutex_lock(&pool->join_mutex));
     if (!pool->joined) {
-        pthread_join(pool->manager, NULL);
+        CHECK_PT(pthread_join(pool->manager, NULL));
         pool->joined = true;
     }
-    pthread_mutex_unlock(&pool->join_mutex);
+    CHECK_PT(pthread_mutex_unlock(&pool->join_mutex));
 }
 
 static void process_pool_free(struct process_pool *pool)
@@ -547,8 +550,8 @@ static void process_pool_free(struct process_pool *pool)
         close(pool->wake[0]);
     if (pool->wake[1] >= 0)
         close(pool->wake[1]);
-    pthread_mutex_destroy(&pool->mutex);
-    pthread_mutex_destroy(&pool->join_mutex);
+    CHECK_PT(pthread_mutex_destroy(&pool->mutex));
+    CHECK_PT(pthread_mutex_destroy(&pool->join_mutex));
     free(pool);
 }
 
@@ -607,19 +610,6 @@ static bool alone(void)
     }
 }
 
-/* Keep a pool descriptor above 0-2 (see Descriptors in the notes): if fd
- * landed there, move it up. Returns the descriptor to use, or -1. */
-static int off_stdio(int fd)
-{
-    if (fd > 2)
-        return fd;
-    int moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-    int err = errno;
-    close(fd);
-    errno = err;
-    return moved;
-}
-
 /* Fork worker i. In the child, keep only its socket (moved to fd 3) and fds
  * 0-2, then serve tasks until end-of-file. */
 static int start_worker(struct process_pool *pool, int i)
@@ -627,8 +617,8 @@ static int start_worker(struct process_pool *pool, int i)
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
         return -1;
-    sv[0] = off_stdio(sv[0]);
-    sv[1] = off_stdio(sv[1]);
+    sv[0] = fd_above_stdio(sv[0]);
+    sv[1] = fd_above_stdio(sv[1]);
     pid_t pid = sv[0] < 0 || sv[1] < 0 ? -1 : fork();
     if (pid < 0) {
         int err = errno;
@@ -646,7 +636,7 @@ static int start_worker(struct process_pool *pool, int i)
         worker_main(3, pool->arg_size, pool->result_size);
     }
     close(sv[1]);
-    pool->workers[i] = (struct worker){pid, sv[0], NULL, false};
+    pool->workers[i] = (struct pool_process){pid, sv[0], NULL, false};
     return 0;
 }
 
@@ -661,20 +651,20 @@ struct executor *process_pool_create(int max_workers, size_t arg_size, size_t re
         return NULL;
     }
     struct process_pool *pool =
-        xcalloc(1, sizeof *pool + (size_t)max_workers * sizeof(struct worker));
+        xcalloc(1, sizeof *pool + (size_t)max_workers * sizeof(struct pool_process));
     pool->base.ops = &process_pool_ops;
     pool->arg_size = arg_size;
     pool->result_size = result_size;
-    pthread_mutex_init(&pool->mutex, NULL);
-    pthread_mutex_init(&pool->join_mutex, NULL);
+    CHECK_PT(pthread_mutex_init(&pool->mutex, NULL));
+    CHECK_PT(pthread_mutex_init(&pool->join_mutex, NULL));
     int err = 0;
     if (pipe2(pool->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
         pool->wake[0] = pool->wake[1] = -1;
         err = errno;
         goto fail;
     }
-    pool->wake[0] = off_stdio(pool->wake[0]);
-    pool->wake[1] = off_stdio(pool->wake[1]);
+    pool->wake[0] = fd_above_stdio(pool->wake[0]);
+    pool->wake[1] = fd_above_stdio(pool->wake[1]);
     if (pool->wake[0] < 0 || pool->wake[1] < 0) {
         err = errno;
         goto fail;

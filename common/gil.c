@@ -38,12 +38,12 @@
  * CPython. Only the final release (gil_release) never waits.
  *
  * Invariants: while locked, last_holder is the holder, and only the holder
- * drops, ticks or blocks (drop_gil asserts it, as CPython's drop_gil dies with
- * "drop_gil: GIL is not locked"). drop_request is set only under the mutex
- * while the GIL is locked, and every take clears it, so whenever the holder
- * sees it set, the waiter that set it is still in take_gil; that waiter (or
- * another) will take the GIL, which is why the forced-switching wait in
- * drop_gil always ends. Lock order: mutex, then switch_mutex.
+ * drops, ticks or blocks (drop_gil checks it and dies otherwise, as CPython's
+ * drop_gil stops with "Fatal Python error: drop_gil: GIL is not locked"). drop_request is set only
+ * under the mutex while the GIL is locked, and every take clears it, so whenever the holder sees it
+ * set, the waiter that set it is still in take_gil; that waiter (or another) will take the GIL,
+ * which is why the forced-switching wait in drop_gil always ends. Lock order: mutex, then
+ * switch_mutex.
  *
  * Limits: one GIL per process, as in CPython before 3.12's per-interpreter
  * GIL. Switches happen only where the emulated code calls gil_tick: a thread
@@ -54,10 +54,10 @@
  */
 #include "gil.h"
 
-#include <assert.h>
 #include <errno.h>
 #include <stdatomic.h>
 
+#include "check.h"
 #include "clock.h"
 
 static struct {
@@ -92,23 +92,18 @@ static unsigned long thread_id(void)
 
 /* The condition variables are made once; gil_init may run again between runs. */
 static pthread_once_t create_once = PTHREAD_ONCE_INIT;
-static int create_error;
 
 static void create_gil(void)
 {
-    create_error = clock_cond_init(&gil.cond); /* timed waits on CLOCK_MONOTONIC */
-    if (!create_error)
-        create_error = pthread_cond_init(&gil.switch_cond, NULL);
+    CHECK_PT(clock_cond_init(&gil.cond)); /* timed waits on CLOCK_MONOTONIC */
+    CHECK_PT(pthread_cond_init(&gil.switch_cond, NULL));
 }
 
 int gil_init(bool on, double switch_interval)
 {
-    int err = pthread_once(&create_once, create_gil);
-    if (!err)
-        err = create_error;
-    if (err)
-        return err;
-    pthread_mutex_lock(&gil.mutex);
+    int err = 0;
+    CHECK_PT(pthread_once(&create_once, create_gil));
+    CHECK_PT(pthread_mutex_lock(&gil.mutex));
     if (gil.locked) {
         err = EBUSY;
     } else {
@@ -118,7 +113,7 @@ int gil_init(bool on, double switch_interval)
         atomic_store(&gil.last_holder, 0);
         atomic_store(&gil.drop_request, 0);
     }
-    pthread_mutex_unlock(&gil.mutex);
+    CHECK_PT(pthread_mutex_unlock(&gil.mutex));
     return err;
 }
 
@@ -132,27 +127,30 @@ static void take_gil(void)
     int saved_errno = errno; /* CPython's take_gil keeps errno for its caller */
     unsigned long me = thread_id();
 
-    pthread_mutex_lock(&gil.mutex);
+    CHECK_PT(pthread_mutex_lock(&gil.mutex));
     while (gil.locked) {
         unsigned long saved_switch_number = gil.switch_number;
         struct timespec deadline = clock_deadline(gil.interval);
         int err = pthread_cond_timedwait(&gil.cond, &gil.mutex, &deadline);
+        if (err != 0 && err != ETIMEDOUT)
+            die_call("pthread_cond_timedwait(&gil.cond, &gil.mutex, &deadline)", __FILE__, __LINE__,
+                     err);
         /* A whole interval passed and nobody got a turn: ask the holder. */
         if (err == ETIMEDOUT && gil.locked && gil.switch_number == saved_switch_number)
             atomic_store(&gil.drop_request, 1);
     }
     gil.locked = true;
 
-    pthread_mutex_lock(&gil.switch_mutex);
+    CHECK_PT(pthread_mutex_lock(&gil.switch_mutex));
     if (atomic_load(&gil.last_holder) != me) {
         atomic_store(&gil.last_holder, me);
         gil.switch_number++;
-        pthread_cond_broadcast(&gil.switch_cond); /* the dropper may go and queue */
+        CHECK_PT(pthread_cond_broadcast(&gil.switch_cond)); /* the dropper may go and queue */
     }
-    pthread_mutex_unlock(&gil.switch_mutex);
+    CHECK_PT(pthread_mutex_unlock(&gil.switch_mutex));
 
     atomic_store(&gil.drop_request, 0); /* granted, whoever asked */
-    pthread_mutex_unlock(&gil.mutex);
+    CHECK_PT(pthread_mutex_unlock(&gil.mutex));
     errno = saved_errno;
 }
 
@@ -161,20 +159,21 @@ static void drop_gil(bool forced_switch)
     int saved_errno = errno;
     unsigned long me = thread_id();
 
-    pthread_mutex_lock(&gil.mutex);
-    assert(gil.locked && atomic_load(&gil.last_holder) == me && "drop_gil: GIL is not held");
+    CHECK_PT(pthread_mutex_lock(&gil.mutex));
+    if (!gil.locked || atomic_load(&gil.last_holder) != me) /* a release without an acquire */
+        die("drop_gil: GIL is not held by this thread");
     gil.locked = false;
-    pthread_cond_signal(&gil.cond);
-    pthread_mutex_unlock(&gil.mutex);
+    CHECK_PT(pthread_cond_signal(&gil.cond));
+    CHECK_PT(pthread_mutex_unlock(&gil.mutex));
 
     if (forced_switch) {
         /* FORCE_SWITCHING: do not queue again until somebody else had a turn.
          * Checking and waiting under switch_mutex, which take_gil holds while
          * it changes last_holder, means the wake-up cannot slip by unseen. */
-        pthread_mutex_lock(&gil.switch_mutex);
+        CHECK_PT(pthread_mutex_lock(&gil.switch_mutex));
         while (atomic_load(&gil.last_holder) == me)
-            pthread_cond_wait(&gil.switch_cond, &gil.switch_mutex);
-        pthread_mutex_unlock(&gil.switch_mutex);
+            CHECK_PT(pthread_cond_wait(&gil.switch_cond, &gil.switch_mutex));
+        CHECK_PT(pthread_mutex_unlock(&gil.switch_mutex));
     }
     errno = saved_errno;
 }
@@ -230,9 +229,9 @@ int gil_mutex_lock(pthread_mutex_t *mutex)
 
 unsigned long gil_switches(void)
 {
-    pthread_mutex_lock(&gil.mutex);
+    CHECK_PT(pthread_mutex_lock(&gil.mutex));
     unsigned long n = gil.switch_number;
-    pthread_mutex_unlock(&gil.mutex);
+    CHECK_PT(pthread_mutex_unlock(&gil.mutex));
     return n;
 }
 
@@ -241,9 +240,9 @@ bool gil_held(void)
     if (!gil_enabled())
         return false;
     unsigned long me = thread_id();
-    pthread_mutex_lock(&gil.mutex);
+    CHECK_PT(pthread_mutex_lock(&gil.mutex));
     bool held = gil.locked && atomic_load(&gil.last_holder) == me;
-    pthread_mutex_unlock(&gil.mutex);
+    CHECK_PT(pthread_mutex_unlock(&gil.mutex));
     return held;
 }
 

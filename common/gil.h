@@ -41,7 +41,9 @@
 
 #define GIL_DEFAULT_INTERVAL 0.005 /* seconds: CPython's sys.getswitchinterval() */
 
-/* Returns 0, EBUSY if a thread holds the GIL, or a pthreads error number. */
+/* Returns 0, or EBUSY if a thread holds the GIL (the caller's mistake, which
+ * it can check). Here as everywhere in common/, a pthread call that fails
+ * inside means the program is broken, and dies (common/check). */
 int gil_init(bool on, double switch_interval);
 bool gil_enabled(void);
 void gil_acquire(void);

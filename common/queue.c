@@ -105,14 +105,11 @@ struct queue *queue_create(size_t maxsize)
     q->maxsize = maxsize;
     q->capacity = maxsize ? maxsize : UNBOUNDED_INITIAL_CAPACITY;
     q->ring = xcalloc(q->capacity, sizeof *q->ring);
-    if (pthread_mutex_init(&q->mutex, NULL) != 0 || pthread_cond_init(&q->not_empty, NULL) != 0 ||
-        pthread_cond_init(&q->not_full, NULL) != 0 || pthread_cond_init(&q->all_done, NULL) != 0 ||
-        pthread_cond_init(&q->waiters_in, NULL) != 0) {
-        /* Linux's default mutexes and condvars never fail to initialise. */
-        free(q->ring);
-        free(q);
-        return NULL;
-    }
+    CHECK_PT(pthread_mutex_init(&q->mutex, NULL));
+    CHECK_PT(pthread_cond_init(&q->not_empty, NULL));
+    CHECK_PT(pthread_cond_init(&q->not_full, NULL));
+    CHECK_PT(pthread_cond_init(&q->all_done, NULL));
+    CHECK_PT(pthread_cond_init(&q->waiters_in, NULL));
     return q;
 }
 
@@ -120,11 +117,11 @@ void queue_destroy(struct queue *q)
 {
     if (!q)
         return;
-    pthread_mutex_destroy(&q->mutex);
-    pthread_cond_destroy(&q->not_empty);
-    pthread_cond_destroy(&q->not_full);
-    pthread_cond_destroy(&q->all_done);
-    pthread_cond_destroy(&q->waiters_in);
+    CHECK_PT(pthread_mutex_destroy(&q->mutex));
+    CHECK_PT(pthread_cond_destroy(&q->not_empty));
+    CHECK_PT(pthread_cond_destroy(&q->not_full));
+    CHECK_PT(pthread_cond_destroy(&q->all_done));
+    CHECK_PT(pthread_cond_destroy(&q->waiters_in));
     free(q->ring);
     free(q);
 }
@@ -173,12 +170,12 @@ static void *pop(struct queue *q)
 /* Add item unless the queue is closed or (when !block) full. */
 static enum queue_status put(struct queue *q, void *item, bool block)
 {
-    pthread_mutex_lock(&q->mutex);
+    CHECK_PT(pthread_mutex_lock(&q->mutex));
     while (block && is_full(q) && !q->closed) {
         q->waiting_putters++;
         if (q->waiting_watchers > 0)
-            pthread_cond_broadcast(&q->waiters_in);
-        pthread_cond_wait(&q->not_full, &q->mutex);
+            CHECK_PT(pthread_cond_broadcast(&q->waiters_in));
+        CHECK_PT(pthread_cond_wait(&q->not_full, &q->mutex));
         q->waiting_putters--;
     }
     enum queue_status status = QUEUE_OK;
@@ -191,9 +188,9 @@ static enum queue_status put(struct queue *q, void *item, bool block)
         push(q, item);
         wake_getter = q->waiting_getters > 0;
     }
-    pthread_mutex_unlock(&q->mutex);
+    CHECK_PT(pthread_mutex_unlock(&q->mutex));
     if (wake_getter)
-        pthread_cond_signal(&q->not_empty);
+        CHECK_PT(pthread_cond_signal(&q->not_empty));
     return status;
 }
 
@@ -201,12 +198,12 @@ static enum queue_status put(struct queue *q, void *item, bool block)
  * closed and drained report CLOSED. */
 static enum queue_status get(struct queue *q, void **item, bool block)
 {
-    pthread_mutex_lock(&q->mutex);
+    CHECK_PT(pthread_mutex_lock(&q->mutex));
     while (block && q->count == 0 && !q->closed) {
         q->waiting_getters++;
         if (q->waiting_watchers > 0)
-            pthread_cond_broadcast(&q->waiters_in);
-        pthread_cond_wait(&q->not_empty, &q->mutex);
+            CHECK_PT(pthread_cond_broadcast(&q->waiters_in));
+        CHECK_PT(pthread_cond_wait(&q->not_empty, &q->mutex));
         q->waiting_getters--;
     }
     enum queue_status status = QUEUE_OK;
@@ -216,9 +213,9 @@ static enum queue_status get(struct queue *q, void **item, bool block)
         wake_putter = q->waiting_putters > 0;
     } else
         status = q->closed ? QUEUE_CLOSED : QUEUE_EMPTY;
-    pthread_mutex_unlock(&q->mutex);
+    CHECK_PT(pthread_mutex_unlock(&q->mutex));
     if (wake_putter)
-        pthread_cond_signal(&q->not_full);
+        CHECK_PT(pthread_cond_signal(&q->not_full));
     return status;
 }
 
@@ -244,17 +241,17 @@ enum queue_status queue_get_nowait(struct queue *q, void **item)
 
 size_t queue_qsize(struct queue *q)
 {
-    pthread_mutex_lock(&q->mutex);
+    CHECK_PT(pthread_mutex_lock(&q->mutex));
     size_t count = q->count;
-    pthread_mutex_unlock(&q->mutex);
+    CHECK_PT(pthread_mutex_unlock(&q->mutex));
     return count;
 }
 
 size_t queue_peak_qsize(struct queue *q)
 {
-    pthread_mutex_lock(&q->mutex);
+    CHECK_PT(pthread_mutex_lock(&q->mutex));
     size_t peak = q->peak;
-    pthread_mutex_unlock(&q->mutex);
+    CHECK_PT(pthread_mutex_unlock(&q->mutex));
     return peak;
 }
 
@@ -262,44 +259,44 @@ size_t queue_peak_qsize(struct queue *q)
 
 enum queue_status queue_task_done(struct queue *q)
 {
-    pthread_mutex_lock(&q->mutex);
+    CHECK_PT(pthread_mutex_lock(&q->mutex));
     enum queue_status status = QUEUE_OK;
     if (q->unfinished == 0)
         status = QUEUE_TOO_MANY_DONE; /* Python: ValueError('task_done() called too many times') */
     else if (--q->unfinished == 0 && q->waiting_joiners > 0)
-        pthread_cond_broadcast(&q->all_done); /* under the mutex: see the notes */
-    pthread_mutex_unlock(&q->mutex);
+        CHECK_PT(pthread_cond_broadcast(&q->all_done)); /* under the mutex: see the notes */
+    CHECK_PT(pthread_mutex_unlock(&q->mutex));
     return status;
 }
 
 void queue_join(struct queue *q)
 {
-    pthread_mutex_lock(&q->mutex);
+    CHECK_PT(pthread_mutex_lock(&q->mutex));
     while (q->unfinished > 0) {
         q->waiting_joiners++;
-        pthread_cond_wait(&q->all_done, &q->mutex);
+        CHECK_PT(pthread_cond_wait(&q->all_done, &q->mutex));
         q->waiting_joiners--;
     }
-    pthread_mutex_unlock(&q->mutex);
+    CHECK_PT(pthread_mutex_unlock(&q->mutex));
 }
 
 /* ---- close ---- */
 
 void queue_close(struct queue *q)
 {
-    pthread_mutex_lock(&q->mutex);
+    CHECK_PT(pthread_mutex_lock(&q->mutex));
     q->closed = true;
     /* Unconditional: cheap when no one waits, and close happens once. */
-    pthread_cond_broadcast(&q->not_empty);
-    pthread_cond_broadcast(&q->not_full);
-    pthread_mutex_unlock(&q->mutex);
+    CHECK_PT(pthread_cond_broadcast(&q->not_empty));
+    CHECK_PT(pthread_cond_broadcast(&q->not_full));
+    CHECK_PT(pthread_mutex_unlock(&q->mutex));
 }
 
 bool queue_closed(struct queue *q)
 {
-    pthread_mutex_lock(&q->mutex);
+    CHECK_PT(pthread_mutex_lock(&q->mutex));
     bool closed = q->closed;
-    pthread_mutex_unlock(&q->mutex);
+    CHECK_PT(pthread_mutex_unlock(&q->mutex));
     return closed;
 }
 
@@ -307,21 +304,21 @@ bool queue_closed(struct queue *q)
 
 static size_t read_count(struct queue *q, const size_t *count)
 {
-    pthread_mutex_lock(&q->mutex);
+    CHECK_PT(pthread_mutex_lock(&q->mutex));
     size_t n = *count;
-    pthread_mutex_unlock(&q->mutex);
+    CHECK_PT(pthread_mutex_unlock(&q->mutex));
     return n;
 }
 
 static void wait_for_count(struct queue *q, const size_t *count, size_t n)
 {
-    pthread_mutex_lock(&q->mutex);
+    CHECK_PT(pthread_mutex_lock(&q->mutex));
     while (*count < n) {
         q->waiting_watchers++;
-        pthread_cond_wait(&q->waiters_in, &q->mutex);
+        CHECK_PT(pthread_cond_wait(&q->waiters_in, &q->mutex));
         q->waiting_watchers--;
     }
-    pthread_mutex_unlock(&q->mutex);
+    CHECK_PT(pthread_mutex_unlock(&q->mutex));
 }
 
 size_t queue_waiting_getters(struct queue *q)

@@ -27,9 +27,12 @@
  * every item ever put. The queue stores pointers and never owns what they
  * point to; queue_destroy frees the queue, not the items left in it. Do not
  * destroy a queue while another thread may still be inside a call on it
- * (join the threads that use it first). queue_create returns NULL only if
- * pthreads cannot initialise (never, on Linux); allocation failure exits
- * through check's xcalloc.
+ * (join the threads that use it first).
+ *
+ * Errors: what a caller can meet (a closed queue, an empty or full one with
+ * _nowait, one task_done too many) is the returned status. queue_create never
+ * returns NULL: out of memory and a pthread call that fails inside mean the
+ * program is broken, and die (common/check), as everywhere in common/.
  */
 #ifndef COMMON_QUEUE_H
 #define COMMON_QUEUE_H

@@ -46,7 +46,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "clock.h"
+#include "fd.h"
+#include "pyrepr.h"
 
 extern char **environ;
 
@@ -68,57 +71,22 @@ static int returncode_of(int status)
     return WIFSIGNALED(status) ? -WTERMSIG(status) : WEXITSTATUS(status);
 }
 
-/* Python's repr of a str, close enough for argv in messages: quotes chosen
- * as Python does, backslash and control characters escaped, UTF-8 kept. */
-static bool append_str_repr(char **buf, size_t *len, size_t *cap, const char *s)
-{
-    char quote = (strchr(s, '\'') && !strchr(s, '"')) ? '"' : '\'';
-    size_t need = *len + 4 * strlen(s) + 8;
-    if (need > *cap) {
-        char *bigger = realloc(*buf, need * 2);
-        if (!bigger)
-            return false;
-        *buf = bigger;
-        *cap = need * 2;
-    }
-    char *p = *buf + *len;
-    *p++ = quote;
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        if (*c == quote || *c == '\\') {
-            *p++ = '\\';
-            *p++ = (char)*c;
-        } else if (*c == '\t' || *c == '\n' || *c == '\r') {
-            *p++ = '\\';
-            *p++ = *c == '\t' ? 't' : *c == '\n' ? 'n' : 'r';
-        } else if (*c < ' ' || *c == 0x7f) {
-            p += sprintf(p, "\\x%02x", *c);
-        } else {
-            *p++ = (char)*c;
-        }
-    }
-    *p++ = quote;
-    *p = '\0';
-    *len = (size_t)(p - *buf);
-    return true;
-}
-
 /* "['sleep', '10']": how Python's messages show the command. */
 static char *args_repr(char *const argv[])
 {
-    size_t len = 0, cap = 64;
-    char *buf = malloc(cap);
-    if (!buf)
-        return NULL;
+    size_t cap = 3; /* the brackets and the '\0' */
+    for (size_t i = 0; argv[i]; i++)
+        cap += PYREPR_STR_SIZE(strlen(argv[i])) + 2;
+    char *buf = xmalloc(cap);
+    size_t len = 0;
     buf[len++] = '[';
     for (size_t i = 0; argv[i]; i++) {
         if (i > 0) {
             buf[len++] = ',';
             buf[len++] = ' ';
         }
-        if (!append_str_repr(&buf, &len, &cap, argv[i])) {
-            free(buf);
-            return NULL;
-        }
+        pyrepr_str(buf + len, cap - len, argv[i]);
+        len += strlen(buf + len);
     }
     buf[len++] = ']';
     buf[len] = '\0';
@@ -155,7 +123,7 @@ static void sigpipe_block(struct sigpipe_guard *g)
     sigset_t pipe_set, pending;
     sigemptyset(&pipe_set);
     sigaddset(&pipe_set, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_set, &g->old_mask);
+    CHECK_PT(pthread_sigmask(SIG_BLOCK, &pipe_set, &g->old_mask));
     sigpending(&pending);
     g->was_pending = sigismember(&pending, SIGPIPE);
 }
@@ -172,20 +140,10 @@ static void sigpipe_unblock(struct sigpipe_guard *g, bool got_epipe)
         while (sigtimedwait(&pipe_set, NULL, &zero) == -1 && errno == EINTR)
             ;
     }
-    pthread_sigmask(SIG_SETMASK, &g->old_mask, NULL);
+    CHECK_PT(pthread_sigmask(SIG_SETMASK, &g->old_mask, NULL));
 }
 
 /* ---- start ---- */
-
-/* Move fd above 0/1/2 (see the notes); returns the new fd or -1. */
-static int above_stdio(int fd)
-{
-    if (fd > 2)
-        return fd;
-    int moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-    close(fd);
-    return moved;
-}
 
 /* The child's descriptors for one stream: `child_end` goes to `target` in
  * the child; a temporary copy (`owned`) is closed by the parent after the
@@ -211,7 +169,7 @@ static int plan_stream(const struct proc_io *io, int target, int *parent_end,
         if (pipe2(fds, O_CLOEXEC) == -1)
             return errno;
         for (int i = 0; i < 2; i++) {
-            fds[i] = above_stdio(fds[i]);
+            fds[i] = fd_above_stdio(fds[i]);
             if (fds[i] == -1) {
                 int err = errno;
                 close_fd(&fds[1 - i]);
@@ -324,8 +282,6 @@ struct error *proc_start(struct proc *proc, char *const argv[], const struct pro
     if (!argv || !argv[0])
         return error_new("ValueError", "empty argv");
     proc->args = args_repr(argv);
-    if (!proc->args)
-        return os_error(ENOMEM, NULL);
 
     /* Misuse gets a message of its own, not an errno that seems to blame argv[0]. */
     if (opts->out.kind == PROC_STDOUT_OF || opts->err.kind == PROC_STDOUT_OF)
@@ -512,25 +468,18 @@ struct error *proc_write(struct proc *proc, const void *data, size_t len)
 }
 
 /* Make room for at least READ_CHUNK more bytes (plus the trailing '\0'). */
-static int reserve(struct proc_bytes *b, size_t *cap)
+static void reserve(struct proc_bytes *b, size_t *cap)
 {
     if (*cap - b->len > READ_CHUNK)
-        return 0;
-    size_t new_cap = *cap ? *cap * 2 : 2 * READ_CHUNK;
-    char *data = realloc(b->data, new_cap);
-    if (!data)
-        return ENOMEM;
-    b->data = data;
-    *cap = new_cap;
-    return 0;
+        return;
+    *cap = *cap ? *cap * 2 : 2 * READ_CHUNK;
+    b->data = xrealloc(b->data, *cap);
 }
 
 /* Read what is there; on EOF close the pipe. Returns 0 or an errno value. */
 static int drain_once(int *fd, struct proc_bytes *b, size_t *cap)
 {
-    int err = reserve(b, cap);
-    if (err)
-        return err;
+    reserve(b, cap);
     ssize_t n;
     while ((n = read(*fd, b->data + b->len, *cap - b->len - 1)) == -1 && errno == EINTR)
         ;
@@ -610,10 +559,10 @@ struct error *proc_communicate(struct proc *proc, const void *input, size_t len,
         if (proc->input_len == 0)
             close_fd(&proc->stdin_fd);
         /* Pipes that carry output get a buffer even if the child writes nothing. */
-        if (proc->stdout_fd >= 0 && reserve(&proc->out, &proc->out_cap))
-            return os_error(ENOMEM, NULL);
-        if (proc->stderr_fd >= 0 && reserve(&proc->err, &proc->err_cap))
-            return os_error(ENOMEM, NULL);
+        if (proc->stdout_fd >= 0)
+            reserve(&proc->out, &proc->out_cap);
+        if (proc->stderr_fd >= 0)
+            reserve(&proc->err, &proc->err_cap);
         if (proc->out.data)
             proc->out.data[0] = '\0';
         if (proc->err.data)
@@ -737,9 +686,7 @@ char **proc_environ_with(const char *const *assignments)
         n++;
     while (assignments && assignments[extra])
         extra++;
-    char **env = calloc(n + extra + 1, sizeof *env);
-    if (!env)
-        return NULL;
+    char **env = xcalloc(n + extra + 1, sizeof *env);
     size_t used = 0;
     for (size_t i = 0; i < n; i++) {
         bool replaced = false;
@@ -748,16 +695,12 @@ char **proc_environ_with(const char *const *assignments)
             if (name_len(environ[i]) == k && strncmp(environ[i], assignments[j], k) == 0)
                 replaced = true;
         }
-        if (!replaced && !(env[used++] = strdup(environ[i])))
-            goto fail;
+        if (!replaced)
+            env[used++] = xstrdup(environ[i]);
     }
     for (size_t j = 0; j < extra; j++)
-        if (!(env[used++] = strdup(assignments[j])))
-            goto fail;
+        env[used++] = xstrdup(assignments[j]);
     return env;
-fail:
-    proc_environ_free(env);
-    return NULL;
 }
 
 void proc_environ_free(char **env)

@@ -61,13 +61,20 @@
  * uses clone(CLONE_VM|CLONE_VFORK): the child shares the parent's memory until
  * it execs, so nothing is copied and the cost does not grow with the parent's
  * size, and glibc reports an exec failure back as posix_spawn's return value
- * (no hand-made error pipe). Measured here (bench/item52.sh: item52/spawn_cost,
- * 1000 x /bin/true, median of 5; two runs): posix_spawn 1.49/0.83 ms per
- * child, fork+execv 1.66/0.89 ms, this library 1.66/0.84 ms; with a 256 MiB
- * parent fork+execv took 13.5 ms while the library stayed below 1 ms.
+ * (no hand-made error pipe). item52/spawn_cost measures the three ways
+ * (make bench; the figures are in item52/README.md): fork's cost grows with
+ * the parent's memory, posix_spawn's and this library's do not.
  * The file actions dup2 each pipe end onto 0/1/2 (dup2 clears close-on-exec
  * on the copy only). PATH is searched with the parent's PATH, even when
  * `env` gives the child another one (as execvp/posix_spawnp do).
+ *
+ * Errors. What Python raises comes back as a struct error * (NULL: success):
+ * proc_start, proc_wait, proc_write, proc_communicate, proc_run and
+ * proc_check_returncode, each with Python's type and message. What Python
+ * returns as a number stays a number: proc_poll's return code (or
+ * PROC_RUNNING), and proc_send_signal/terminate/kill's 0 or errno value, as
+ * os.kill would raise ProcessLookupError only for a pid that is not ours.
+ * Out of memory dies (common/check), as everywhere in common/.
  *
  * Limits: one thread should own a struct proc at a time (no locking inside).
  * A child's stdout pipe that nobody reads fills at 64 KiB and the child
@@ -200,7 +207,7 @@ struct error *proc_check_returncode(const struct proc_result *result);
 void proc_result_fini(struct proc_result *result);
 
 /* os.environ.copy() updated with "NAME=value" strings (a NULL-terminated
- * array); free with proc_environ_free. */
+ * array); never NULL; free with proc_environ_free. */
 char **proc_environ_with(const char *const *assignments);
 void proc_environ_free(char **env);
 

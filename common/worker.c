@@ -38,9 +38,9 @@ int stoppable_worker_start(struct stoppable_worker *w, worker_fn *func, void *ct
     return pthread_create(&w->thread, NULL, run, w);
 }
 
-int stoppable_worker_join(struct stoppable_worker *w)
+void stoppable_worker_join(struct stoppable_worker *w)
 {
-    return pthread_join(w->thread, NULL);
+    CHECK_PT(pthread_join(w->thread, NULL));
 }
 
 int start_threads(struct worker_threads *threads, size_t count, worker_fn *func, void *ctx,
@@ -57,18 +57,13 @@ int start_threads(struct worker_threads *threads, size_t count, worker_fn *func,
     return 0;
 }
 
-int stop_threads(struct queue *in_queue, struct worker_threads *threads)
+void stop_threads(struct queue *in_queue, struct worker_threads *threads)
 {
     queue_close(in_queue);
     queue_join(in_queue);
-    int first_err = 0;
-    for (size_t i = 0; i < threads->count; i++) {
-        int err = stoppable_worker_join(&threads->workers[i]);
-        if (err != 0 && first_err == 0)
-            first_err = err;
-    }
+    for (size_t i = 0; i < threads->count; i++)
+        stoppable_worker_join(&threads->workers[i]);
     free(threads->workers);
     threads->workers = NULL;
     threads->count = 0;
-    return first_err;
 }

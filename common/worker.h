@@ -50,8 +50,8 @@ struct stoppable_worker {
 int stoppable_worker_start(struct stoppable_worker *w, worker_fn *func, void *ctx,
                            struct queue *in_queue, struct queue *out_queue);
 /* Wait for the worker to exit: it does once in_queue is closed and drained.
- * Returns 0, or the error number of pthread_join. */
-int stoppable_worker_join(struct stoppable_worker *w);
+ * A join that fails means the program is broken: it dies (common/check). */
+void stoppable_worker_join(struct stoppable_worker *w);
 
 struct worker_threads {
     size_t count; /* workers running */
@@ -65,8 +65,7 @@ int start_threads(struct worker_threads *threads, size_t count, worker_fn *func,
                   struct queue *in_queue, struct queue *out_queue);
 /* The book's stop_threads: close in_queue (one close wakes every worker,
  * where the book puts one sentinel per thread), wait until every item put on
- * it is done (queue_join), join the threads and free threads->workers.
- * Returns 0, or the first error number from pthread_join. */
-int stop_threads(struct queue *in_queue, struct worker_threads *threads);
+ * it is done (queue_join), join the threads and free threads->workers. */
+void stop_threads(struct queue *in_queue, struct worker_threads *threads);
 
 #endif

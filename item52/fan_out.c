@@ -40,12 +40,12 @@ int main(int argc, char **argv)
     for (long i = 0; i < children; i++) {
         struct error *e = proc_start(&sleep_procs[i], sleep_argv, NULL);
         if (e)
-            die_error(e); /* started children end in their own time */
+            error_die(e); /* started children end in their own time */
     }
     for (long i = 0; i < children; i++) {
         struct error *e = proc_communicate(&sleep_procs[i], NULL, 0, PROC_FOREVER, NULL, NULL);
         if (e)
-            die_error(e);
+            error_die(e);
     }
     double delta = clock_now() - start;
 

@@ -31,7 +31,7 @@ static void start_openssl(struct proc *proc, char *const argv[], const struct pr
     if (strcmp(e->type, "FileNotFoundError") == 0)
         die("openssl is not installed (%s: %s); on Debian: apt-get install openssl", e->type,
             e->message);
-    die_error(e);
+    error_die(e);
 }
 
 void run_encrypt(struct proc *proc, const void *data, size_t len)
@@ -102,10 +102,10 @@ struct proc_bytes communicate_checked(struct proc *proc)
     struct proc_bytes out;
     struct error *e = proc_communicate(proc, NULL, 0, PROC_FOREVER, &out, NULL);
     if (e)
-        die_error(e);
+        error_die(e);
     struct proc_result result = {.args = proc->args, .returncode = proc->returncode};
     e = proc_check_returncode(&result);
     if (e)
-        die_error(e);
+        error_die(e);
     return out;
 }

@@ -33,7 +33,7 @@ int main(int argc, char **argv)
     struct proc proc;
     struct error *e = proc_start(&proc, (char *[]){"sleep", duration, NULL}, NULL);
     if (e)
-        die_error(e);
+        error_die(e);
     while (proc_poll(&proc) == PROC_RUNNING) {
         printf("Working...\n");
         fflush(stdout);    /* show each line as it happens, even into a pipe */

@@ -18,14 +18,6 @@
 #include "cli.h"
 #include "subprocess.h"
 
-static void fail(struct error *e, struct proc_result *result)
-{
-    warn("%s: %s", e->type, e->message);
-    error_free(e);
-    proc_result_fini(result);
-    exit(1);
-}
-
 int main(int argc, char **argv)
 {
     double timeout = PROC_FOREVER;
@@ -45,17 +37,15 @@ int main(int argc, char **argv)
     struct proc_result result;
     struct error *e = proc_run(&result, command, true, timeout); /* capture_output=True */
     if (e)
-        fail(e, &result);
+        error_die(e);
     /* The child's diagnostics are its own: pass them on (the book's echo has none). */
     fwrite(result.err.data, 1, result.err.len, stderr);
     e = proc_check_returncode(&result); /* No error means clean exit */
     if (e)
-        fail(e, &result);
+        error_die(e);
     /* print(result.stdout): the output, then print's own newline. */
     fwrite(result.out.data, 1, result.out.len, stdout);
     putchar('\n');
     proc_result_fini(&result);
-    if (fflush(stdout) != 0) /* the child's output must not vanish unnoticed (a full disk) */
-        die_errno("writing stdout");
-    return 0;
+    return 0; /* a write to stdout that failed (a full disk) still fails the exit: common/check */
 }

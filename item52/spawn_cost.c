@@ -47,7 +47,7 @@ static void with_library(void)
     if (!e)
         e = proc_wait(&proc, PROC_FOREVER);
     if (e)
-        die_error(e);
+        error_die(e);
     proc_fini(&proc);
 }
 

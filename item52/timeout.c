@@ -36,7 +36,7 @@ int main(int argc, char **argv)
     struct proc proc;
     struct error *e = proc_start(&proc, (char *[]){"sleep", duration, NULL}, NULL);
     if (e)
-        die_error(e);
+        error_die(e);
 
     e = proc_communicate(&proc, NULL, 0, timeout, NULL, NULL);
     if (e && strcmp(e->type, "TimeoutExpired") == 0) { /* except subprocess.TimeoutExpired: */
@@ -47,7 +47,7 @@ int main(int argc, char **argv)
         e = proc_wait(&proc, PROC_FOREVER);
     }
     if (e)
-        die_error(e);
+        error_die(e);
     printf("Exit status %d\n", proc_poll(&proc));
     proc_fini(&proc);
     return 0;

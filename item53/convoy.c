@@ -38,11 +38,8 @@ struct convoy {
 
 static void start_together(struct convoy *c)
 {
-    int err;
     /* Barrier.wait() blocks, so it releases the GIL. */
-    GIL_ALLOW_THREADS(err = pthread_barrier_wait(&c->start));
-    if (err != 0 && err != PTHREAD_BARRIER_SERIAL_THREAD)
-        die_call("pthread_barrier_wait(&c->start)", __FILE__, __LINE__, err);
+    GIL_ALLOW_THREADS(CHECK_BARRIER(pthread_barrier_wait(&c->start)));
 }
 
 /* `while not io_done: x += 1`: Python that never blocks, ticking all along. */

@@ -56,9 +56,7 @@ static void *worker(void *arg)
     struct worker_args *a = arg;
     gil_acquire();
     gil_begin_blocking(); /* Barrier.wait() releases the GIL while it waits */
-    int err = pthread_barrier_wait(a->start);
-    if (err != 0 && err != PTHREAD_BARRIER_SERIAL_THREAD)
-        die_call("pthread_barrier_wait(a->start)", __FILE__, __LINE__, err);
+    CHECK_BARRIER(pthread_barrier_wait(a->start));
     gil_end_blocking();
 
     for (long i = 0; i < a->run->how_many; i++) {

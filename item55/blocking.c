@@ -96,14 +96,6 @@ static void must(enum queue_status status, const char *what)
 
 static char object; /* the book puts object(); any address will do */
 
-static struct queue *new_queue(size_t maxsize)
-{
-    struct queue *q = queue_create(maxsize);
-    if (!q)
-        die("queue_create failed");
-    return q;
-}
-
 /* Run the consumer in a thread while main plays the producer. */
 static pthread_t start(void *(*consumer)(void *), struct queue *q)
 {
@@ -126,7 +118,7 @@ static void *consumer_1(void *arg)
 
 static void demo_get_blocks(void)
 {
-    struct queue *my_queue = new_queue(0);
+    struct queue *my_queue = queue_create(0);
     pthread_t thread = start(consumer_1, my_queue);
     if (!narration.free)
         queue_wait_for_getters(my_queue, 1); /* the consumer really is blocked in get */
@@ -156,7 +148,7 @@ static void *consumer_2(void *arg)
 
 static void demo_bounded(void)
 {
-    struct queue *my_queue = new_queue(1); /* Buffer size of 1 */
+    struct queue *my_queue = queue_create(1); /* Buffer size of 1 */
     pthread_t thread = start(consumer_2, my_queue);
     must(queue_put(my_queue, &object), "put"); /* Runs first */
     say("Producer put 1");
@@ -184,7 +176,7 @@ static void *consumer_3(void *arg)
 
 static void demo_join(void)
 {
-    struct queue *in_queue = new_queue(0);
+    struct queue *in_queue = queue_create(0);
     pthread_t thread = start(consumer_3, in_queue);
     if (!narration.free)
         queue_wait_for_getters(in_queue, 1); /* the consumer really is blocked in get */

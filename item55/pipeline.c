@@ -110,8 +110,7 @@ int main(int argc, char **argv)
 
     struct queue *queues[STAGES + 1]; /* download, resize, upload; done (unbounded) */
     for (int i = 0; i <= STAGES; i++)
-        if (!(queues[i] = queue_create(i < STAGES ? (size_t)maxsize : 0)))
-            die("queue_create failed");
+        queues[i] = queue_create(i < STAGES ? (size_t)maxsize : 0);
     struct queue *download_queue = queues[DOWNLOAD], *done_queue = queues[STAGES];
     worker_fn *funcs[STAGES] = {download, resize, upload};
     struct stoppable_worker threads[STAGES];
@@ -130,7 +129,7 @@ int main(int argc, char **argv)
     printf("%zu items finished\n", queue_qsize(done_queue));
 
     for (int s = 0; s < STAGES; s++)
-        CHECK_PT(stoppable_worker_join(&threads[s]));
+        stoppable_worker_join(&threads[s]);
     run_clock_report(&o, clock);
     if (o.slow != STAGES)
         printf("%s peaked at %zu items\n", stage_queue_names[o.slow],

@@ -24,16 +24,9 @@ void stage_parse_flags(int argc, char **argv, const char *summary, const struct 
          "make one stage slow: download, resize or upload"},
         {"--slow-us", CLI_INT, &o->slow_us, 0, 1000000, "US", "the slow stage's work per item"},
         {"--time", CLI_SWITCH, &o->time, 0, 0, NULL, "print wall and CPU time to stderr"},
+        {0},
     };
-    size_t nextra = 0, nshared = sizeof shared / sizeof shared[0];
-    while (extra && extra[nextra].name)
-        nextra++;
-    struct cli_flag flags[nextra + nshared + 1];
-    for (size_t i = 0; i < nextra; i++)
-        flags[i] = extra[i];
-    for (size_t i = 0; i < nshared; i++)
-        flags[nextra + i] = shared[i];
-    flags[nextra + nshared] = (struct cli_flag){0};
+    const struct cli_flag flags[] = {CLI_FLAGS_OF(extra), CLI_FLAGS_OF(shared), {0}};
     const struct cli cli = {summary, flags, NULL};
     cli_parse_or_exit(&cli, argc, argv, NULL);
 

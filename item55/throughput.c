@@ -37,17 +37,10 @@ struct role {
     long count; /* a producer: items to put; a consumer: items it got */
 };
 
-static void wait_at_start(struct run *run)
-{
-    int err = pthread_barrier_wait(&run->start);
-    if (err != 0 && err != PTHREAD_BARRIER_SERIAL_THREAD)
-        die_call("pthread_barrier_wait(&run->start)", __FILE__, __LINE__, err);
-}
-
 static void *producer(void *arg)
 {
     struct role *me = arg;
-    wait_at_start(me->run);
+    CHECK_BARRIER(pthread_barrier_wait(&me->run->start));
     for (long i = 0; i < me->count; i++)
         if (queue_put(me->run->q, (void *)(uintptr_t)i) != QUEUE_OK)
             die("put failed");
@@ -57,7 +50,7 @@ static void *producer(void *arg)
 static void *consumer(void *arg)
 {
     struct role *me = arg;
-    wait_at_start(me->run);
+    CHECK_BARRIER(pthread_barrier_wait(&me->run->start));
     void *item;
     while (queue_get(me->run->q, &item) == QUEUE_OK)
         me->count++;
@@ -81,8 +74,6 @@ int main(int argc, char **argv)
                       .items = items,
                       .producers = producers,
                       .consumers = consumers};
-    if (!run.q)
-        die("queue_create failed");
     CHECK_PT(pthread_barrier_init(&run.start, NULL, (unsigned)(producers + consumers + 1)));
     pthread_t threads[producers + consumers];
     struct role roles[producers + consumers];
@@ -92,7 +83,7 @@ int main(int argc, char **argv)
         roles[i] = (struct role){&run, i, count};
         CHECK_PT(pthread_create(&threads[i], NULL, is_producer ? producer : consumer, &roles[i]));
     }
-    wait_at_start(&run);
+    CHECK_BARRIER(pthread_barrier_wait(&run.start));
     double t0 = clock_now();
     for (long i = 0; i < producers; i++)
         CHECK_PT(pthread_join(threads[i], NULL));

@@ -1,12 +1,5 @@
-/* life: see life.h. Sections: Grid, LockingGrid, get/set as functions, the
- * game, the simulated socket, ColumnPrinter, patterns, the command line and
- * the driving loop.
- *
- * Threads: a Grid is not synchronised: the book gives a Grid to several
- * threads only as a LockingGrid, or only to read it (the previous generation,
- * which nobody writes while the next one is computed). The socket's settings
- * are written once by life_start, before any thread exists, and only read
- * afterwards (pthread_create orders the write before every read).
+/* life: see life.h. Sections: ColumnPrinter, patterns, the command line and
+ * the driving loop (the game itself is game.c).
  */
 #include "life.h"
 
@@ -20,232 +13,6 @@
 #define MAX_SIDE 1000            /* --height and --width: up to 1,000,000 cells */
 #define MAX_GENERATIONS 1000000L /* --generations */
 #define MAX_IO_MS 60000.0        /* --io-ms: a minute per round trip is plenty */
-
-/* ==== Grid ==== */
-
-struct grid *grid_create(long height, long width)
-{
-    struct grid *g = xmalloc(sizeof *g);
-    g->height = height;
-    g->width = width;
-    g->cells = xmalloc((size_t)(height * width));
-    memset(g->cells, EMPTY, (size_t)(height * width));
-    return g;
-}
-
-void grid_destroy(struct grid *g)
-{
-    if (!g)
-        return;
-    free(g->cells);
-    free(g);
-}
-
-/* Python's y % height is never negative; C's % can be, so fold it back. */
-static long wrap(long i, long n)
-{
-    long r = i % n;
-    return r < 0 ? r + n : r;
-}
-
-char grid_get(const struct grid *g, long y, long x)
-{
-    return g->cells[wrap(y, g->height) * g->width + wrap(x, g->width)];
-}
-
-void grid_set(struct grid *g, long y, long x, char state)
-{
-    g->cells[wrap(y, g->height) * g->width + wrap(x, g->width)] = state;
-}
-
-char *grid_str(const struct grid *g)
-{
-    size_t line = (size_t)g->width + 1;
-    char *s = xmalloc(line * (size_t)g->height + 1);
-    for (long y = 0; y < g->height; y++) {
-        memcpy(s + (size_t)y * line, g->cells + y * g->width, (size_t)g->width);
-        s[(size_t)y * line + (size_t)g->width] = '\n';
-    }
-    s[line * (size_t)g->height] = '\0';
-    return s;
-}
-
-/* ==== LockingGrid (Item 57) ==== */
-
-struct locking_grid *locking_grid_create(long height, long width)
-{
-    struct locking_grid *g = xmalloc(sizeof *g);
-    struct grid *plain = grid_create(height, width);
-    g->grid = *plain;
-    free(plain); /* its cells now belong to g->grid */
-    CHECK_PT(pthread_mutex_init(&g->lock, NULL));
-    return g;
-}
-
-void locking_grid_destroy(struct locking_grid *g)
-{
-    if (!g)
-        return;
-    CHECK_PT(pthread_mutex_destroy(&g->lock));
-    free(g->grid.cells);
-    free(g);
-}
-
-char locking_grid_get(struct locking_grid *g, long y, long x)
-{
-    CHECK_PT(pthread_mutex_lock(&g->lock));
-    char state = grid_get(&g->grid, y, x);
-    CHECK_PT(pthread_mutex_unlock(&g->lock));
-    return state;
-}
-
-void locking_grid_set(struct locking_grid *g, long y, long x, char state)
-{
-    CHECK_PT(pthread_mutex_lock(&g->lock));
-    grid_set(&g->grid, y, x, state);
-    CHECK_PT(pthread_mutex_unlock(&g->lock));
-}
-
-char *locking_grid_str(struct locking_grid *g)
-{
-    CHECK_PT(pthread_mutex_lock(&g->lock));
-    char *s = grid_str(&g->grid);
-    CHECK_PT(pthread_mutex_unlock(&g->lock));
-    return s;
-}
-
-/* ==== get and set as functions ==== */
-
-static char call_grid_get(void *self, long y, long x)
-{
-    return grid_get(self, y, x);
-}
-
-static void call_grid_set(void *self, long y, long x, char state)
-{
-    grid_set(self, y, x, state);
-}
-
-static char call_locking_grid_get(void *self, long y, long x)
-{
-    return locking_grid_get(self, y, x);
-}
-
-static void call_locking_grid_set(void *self, long y, long x, char state)
-{
-    locking_grid_set(self, y, x, state);
-}
-
-struct getter grid_getter(struct grid *g)
-{
-    return (struct getter){call_grid_get, g};
-}
-
-struct setter grid_setter(struct grid *g)
-{
-    return (struct setter){call_grid_set, g};
-}
-
-struct getter locking_grid_getter(struct locking_grid *g)
-{
-    return (struct getter){call_locking_grid_get, g};
-}
-
-struct setter locking_grid_setter(struct locking_grid *g)
-{
-    return (struct setter){call_locking_grid_set, g};
-}
-
-/* ==== the game ==== */
-
-int count_neighbors(long y, long x, struct getter get)
-{
-    char n_ = get_state(get, y - 1, x + 0); /* North */
-    char ne = get_state(get, y - 1, x + 1); /* Northeast */
-    char e_ = get_state(get, y + 0, x + 1); /* East */
-    char se = get_state(get, y + 1, x + 1); /* Southeast */
-    char s_ = get_state(get, y + 1, x + 0); /* South */
-    char sw = get_state(get, y + 1, x - 1); /* Southwest */
-    char w_ = get_state(get, y + 0, x - 1); /* West */
-    char nw = get_state(get, y - 1, x - 1); /* Northwest */
-    const char neighbor_states[] = {n_, ne, e_, se, s_, sw, w_, nw};
-    int count = 0;
-    for (size_t i = 0; i < sizeof neighbor_states; i++)
-        if (neighbor_states[i] == ALIVE)
-            count++;
-    return count;
-}
-
-char conway_rules(char state, int neighbors)
-{
-    if (state == ALIVE) {
-        if (neighbors < 2)
-            return EMPTY; /* Die: Too few */
-        else if (neighbors > 3)
-            return EMPTY; /* Die: Too many */
-    } else {
-        if (neighbors == 3)
-            return ALIVE; /* Regenerate */
-    }
-    return state;
-}
-
-/* ==== the simulated socket ==== */
-
-static struct {
-    double latency;        /* seconds per round trip */
-    struct cli_yx fail_at; /* -1,-1: never */
-    const char *fail_message;
-} socket_settings = {0, {-1, -1}, "Problem with I/O"};
-
-void socket_configure(double io_ms, struct cli_yx fail_at, const char *fail_message)
-{
-    socket_settings.latency = io_ms / 1e3;
-    socket_settings.fail_at = fail_at;
-    socket_settings.fail_message = fail_message;
-}
-
-double socket_latency(void)
-{
-    return socket_settings.latency;
-}
-
-struct error *socket_reply(long y, long x)
-{
-    if (y == socket_settings.fail_at.y && x == socket_settings.fail_at.x)
-        return error_new("OSError", "%s", socket_settings.fail_message);
-    return NULL;
-}
-
-struct error *my_socket_recv(long y, long x)
-{
-    /* The round trip: a real blocking call, during which this thread holds
-     * nothing (no lock, no GIL), so other threads' round trips overlap it. */
-    clock_sleep(socket_latency());
-    return socket_reply(y, x);
-}
-
-struct error *game_logic(char state, int neighbors, long y, long x, char *next_state)
-{
-    /* Do some blocking input/output in here: */
-    struct error *err = my_socket_recv(y, x);
-    if (err)
-        return err;
-    *next_state = conway_rules(state, neighbors);
-    return NULL;
-}
-
-struct error *step_cell(long y, long x, struct getter get, struct setter set)
-{
-    char state = get_state(get, y, x);
-    int neighbors = count_neighbors(y, x, get);
-    char next_state;
-    struct error *err = game_logic(state, neighbors, y, x, &next_state);
-    if (err)
-        return err;
-    set_state(set, y, x, next_state);
-    return NULL;
-}
 
 /* ==== ColumnPrinter ==== */
 
@@ -335,7 +102,7 @@ void column_printer_fini(struct column_printer *p)
 
 /* The book's glider, at its place on the book's grid: (0,3), (1,4), (2,2),
  * (2,3), (2,4). */
-static const struct cli_yx book_glider[] = {{0, 3}, {1, 4}, {2, 2}, {2, 3}, {2, 4}};
+static const struct yx book_glider[] = {{0, 3}, {1, 4}, {2, 2}, {2, 3}, {2, 4}};
 
 static void pattern_add(struct pattern *p, size_t *capacity, long y, long x)
 {
@@ -343,7 +110,7 @@ static void pattern_add(struct pattern *p, size_t *capacity, long y, long x)
         *capacity = *capacity ? 2 * *capacity : 16;
         p->alive = xrealloc(p->alive, *capacity * sizeof *p->alive);
     }
-    p->alive[p->count++] = (struct cli_yx){y, x};
+    p->alive[p->count++] = (struct yx){y, x};
 }
 
 /* A '\r' just before the end of a line is part of a CRLF line end. */
@@ -428,33 +195,41 @@ void life_start(struct life_run *run, int argc, char **argv, const char *summary
                 const struct cli_flag *extra)
 {
     struct life_options *o = &run->opt;
-    struct cli_flag flags[32] = {
+    /* The pairs parse into cli's own type; the game's struct yx gets them after. */
+    struct cli_pair at = {o->at.y, o->at.x}, fail_at = {o->fail_at.y, o->fail_at.x};
+    const struct cli_flag shared[] = {
         {"--height", CLI_INT, &o->height, 1, MAX_SIDE, "H", "grid rows"},
         {"--width", CLI_INT, &o->width, 1, MAX_SIDE, "W", "grid columns"},
         {"--pattern", CLI_STRING, &o->pattern_file, 0, 0, "FILE",
          "a Life pattern in plaintext .cells format (default: the book's glider)"},
-        {"--at", CLI_YX, &o->at, 0, MAX_SIDE - 1, "Y,X", "where the pattern's top-left cell goes"},
+        {"--at", CLI_PAIR, &at, 0, MAX_SIDE - 1, "Y,X", "where the pattern's top-left cell goes"},
         {"--generations", CLI_INT, &o->generations, 0, MAX_GENERATIONS, "N", "steps to simulate"},
         {"--final", CLI_SWITCH, &o->final, 0, 0, NULL,
          "print only the grid after the last step, no header"},
         {"--io-ms", CLI_DOUBLE, &o->io_ms, 0, MAX_IO_MS, "MS",
          o->io_ms_help ? o->io_ms_help
                        : "simulated I/O latency in game_logic (a real blocking call)"},
-        {"--fail-at", CLI_YX, &o->fail_at, 0, MAX_SIDE - 1, "Y,X",
+        {"--fail-at", CLI_PAIR, &fail_at, 0, MAX_SIDE - 1, "Y,X",
          "game_logic's I/O fails at this cell (\"Problem with I/O\")"},
         {"--time", CLI_SWITCH, &o->time, 0, 0, NULL,
          "print the time per generation to stderr (always on when --io-ms is above 0)"},
+        {0},
     };
-    size_t n = 0;
-    while (flags[n].name)
-        n++;
-    if (o->workers > 0)
-        flags[n++] =
-            (struct cli_flag){"--workers", CLI_INT, &o->workers, 1, 1024, "N", "worker threads"};
-    for (; extra && extra->name && n < sizeof flags / sizeof *flags - 1; extra++)
-        flags[n++] = *extra;
+    const struct cli_flag workers[] = {
+        {"--workers", CLI_INT, &o->workers, 1, 1024, "N", "worker threads"},
+        {0},
+    };
+    /* Then --workers, for the variants that have it, then the variant's own. */
+    const struct cli_flag flags[] = {
+        CLI_FLAGS_OF(shared),
+        CLI_FLAGS_OF(o->workers > 0 ? workers : NULL),
+        CLI_FLAGS_OF(extra),
+        {0},
+    };
     const struct cli cli = {summary, flags, NULL};
     cli_parse_or_exit(&cli, argc, argv, NULL);
+    o->at = (struct yx){at.first, at.second};
+    o->fail_at = (struct yx){fail_at.first, fail_at.second};
 
     if (o->fail_at.y >= o->height || o->fail_at.x >= o->width)
         cli_usage_error(&cli, "--fail-at: %ld,%ld is outside the %ld x %ld grid", o->fail_at.y,
@@ -516,9 +291,7 @@ void life_finish(struct life_run *run)
     if (life_timed(run) && run->recorded > 1)
         fprintf(stderr, "Per generation: Took %.3f seconds\n",
                 run->total / (double)(run->recorded - 1));
-    if (fflush(stdout) != 0)
-        die_errno("writing the grid to stdout");
-    life_abandon(run);
+    life_abandon(run); /* a write to stdout that failed fails the exit (common/check) */
 }
 
 void life_abandon(struct life_run *run)

@@ -1,37 +1,13 @@
-/* life: the Game of Life that Items 56-60 fan out, shared by every variant.
+/* life: the harness every Game of Life variant of Items 56-60 shares: the
+ * patterns, the command line, the driving loop and the column printer. The
+ * game itself (Grid, the rules, the simulated socket) is game.h, included
+ * here, so a variant includes life.h alone.
  *
- *   Python (Item 56, 57)                      C
+ *   Python (Item 56)                          C
  *   ---------------------------------------   -----------------------------------------
- *   ALIVE = '*', EMPTY = '-'                  ALIVE, EMPTY
- *   Grid(height, width)                       grid_create(h, w) / grid_destroy
- *   grid.get(y, x), grid.set(y, x, state)     grid_get, grid_set (wrap around: a torus)
- *   str(grid)                                 grid_str(g)  (malloc'd, one '\n' per row)
- *   LockingGrid(height, width)  (Item 57)     locking_grid_create / _get / _set / _str
- *   the bound method grid.get, passed as      struct getter {call, self}: get_state(get, y, x)
- *     count_neighbors(y, x, grid.get)
- *   the bound method next_grid.set            struct setter {call, self}: set_state(set, y, x, s)
- *   count_neighbors(y, x, get)                count_neighbors(y, x, get)
- *   game_logic(state, neighbors), with        game_logic(state, neighbors, y, x, &next)
- *     data = my_socket.recv(100) inside         returns NULL, or the I/O error it "raised"
- *   my_socket.recv(100)                       my_socket_recv(y, x): sleeps --io-ms, fails
- *                                               at --fail-at
- *   step_cell(y, x, get, set)                 step_cell(y, x, get, set): returns the error
  *   ColumnPrinter                             struct column_printer
  *   the driving loop (columns.append(str(     life_start, life_record, life_finish
  *     grid)); grid = simulate(grid))
- *
- * The book passes get and set as functions, not the Grid, so each later item
- * can change the grid (LockingGrid) or who calls step_cell (threads, a queue,
- * a pool, coroutines) without touching count_neighbors or step_cell. In C a
- * bound method is a function plus the object it is bound to: struct getter
- * and struct setter.
- *
- * game_logic needs the cell's coordinates, which the book's does not: they
- * address the simulated socket, so that --fail-at can make exactly one cell's
- * I/O fail whatever thread (or coroutine) runs it. For a variant whose I/O
- * is not a blocking call (Item 60's coroutines), the pieces are exported:
- * socket_latency() to wait for, socket_reply(y, x) for the outcome, and
- * conway_rules(state, neighbors) for the pure rules.
  *
  * Errata fixed here (see README.md): the driving loop simulates exactly
  * --generations steps and prints every one (the book computes a fifth and
@@ -40,90 +16,11 @@
 #ifndef ITEM56_60_LIFE_H
 #define ITEM56_60_LIFE_H
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 
 #include "cli.h"
-#include "error.h"
-
-#define ALIVE '*'
-#define EMPTY '-'
-
-/* ---- Grid and LockingGrid ---- */
-
-struct grid {
-    long height, width;
-    char *cells; /* height rows of width states, row-major */
-};
-
-struct grid *grid_create(long height, long width); /* every cell EMPTY */
-void grid_destroy(struct grid *g);
-char grid_get(const struct grid *g, long y, long x);
-void grid_set(struct grid *g, long y, long x, char state);
-char *grid_str(const struct grid *g); /* caller frees */
-
-/* Item 57's LockingGrid: a Grid with one mutex held around get, set and str. */
-struct locking_grid {
-    struct grid grid; /* guarded by lock */
-    pthread_mutex_t lock;
-};
-
-struct locking_grid *locking_grid_create(long height, long width);
-void locking_grid_destroy(struct locking_grid *g);
-char locking_grid_get(struct locking_grid *g, long y, long x);
-void locking_grid_set(struct locking_grid *g, long y, long x, char state);
-char *locking_grid_str(struct locking_grid *g);
-
-/* ---- get and set as functions (bound methods) ---- */
-
-struct getter {
-    char (*call)(void *self, long y, long x);
-    void *self;
-};
-
-struct setter {
-    void (*call)(void *self, long y, long x, char state);
-    void *self;
-};
-
-static inline char get_state(struct getter get, long y, long x)
-{
-    return get.call(get.self, y, x);
-}
-
-static inline void set_state(struct setter set, long y, long x, char state)
-{
-    set.call(set.self, y, x, state);
-}
-
-struct getter grid_getter(struct grid *g);                 /* grid.get */
-struct setter grid_setter(struct grid *g);                 /* grid.set */
-struct getter locking_grid_getter(struct locking_grid *g); /* locking_grid.get */
-struct setter locking_grid_setter(struct locking_grid *g); /* locking_grid.set */
-
-/* ---- the game ---- */
-
-/* How many of the 8 neighbours are ALIVE, read in the book's order:
- * N, NE, E, SE, S, SW, W, NW. */
-int count_neighbors(long y, long x, struct getter get);
-
-/* The rules alone (Item 56's game_logic before it did any I/O). */
-char conway_rules(char state, int neighbors);
-
-/* The simulated socket: configure it once, before any thread starts. */
-void socket_configure(double io_ms, struct cli_yx fail_at, const char *fail_message);
-double socket_latency(void);                  /* seconds each round trip takes */
-struct error *socket_reply(long y, long x);   /* NULL, or OSError at --fail-at */
-struct error *my_socket_recv(long y, long x); /* a real blocking call: sleep, then reply */
-
-/* The book's game_logic with its blocking I/O: the round trip for cell (y, x),
- * then the rules. Stores the next state and returns NULL, or returns the
- * error (next_state untouched). */
-struct error *game_logic(char state, int neighbors, long y, long x, char *next_state);
-
-/* get -> count_neighbors -> game_logic -> set. On error, set is not called. */
-struct error *step_cell(long y, long x, struct getter get, struct setter set);
+#include "game.h"
 
 /* ---- ColumnPrinter ---- */
 
@@ -145,18 +42,18 @@ struct pattern {
     const char *name; /* the file, or "the book's glider" */
     long rows, cols;
     size_t count;
-    struct cli_yx *alive; /* count cells, relative to the top-left */
+    struct yx *alive; /* count cells, relative to the top-left */
 };
 
 struct life_options {
     long height, width;
     const char *pattern_file; /* NULL: the book's glider */
-    struct cli_yx at;
+    struct yx at;
     long generations;
     bool final;
     double io_ms;
-    struct cli_yx fail_at; /* -1,-1: nothing fails */
-    long workers;          /* 0: this variant has no --workers */
+    struct yx fail_at; /* -1,-1: nothing fails */
+    long workers;      /* 0: this variant has no --workers */
     bool time;
     const char *fail_message; /* what the injected OSError says */
     const char *io_ms_help;   /* --io-ms's help line; NULL: "... (a real blocking call)" */

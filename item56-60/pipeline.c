@@ -40,15 +40,6 @@ struct cell_item {
 
 /* ==== the plumbing both halves share: queues, fan out, fan in, workers ==== */
 
-/* ClosableQueue(): unbounded, as the book's. */
-static struct queue *closable_queue(void)
-{
-    struct queue *q = queue_create(0);
-    if (!q)
-        die("queue_create failed");
-    return q;
-}
-
 static void put_item(struct queue *q, struct cell_item *item)
 {
     enum queue_status status = queue_put(q, item);
@@ -133,7 +124,7 @@ static struct grid *simulate_pipeline(struct grid *grid, struct queue *in_queue,
 
 static struct error *run_pipeline(struct life_run *run)
 {
-    struct queue *in_queue = closable_queue(), *out_queue = closable_queue();
+    struct queue *in_queue = queue_create(0), *out_queue = queue_create(0); /* ClosableQueue() */
     struct worker_threads threads;
     start_workers(&threads, run->opt.workers, game_logic_thread, in_queue, out_queue);
 
@@ -150,7 +141,7 @@ static struct error *run_pipeline(struct life_run *run)
         life_record(run, grid_str(grid));
     grid_destroy(grid);
 
-    CHECK_PT(stop_threads(in_queue, &threads)); /* the book: in_queue.close() per thread, join */
+    stop_threads(in_queue, &threads); /* the book: in_queue.close() per thread, join */
     queue_destroy(in_queue);
     queue_destroy(out_queue);
     return err;
@@ -201,8 +192,8 @@ static struct locking_grid *simulate_phased_pipeline(struct locking_grid *grid,
 
 static struct error *run_phased_pipeline(struct life_run *run)
 {
-    struct queue *in_queue = closable_queue(), *logic_queue = closable_queue(),
-                 *out_queue = closable_queue();
+    struct queue *in_queue = queue_create(0), *logic_queue = queue_create(0),
+                 *out_queue = queue_create(0);
     struct worker_threads counters, deciders;
     start_workers(&counters, run->opt.workers, count_neighbors_thread, in_queue, logic_queue);
     start_workers(&deciders, run->opt.workers, game_logic_thread, logic_queue, out_queue);
@@ -222,8 +213,8 @@ static struct error *run_phased_pipeline(struct life_run *run)
     locking_grid_destroy(grid);
 
     /* First stage first: once its workers are gone nothing feeds logic_queue. */
-    CHECK_PT(stop_threads(in_queue, &counters));
-    CHECK_PT(stop_threads(logic_queue, &deciders));
+    stop_threads(in_queue, &counters);
+    stop_threads(logic_queue, &deciders);
     queue_destroy(in_queue);
     queue_destroy(logic_queue);
     queue_destroy(out_queue);

@@ -79,7 +79,7 @@ three_literals_of_10() {
 
 @test "run: output that cannot be written (a full disk) is an error, exit 1" {
     run -1 --separate-stderr timeout 10 bash -c '"$1" >/dev/full' _ "$BIN/item52/run"
-    [[ $stderr == "run: writing stdout: No space left on device" ]]
+    [[ $stderr == "run: write error: No space left on device" ]]
 }
 
 @test "run --timeout: a child that takes too long is killed: TimeoutExpired, exit 1" {

@@ -11,6 +11,10 @@ setup() {
     run_unit 10 test_common cli
 }
 
+@test "cli: flag groups: a program's own flags and a shared table are parsed and listed as one" {
+    run_unit 10 test_common cli_groups
+}
+
 @test "cli: a program sees the parsed values and the arguments after --" {
     run -0 timeout 10 "$T" demo --n 3 --ms=0.25 --on --no-off --name hi --at 1,2 -- echo a b
     [ "$output" = "n=3 ms=0.25 on=1 off=0 name=hi at=1,2 rest=3" ]
@@ -55,4 +59,29 @@ setup() {
         run -1 --separate-stderr timeout 10 "$T" oom
     [ "$output" = "" ]
     [[ ${stderr_lines[-1]} == "test_common: out of memory allocating "*" bytes" ]]
+}
+
+@test "common/: no include loop between its modules, and check includes nothing else of common/" {
+    # module -> module pairs from every #include "x.h" in common/ (futures_impl and
+    # futures_process are futures); tsort fails on a loop
+    pairs=$(for f in common/*.[ch]; do
+        m=$(basename "${f%.*}")
+        m=${m%_impl} m=${m%_process}
+        sed -n 's/^#include "\([a-z_]*\)\.h".*/\1/p' "$f" | sed 's/_impl$//; s/_process$//' |
+            while read -r d; do [ "$d" = "$m" ] || echo "$m $d"; done
+    done)
+    [ -n "$pairs" ]
+    run -0 tsort <<<"$pairs"
+    run grep -h '^#include "' common/check.h common/check.c
+    [ "$output" = '#include "check.h"' ]
+}
+
+@test "check: output that cannot be written fails the exit: >/dev/full and a closed stdout exit 1 naming the error" {
+    run -1 --separate-stderr timeout 10 bash -c '"$1" demo --n 3 >/dev/full' _ "$BIN/tests/unit/test_common"
+    [ "$stderr" = "test_common: write error: No space left on device" ]
+    run -1 --separate-stderr timeout 30 bash -c '"$1" >/dev/full' _ "$BIN/item54/race"
+    [ "$stderr" = "race: write error: No space left on device" ]
+    run -1 --separate-stderr timeout 30 bash -c '"$1" >&-' _ "$BIN/item55/blocking"
+    [[ $stderr == "blocking: write error"* ]]
+    run -0 timeout 30 "$BIN/item54/race" # the same program, written out: exit 0
 }

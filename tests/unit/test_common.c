@@ -24,7 +24,7 @@ static long n = 5;
 static double ms = 1.5;
 static bool on, off = true;
 static const char *name = "default";
-static struct cli_yx at = {-1, -1};
+static struct cli_pair at = {-1, -1};
 
 static const struct cli_flag flags[] = {
     {"--n", CLI_INT, &n, 1, 1024, "N", "an integer"},
@@ -32,7 +32,7 @@ static const struct cli_flag flags[] = {
     {"--on", CLI_SWITCH, &on, 0, 0, NULL, "a switch"},
     {"--no-off", CLI_CLEAR, &off, 0, 0, NULL, "a switch that clears"},
     {"--name", CLI_STRING, &name, 0, 0, "TEXT", "a string"},
-    {"--at", CLI_YX, &at, 0, 99, "Y,X", "a pair"},
+    {"--at", CLI_PAIR, &at, 0, 99, "Y,X", "a pair"},
     {0},
 };
 static const struct cli with_rest = {"Every kind of flag.", flags, "-- COMMAND [ARG...]"};
@@ -57,7 +57,7 @@ static void test_cli(void)
     EXPECT(parse(&no_rest, err, "--n=7", "--on", "--no-off", NULL) == CLI_OK && n == 7 && on &&
            !off);
     EXPECT(parse(&no_rest, err, "--name", "x y", "--at", "3,4") == CLI_OK &&
-           strcmp(name, "x y") == 0 && at.y == 3 && at.x == 4);
+           strcmp(name, "x y") == 0 && at.first == 3 && at.second == 4);
     EXPECT(parse(&no_rest, err, "--help", NULL, NULL, NULL) == CLI_HELP);
 
     EXPECT(parse(&no_rest, err, "--n", "abc", NULL, NULL) == CLI_ERROR &&
@@ -111,6 +111,37 @@ static void test_cli(void)
            nrest == 2 && strcmp(rest[0], "echo") == 0 && strcmp(rest[1], "--n") == 0);
 }
 
+/* A program's own flags plus a shared group, and an empty group: every flag
+ * is found where it stands, in the usage too. */
+static void test_cli_groups(void)
+{
+    long own = 1, shared_n = 2;
+    bool shared_on = false;
+    const struct cli_flag own_flags[] = {{"--own", CLI_INT, &own, 0, 9, "N", "own"}, {0}};
+    const struct cli_flag shared[] = {
+        {"--shared", CLI_INT, &shared_n, 0, 9, "N", "shared"},
+        {"--on", CLI_SWITCH, &shared_on, 0, 0, NULL, "shared switch"},
+        {0},
+    };
+    const struct cli_flag grouped[] = {
+        CLI_FLAGS_OF(own_flags), CLI_FLAGS_OF(NULL), CLI_FLAGS_OF(shared), {0}};
+    const struct cli cli = {"Groups.", grouped, NULL};
+    char err[256];
+    EXPECT(parse(&cli, err, "--shared", "7", "--own", "8") == CLI_OK && shared_n == 7 && own == 8);
+    EXPECT(parse(&cli, err, "--on", NULL, NULL, NULL) == CLI_OK && shared_on);
+    EXPECT(parse(&cli, err, "--shared", "10", NULL, NULL) == CLI_ERROR &&
+           strcmp(err, "--shared: expected an integer from 0 to 9, got '10'") == 0);
+    EXPECT(parse(&cli, err, "--(group)", NULL, NULL, NULL) == CLI_ERROR);
+    char *usage = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&usage, &len);
+    REQUIRE(f != NULL);
+    cli_usage(&cli, f);
+    REQUIRE(fclose(f) == 0);
+    EXPECT(strcmp(usage, "usage: test_common [--own N] [--shared N] [--on]\n") == 0);
+    free(usage);
+}
+
 static void on_signal(int sig)
 {
     (void)sig;
@@ -160,13 +191,14 @@ static int demo(int argc, char **argv)
 {
     char **rest;
     int nrest = cli_parse_or_exit(&with_rest, argc, argv, &rest);
-    printf("n=%ld ms=%g on=%d off=%d name=%s at=%ld,%ld rest=%d\n", n, ms, on, off, name, at.y,
-           at.x, nrest);
+    printf("n=%ld ms=%g on=%d off=%d name=%s at=%ld,%ld rest=%d\n", n, ms, on, off, name, at.first,
+           at.second, nrest);
     return 0;
 }
 
 static const struct expect_case cases[] = {
     {"cli", test_cli},
+    {"cli_groups", test_cli_groups},
     {"clock", test_clock},
 };
 

@@ -1,4 +1,4 @@
-/* test_life: item56-60/life.c, with the book's assert-only examples of Item 56.
+/* test_life: item56-60/game.c and life.c, with the book's assert-only examples of Item 56.
  *
  *   tests/unit/test_life            run every case
  *   tests/unit/test_life NAME...    run the named ones (driven by tests/item56-60.bats)
@@ -21,9 +21,9 @@
 #define MAX_FAKE 16
 
 struct fake_grid {
-    struct cli_yx alive[MAX_FAKE]; /* the set of live cells */
+    struct yx alive[MAX_FAKE]; /* the set of live cells */
     size_t alive_count;
-    struct cli_yx seen[MAX_FAKE]; /* every position get() was called with, in order */
+    struct yx seen[MAX_FAKE]; /* every position get() was called with, in order */
     size_t seen_count;
     char new_state; /* what set() was last given */
 };
@@ -40,7 +40,7 @@ static char fake_get(void *self, long y, long x)
 {
     struct fake_grid *g = self;
     if (g->seen_count < MAX_FAKE)
-        g->seen[g->seen_count++] = (struct cli_yx){y, x};
+        g->seen[g->seen_count++] = (struct yx){y, x};
     return fake_is_alive(g, y, x) ? ALIVE : EMPTY;
 }
 
@@ -52,7 +52,7 @@ static void fake_set(void *self, long y, long x, char state)
 
 static void fake_add(struct fake_grid *g, long y, long x)
 {
-    g->alive[g->alive_count++] = (struct cli_yx){y, x};
+    g->alive[g->alive_count++] = (struct yx){y, x};
 }
 
 static void fake_remove(struct fake_grid *g, long y, long x)
@@ -73,8 +73,8 @@ static void test_count_neighbors(void)
     EXPECT(count_neighbors(10, 5, get) == 2);
     /* seen == {(9,5), (9,6), (10,6), (11,6), (11,5), (11,4), (10,4), (9,4)},
      * and in the book's order: N, NE, E, SE, S, SW, W, NW. */
-    const struct cli_yx order[8] = {{9, 5},  {9, 6},  {10, 6}, {11, 6},
-                                    {11, 5}, {11, 4}, {10, 4}, {9, 4}};
+    const struct yx order[8] = {{9, 5},  {9, 6},  {10, 6}, {11, 6},
+                                {11, 5}, {11, 4}, {10, 4}, {9, 4}};
     EXPECT(g.seen_count == 8);
     for (size_t i = 0; i < 8; i++)
         EXPECT(g.seen[i].y == order[i].y && g.seen[i].x == order[i].x);
@@ -109,7 +109,7 @@ static char logic(char state, int neighbors)
 
 static void test_game_logic(void)
 {
-    socket_configure(0, (struct cli_yx){-1, -1}, "Problem with I/O");
+    socket_configure(0, (struct yx){-1, -1}, "Problem with I/O");
     EXPECT(logic(ALIVE, 0) == EMPTY); /* Die: too few */
     EXPECT(logic(ALIVE, 1) == EMPTY);
     EXPECT(logic(ALIVE, 2) == ALIVE); /* Stay alive */
@@ -130,7 +130,7 @@ static void test_game_logic(void)
 
 static void test_step_cell(void)
 {
-    socket_configure(0, (struct cli_yx){-1, -1}, "Problem with I/O");
+    socket_configure(0, (struct yx){-1, -1}, "Problem with I/O");
     struct fake_grid g = {0};
     struct getter get = {fake_get, &g};
     struct setter set = {fake_set, &g};
@@ -151,7 +151,7 @@ static void test_step_cell(void)
 
 static void test_io_failure(void)
 {
-    socket_configure(0, (struct cli_yx){2, 3}, "Problem with I/O");
+    socket_configure(0, (struct yx){2, 3}, "Problem with I/O");
     char next = '?';
     struct error *err = game_logic(ALIVE, 3, 2, 3, &next);
     EXPECT(err != NULL);
@@ -168,22 +168,22 @@ static void test_io_failure(void)
     EXPECT(err != NULL && g.new_state == '?');
     error_free(err);
 
-    socket_configure(0, (struct cli_yx){0, 0}, "Problem with I/O in game_logic");
+    socket_configure(0, (struct yx){0, 0}, "Problem with I/O in game_logic");
     err = my_socket_recv(0, 0);
     EXPECT(err && strcmp(err->message, "Problem with I/O in game_logic") == 0);
     error_free(err);
-    socket_configure(0, (struct cli_yx){-1, -1}, "Problem with I/O");
+    socket_configure(0, (struct yx){-1, -1}, "Problem with I/O");
 }
 
 static void test_io_latency(void)
 {
-    socket_configure(20, (struct cli_yx){-1, -1}, "Problem with I/O");
+    socket_configure(20, (struct yx){-1, -1}, "Problem with I/O");
     EXPECT(socket_latency() == 0.020);
     double t0 = clock_now();
     char next;
     EXPECT(game_logic(EMPTY, 3, 0, 0, &next) == NULL);
     EXPECT(clock_now() - t0 >= 0.020); /* a sleep never ends early */
-    socket_configure(0, (struct cli_yx){-1, -1}, "Problem with I/O");
+    socket_configure(0, (struct yx){-1, -1}, "Problem with I/O");
 }
 
 /* ---- Grid ---- */

@@ -2,6 +2,7 @@
 #include "pyrepr.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,16 +18,15 @@ static size_t put(char *buf, size_t size, size_t at, const char *text)
     return at + n;
 }
 
-char *pyrepr_bytes(char *buf, size_t size, const void *data, size_t len)
+/* What bytes and str share: quote, escape, quote. keep_high keeps bytes from
+ * 0x80 up unescaped (a str's UTF-8). */
+static size_t quoted(char *buf, size_t size, size_t at, const unsigned char *b, size_t len,
+                     bool keep_high)
 {
-    const unsigned char *b = data;
-    if (size == 0)
-        return buf;
-    buf[0] = '\0';
     /* Python picks " only when it saves escaping: a ' inside and no ". */
     char quote = memchr(b, '\'', len) && !memchr(b, '"', len) ? '"' : '\'';
-    char piece[8] = {'b', quote, '\0'};
-    size_t at = put(buf, size, 0, piece);
+    char piece[8] = {quote, '\0'};
+    at = put(buf, size, at, piece);
     for (size_t i = 0; i < len; i++) {
         unsigned char c = b[i];
         if (c == quote || c == '\\')
@@ -37,7 +37,7 @@ char *pyrepr_bytes(char *buf, size_t size, const void *data, size_t len)
             strcpy(piece, "\\n");
         else if (c == '\r')
             strcpy(piece, "\\r");
-        else if (c < ' ' || c >= 0x7f)
+        else if (c < ' ' || c == 0x7f || (c > 0x7f && !keep_high))
             snprintf(piece, sizeof piece, "\\x%02x", c);
         else
             snprintf(piece, sizeof piece, "%c", c);
@@ -45,7 +45,24 @@ char *pyrepr_bytes(char *buf, size_t size, const void *data, size_t len)
     }
     piece[0] = quote;
     piece[1] = '\0';
-    put(buf, size, at, piece);
+    return put(buf, size, at, piece);
+}
+
+char *pyrepr_bytes(char *buf, size_t size, const void *data, size_t len)
+{
+    if (size == 0)
+        return buf;
+    buf[0] = '\0';
+    quoted(buf, size, put(buf, size, 0, "b"), data, len, false);
+    return buf;
+}
+
+char *pyrepr_str(char *buf, size_t size, const char *s)
+{
+    if (size == 0)
+        return buf;
+    buf[0] = '\0';
+    quoted(buf, size, 0, (const unsigned char *)s, strlen(s), true);
     return buf;
 }
 

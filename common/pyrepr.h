@@ -1,25 +1,33 @@
-/* pyrepr: how Python prints the values Item 52 shows, so the C output reads
- * the same as the book's.
+/* pyrepr: Python's repr() and format() for the values the workbook prints,
+ * so that the C output and messages read the same as the book's.
  *
  *   pyrepr_bytes(buf, size, data, len)   print(b): b'\x8c\xed\xc7m1\xf0F4\xe6'
+ *   pyrepr_str(buf, size, s)             repr(s): 'sleep', "it's" (subprocess's
+ *                                        "Command '['sleep', '10']' timed out")
  *   pyrepr_float(buf, size, x, digits)   f'{x:.3}': 1.01, 1.0, 10.0, 1.23e+03
  *
- * Both write a '\0'-terminated string into buf and return buf; the output is
- * cut short (still terminated) if buf is too small. PYREPR_BYTES_SIZE(n) is
- * always big enough for n bytes.
+ * Each writes a '\0'-terminated string into buf and returns buf; the output
+ * is cut short (still terminated) if buf is too small. PYREPR_BYTES_SIZE(n)
+ * and PYREPR_STR_SIZE(n) are always big enough for n bytes.
  */
-#ifndef ITEM52_PYREPR_H
-#define ITEM52_PYREPR_H
+#ifndef COMMON_PYREPR_H
+#define COMMON_PYREPR_H
 
 #include <stddef.h>
 
 #define PYREPR_BYTES_SIZE(n) (4 * (n) + 4) /* b, 2 quotes, '\0', 4 per byte at most */
+#define PYREPR_STR_SIZE(n) (4 * (n) + 3)   /* 2 quotes, '\0', 4 per byte at most */
 
 /* CPython's bytes repr: quoted with ' unless the bytes hold a ' and no ",
  * then with "; the quote in use and \ are escaped with \; tab, newline and
  * carriage return as \t \n \r; other bytes below 0x20 or from 0x7f up as
  * \xNN (lower-case hex); printable ASCII as itself. */
 char *pyrepr_bytes(char *buf, size_t size, const void *data, size_t len);
+
+/* A str's repr, the same rules for the characters below 0x80; bytes from 0x80
+ * up are kept as they are (UTF-8 text stays readable), as Python shows
+ * printable non-ASCII characters. */
+char *pyrepr_str(char *buf, size_t size, const char *s);
 
 /* f'{x:.N}' (a float with a precision and no presentation type): like %.Ng,
  * but fixed-point output keeps one digit after the point (1.0, 10.0), and

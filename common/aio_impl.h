@@ -1,0 +1,79 @@
+/* aio_impl: what aio_loop.c (the loop layer) and aio_task.c (tasks and the
+ * bridges) share behind aio.h. Not for programs. */
+#ifndef COMMON_AIO_IMPL_H
+#define COMMON_AIO_IMPL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "aio.h"
+
+/* asyncio's slow_callback_duration: a step longer than this is reported. */
+#define AIO_SLOW_CALLBACK 0.1
+
+enum { AIO_HANDLE_IDLE, AIO_HANDLE_READY, AIO_HANDLE_TIMER };
+
+struct aio_fd {           /* one per descriptor number, in loop->fds */
+    aio_callback *reader; /* NULL: none */
+    void *reader_arg;
+    aio_callback *writer;
+    void *writer_arg;
+    uint32_t events; /* what epoll has been told */
+    bool registered;
+};
+
+struct aio_ts_call; /* a call handed over by another thread (aio_loop.c) */
+struct aio_stack;   /* a task's stack (aio_task.c) */
+
+struct aio_loop {
+    int epfd, wakefd;
+    bool running, stopping, debug;
+    bool step_reported; /* the task layer reported this callback itself */
+    uint64_t seq;       /* scheduling order, for handles */
+    struct aio_handle *ready_head, *ready_tail;
+    struct aio_handle *batch_end; /* the last handle of the round being run */
+    struct aio_handle **heap;     /* timers: a binary min-heap on (when, seq) */
+    size_t heap_len, heap_cap;
+    struct aio_fd *fds;
+    size_t fds_cap;
+
+    pthread_mutex_t ts_mutex;
+    struct aio_ts_call *ts_head, *ts_tail; /* guarded by ts_mutex */
+
+    /* The task layer's (aio_task.c). */
+    struct aio_task *tasks; /* every task not yet freed, doubly linked */
+    size_t tasks_pending;   /* of those, not done */
+    uint64_t done_seq;      /* completion order, for gather's "first error" */
+    struct aio_stack *stack_pool;
+    struct executor *default_executor;
+    size_t outstanding; /* completions still to come from other threads */
+};
+
+/* One round: wait for descriptors or the next timer (not at all if
+ * something is ready), run what became ready. */
+void aio_loop_run_once(struct aio_loop *loop);
+
+/* aio_call_soon_threadsafe with a drop function: if the loop is closed
+ * before cb runs, drop(arg) is called instead (on the closing thread). */
+void aio_call_soon_threadsafe_drop(struct aio_loop *loop, aio_callback *cb, aio_callback *drop,
+                                   void *arg);
+
+/* Called by aio_loop_close before it frees the loop layer: cancel and run
+ * out the tasks, shut the default executor down, wait for completions from
+ * other threads, unmap the stacks. */
+void aio_tasks_close(struct aio_loop *loop);
+
+/* The running loop of this thread (aio_loop.c sets it in run_forever). */
+void aio_set_running_loop(struct aio_loop *loop);
+
+/* For bench/aio_costs: nanoseconds per switch, measured over `switches`
+ * switches between the loop and one task (the same resume/suspend the loop
+ * uses, without the loop's round in between). Must run outside any loop. */
+double aio_switch_ns(long switches);
+
+/* "asm" or "ucontext": which switch this build uses. */
+const char *aio_switch_kind(void);
+
+#endif

@@ -1,0 +1,1186 @@
+/* aio_task: tasks (stackful coroutines) on aio's loop layer, and the bridges
+ * to threads. See aio.h for the API.
+ *
+ * Implementation notes
+ *
+ *   The switch. aio_switch(&save, to) pushes the callee-saved registers on
+ *   the current stack (x86-64: rbx, rbp, r12-r15; aarch64: x19-x29, the
+ *   link register x30 and d8-d15), stores the stack pointer in *save, loads
+ *   `to`, pops the same registers from the other stack and returns into it.
+ *   Everything else is caller-saved by the C ABI, so the compiler has already
+ *   spilled it around the call. Not saved: the floating-point control words
+ *   (MXCSR and the x87 control word, FPCR): every task shares one rounding
+ *   mode, as threads that never change it do; nor the signal mask. With
+ *   `make AIO_SWITCH=ucontext` the switch is glibc's swapcontext instead,
+ *   which saves all that and makes an rt_sigprocmask system call each time.
+ *
+ *   Who switches to whom. Only two kinds of context exist per thread: the
+ *   loop (the thread's own stack, running aio_loop_run_once) and tasks.
+ *   resume() switches loop -> task and is called only from a loop callback;
+ *   suspend() switches task -> loop. A task never switches to another task
+ *   directly, so a task's stack always holds exactly its own frames and the
+ *   loop's stack is never entered twice.
+ *
+ *   When a task may be resumed: (1) its first step, scheduled by
+ *   aio_create_task with call_soon; (2) after suspend(), exactly once, by the
+ *   one thing it waits for: its timer (aio_sleep: the timer's callback is the
+ *   step itself), its descriptor's reader or writer callback, the task or
+ *   gather it awaits finishing, a future from another thread (through
+ *   call_soon_threadsafe), or aio_cancel. `woken` guards the "exactly once":
+ *   whoever wakes a task first sets it, and aio_cancel only interrupts a wait
+ *   that nothing has woken yet (it sets cancel_pending otherwise, and the
+ *   next suspending call returns CancelledError, as asyncio's _must_cancel).
+ *
+ *   Who owns each stack: a stack belongs to one task from its first step
+ *   until its function returns; the loop then puts it back in the loop's
+ *   pool (after switching off it: a task never frees the stack it runs on).
+ *   Pooled stacks are reused by later tasks (warm: their pages are already
+ *   faulted in) and unmapped when the loop closes. The task struct itself
+ *   belongs to whoever awaits it (aio_await, aio_gather) and is freed there;
+ *   tasks nobody awaited are freed by aio_loop_close; a task made by
+ *   run_coroutine_threadsafe resolves its future and is freed when it ends.
+ *
+ *   Order: a task's steps are loop callbacks, so they run in the loop's
+ *   order (aio_loop.c): tasks created one after the other take their first
+ *   steps in that order; sleeps with equal deadlines resume in the order
+ *   they were made; a finished task wakes its awaiter with call_soon.
+ *
+ *   Limits. Each stack is AIO_STACK_SIZE (128 KiB; 512 KiB under ASan or
+ *   TSan, whose frames are larger), mapped MAP_NORESERVE | MAP_STACK, so a
+ *   task costs only the pages it touches: one 4 KiB page for a shallow task,
+ *   plus its struct (about 200 bytes). 128 KiB is enough for printf,
+ *   snprintf and getaddrinfo. Overflow: each stack gets a PROT_NONE guard
+ *   page below it (overflow is a SIGSEGV at the faulting instruction) while
+ *   the process's mapping count allows: a guarded stack is two mappings and
+ *   vm.max_map_count is about 65,530, so guards stop at max_map_count / 2
+ *   minus 1,000 guarded stacks (about 31,700; a quarter of that under a
+ *   sanitizer, which needs mappings of its own). Beyond that, stacks are
+ *   unguarded: their lowest 64 bytes hold a canary pattern that is checked
+ *   at every switch away from the task; a task that overwrote it dies with
+ *   "aio: task ... overflowed its stack" (detected late, and not at all if a
+ *   frame skipped over those bytes: keep big buffers off task stacks). Tasks
+ *   in all: as many as memory and mmap allow (100,000 fit in about 450 MB);
+ *   mmap failing (ENOMEM) is returned as OSError by aio_create_task.
+ *
+ *   Sanitizers: every switch is annotated for ASan
+ *   (__sanitizer_start/finish_switch_fiber, so it knows which stack is
+ *   live, and a reused stack is unpoisoned) and for TSan (a fiber per task,
+ *   __tsan_switch_to_fiber before each switch).
+ */
+#include "aio.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "aio_impl.h"
+#include "check.h"
+#include "clock.h"
+
+/* ---- which switch, which sanitizer ---- */
+
+#if defined(AIO_SWITCH_UCONTEXT) || !(defined(__x86_64__) || defined(__aarch64__))
+#define AIO_UCONTEXT 1
+#include <ucontext.h>
+#else
+#define AIO_UCONTEXT 0
+#endif
+
+#if defined(__SANITIZE_ADDRESS__)
+#define AIO_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define AIO_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define AIO_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define AIO_TSAN 1
+#endif
+#endif
+#ifndef AIO_ASAN
+#define AIO_ASAN 0
+#endif
+#ifndef AIO_TSAN
+#define AIO_TSAN 0
+#endif
+
+#if AIO_ASAN
+void __sanitizer_start_switch_fiber(void **fake_stack_save, const void *bottom, size_t size);
+void __sanitizer_finish_switch_fiber(void *fake_stack_save, const void **bottom_old,
+                                     size_t *size_old);
+void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
+#endif
+#if AIO_TSAN
+void *__tsan_get_current_fiber(void);
+void *__tsan_create_fiber(unsigned flags);
+void __tsan_destroy_fiber(void *fiber);
+void __tsan_switch_to_fiber(void *fiber, unsigned flags);
+#endif
+
+#if AIO_ASAN || AIO_TSAN
+#define AIO_STACK_SIZE (512 * 1024)
+#define AIO_SANITIZED 1
+#else
+#define AIO_STACK_SIZE (128 * 1024)
+#define AIO_SANITIZED 0
+#endif
+#define AIO_CANARY_WORDS 8 /* the lowest 64 bytes of an unguarded stack stay zero */
+
+/* ---- the switch ---- */
+
+#if AIO_UCONTEXT
+struct aio_ctx {
+    ucontext_t uc;
+};
+#else
+struct aio_ctx {
+    void *sp;
+};
+void aio_switch_asm(void **save_sp, void *to_sp) __attribute__((visibility("hidden")));
+void aio_task_entry(void) __attribute__((visibility("hidden")));
+#if defined(__x86_64__)
+__asm__(".pushsection .text\n"
+        ".globl aio_switch_asm\n"
+        ".hidden aio_switch_asm\n"
+        ".type aio_switch_asm,@function\n"
+        ".p2align 4\n"
+        "aio_switch_asm:\n"
+        "    .cfi_startproc\n"
+        "    pushq %rbp\n"
+        "    pushq %rbx\n"
+        "    pushq %r12\n"
+        "    pushq %r13\n"
+        "    pushq %r14\n"
+        "    pushq %r15\n"
+        "    movq %rsp, (%rdi)\n"
+        "    movq %rsi, %rsp\n"
+        "    popq %r15\n"
+        "    popq %r14\n"
+        "    popq %r13\n"
+        "    popq %r12\n"
+        "    popq %rbx\n"
+        "    popq %rbp\n"
+        "    ret\n"
+        "    .cfi_endproc\n"
+        ".size aio_switch_asm, .-aio_switch_asm\n"
+        /* A new task's first switch returns here with the task in rbx. The
+         * undefined return address ends a debugger's backtrace. */
+        ".globl aio_task_entry\n"
+        ".hidden aio_task_entry\n"
+        ".type aio_task_entry,@function\n"
+        "aio_task_entry:\n"
+        "    .cfi_startproc\n"
+        "    .cfi_undefined rip\n"
+        "    movq %rbx, %rdi\n"
+        "    call aio_task_main\n"
+        "    ud2\n"
+        "    .cfi_endproc\n"
+        ".size aio_task_entry, .-aio_task_entry\n"
+        ".popsection\n");
+#elif defined(__aarch64__)
+__asm__(".pushsection .text\n"
+        ".globl aio_switch_asm\n"
+        ".hidden aio_switch_asm\n"
+        ".type aio_switch_asm,%function\n"
+        ".p2align 4\n"
+        "aio_switch_asm:\n"
+        "    sub sp, sp, #160\n"
+        "    stp x19, x20, [sp, #0]\n"
+        "    stp x21, x22, [sp, #16]\n"
+        "    stp x23, x24, [sp, #32]\n"
+        "    stp x25, x26, [sp, #48]\n"
+        "    stp x27, x28, [sp, #64]\n"
+        "    stp x29, x30, [sp, #80]\n"
+        "    stp d8, d9, [sp, #96]\n"
+        "    stp d10, d11, [sp, #112]\n"
+        "    stp d12, d13, [sp, #128]\n"
+        "    stp d14, d15, [sp, #144]\n"
+        "    mov x9, sp\n"
+        "    str x9, [x0]\n"
+        "    mov sp, x1\n"
+        "    ldp x19, x20, [sp, #0]\n"
+        "    ldp x21, x22, [sp, #16]\n"
+        "    ldp x23, x24, [sp, #32]\n"
+        "    ldp x25, x26, [sp, #48]\n"
+        "    ldp x27, x28, [sp, #64]\n"
+        "    ldp x29, x30, [sp, #80]\n"
+        "    ldp d8, d9, [sp, #96]\n"
+        "    ldp d10, d11, [sp, #112]\n"
+        "    ldp d12, d13, [sp, #128]\n"
+        "    ldp d14, d15, [sp, #144]\n"
+        "    add sp, sp, #160\n"
+        "    ret\n"
+        ".size aio_switch_asm, .-aio_switch_asm\n"
+        ".globl aio_task_entry\n"
+        ".hidden aio_task_entry\n"
+        ".type aio_task_entry,%function\n"
+        "aio_task_entry:\n"
+        "    .cfi_startproc\n"
+        "    .cfi_undefined x30\n"
+        "    mov x0, x19\n"
+        "    bl aio_task_main\n"
+        "    brk #0\n"
+        "    .cfi_endproc\n"
+        ".size aio_task_entry, .-aio_task_entry\n"
+        ".popsection\n");
+#endif
+#endif
+
+/* ---- tasks ---- */
+
+struct aio_stack {
+    struct aio_stack *next; /* in the loop's pool */
+    void *map;              /* the whole mapping, guard page included */
+    size_t map_size;
+    char *lo; /* the usable stack: [lo, lo + size) */
+    size_t size;
+    bool guarded;
+};
+
+enum task_state { TASK_PENDING, TASK_RUNNING, TASK_SUSPENDED, TASK_DONE };
+
+struct gather_state {
+    struct aio_task *task; /* the one waiting in aio_gather */
+    size_t remaining;
+    bool cancelled;
+    struct aio_task **children;
+    size_t n;
+};
+
+struct aio_task {
+    struct aio_ctx ctx;
+    struct aio_loop *loop;
+    struct aio_stack *stack;
+    struct aio_task *prev, *next; /* the loop's list of tasks */
+    task_fn *fn;
+    void *arg;
+    void *result;
+    struct error *error;
+    const char *name, *file;
+    int line;
+    unsigned id;
+    enum task_state state;
+    bool woken;                            /* the current wait has been ended */
+    bool cancel_pending;                   /* asyncio's _must_cancel */
+    bool cancelled_wake;                   /* the current wait was ended by aio_cancel */
+    bool stop_when_done;                   /* run_until_complete's task */
+    bool collected;                        /* awaited or gathered: someone will free it */
+    bool detached;                         /* run_coroutine_threadsafe's, done: resume() frees it */
+    bool wait_write;                       /* waiting for the descriptor to be writable */
+    bool (*on_cancel)(struct aio_task *t); /* undo the current wait; true: wake with Cancelled */
+    void *wait;                            /* what on_cancel needs */
+    int wait_fd;
+    struct aio_handle handle; /* the next step: a timer (sleep) or a ready handle */
+    struct aio_task *awaiter;
+    struct gather_state *gather;
+    struct future *future; /* run_coroutine_threadsafe's */
+    uint64_t done_seq;
+#if AIO_ASAN
+    void *asan_fake;
+#endif
+#if AIO_TSAN
+    void *tsan_fiber;
+#endif
+};
+
+/* The loop's side of the switch, per thread. */
+static _Thread_local struct {
+    struct aio_ctx ctx;
+    struct aio_task *current;
+#if AIO_ASAN
+    void *asan_fake;
+    const void *asan_bottom;
+    size_t asan_size;
+#endif
+#if AIO_TSAN
+    void *tsan_fiber;
+#endif
+} sched;
+
+static atomic_uint task_counter;
+
+static struct error *no_loop(void)
+{
+    return error_new("RuntimeError", "no running event loop");
+}
+
+static struct error *cancelled(void)
+{
+    return error_new("CancelledError", "%s", "");
+}
+
+static bool is_cancelled_error(const struct error *e)
+{
+    return e && strcmp(e->type, "CancelledError") == 0;
+}
+
+struct aio_task *aio_current_task(void)
+{
+    return sched.current;
+}
+
+/* ---- the coroutine registry ("defined at") ---- */
+
+struct coroutine_def {
+    struct coroutine_def *next;
+    task_fn *fn;
+    const char *name, *file;
+    int line;
+};
+
+static struct coroutine_def *coroutines; /* written only by constructors, before main */
+
+void aio_register_coroutine(task_fn *fn, const char *name, const char *file, int line)
+{
+    struct coroutine_def *d = xmalloc(sizeof *d);
+    *d = (struct coroutine_def){coroutines, fn, name, file, line};
+    coroutines = d;
+}
+
+static const struct coroutine_def *find_coroutine(task_fn *fn)
+{
+    for (const struct coroutine_def *d = coroutines; d; d = d->next)
+        if (d->fn == fn)
+            return d;
+    return NULL;
+}
+
+/* asyncio's Task repr: <Task finished name='Task-1' coro=<main() done,
+ * defined at f.c:20> result=None created at f.c:31> */
+static void describe(const struct aio_task *t, char *buf, size_t size)
+{
+    const char *state = t->state != TASK_DONE          ? "pending"
+                        : is_cancelled_error(t->error) ? "cancelled"
+                                                       : "finished";
+    char defined[160], outcome[280] = "";
+    const struct coroutine_def *d = find_coroutine(t->fn);
+    if (d)
+        snprintf(defined, sizeof defined, "%s:%d", d->file, d->line);
+    else
+        snprintf(defined, sizeof defined, "?");
+    if (t->state == TASK_DONE && !is_cancelled_error(t->error)) {
+        if (t->error)
+            snprintf(outcome, sizeof outcome, " exception=%s('%s')", t->error->type,
+                     t->error->message);
+        else if (t->result)
+            snprintf(outcome, sizeof outcome, " result=%p", t->result);
+        else
+            snprintf(outcome, sizeof outcome, " result=None");
+    }
+    snprintf(buf, size, "<Task %s name='Task-%u' coro=<%s() %s, defined at %s>%s created at %s:%d>",
+             state, t->id, t->name, t->state == TASK_DONE ? "done" : "running", defined, outcome,
+             t->file, t->line);
+}
+
+/* ---- stacks ---- */
+
+static long guard_budget(void)
+{
+    static atomic_long budget; /* 0: not read yet */
+    long b = atomic_load(&budget);
+    if (b)
+        return b;
+    long max_maps = 65530;
+    FILE *f = fopen("/proc/sys/vm/max_map_count", "re");
+    if (f) {
+        if (fscanf(f, "%ld", &max_maps) != 1)
+            max_maps = 65530;
+        fclose(f);
+    }
+    b = max_maps / 2 - 2048; /* the rest for threads, libraries, malloc */
+    if (AIO_SANITIZED)
+        b /= 4;
+    if (b < 1)
+        b = -1; /* never guard */
+    atomic_store(&budget, b);
+    return b;
+}
+
+static atomic_long guarded_stacks; /* in every loop of the process */
+
+static void canary_check(const struct aio_task *t)
+{
+    if (t->stack->guarded)
+        return;
+    const volatile uint64_t *w = (const volatile uint64_t *)(const void *)t->stack->lo;
+    for (int i = 0; i < AIO_CANARY_WORDS; i++)
+        if (w[i] != 0)
+            die("aio: task 'Task-%u' (%s, created at %s:%d) overflowed its %zu-byte stack "
+                "(an unguarded stack: its canary was overwritten)",
+                t->id, t->name, t->file, t->line, t->stack->size);
+}
+
+static struct error *stack_get(struct aio_loop *loop, struct aio_stack **out)
+{
+    struct aio_stack *s = loop->stack_pool;
+    if (s) {
+        loop->stack_pool = s->next;
+#if AIO_ASAN
+        __asan_unpoison_memory_region(s->lo, s->size);
+#endif
+        *out = s;
+        return NULL;
+    }
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    bool guard = atomic_fetch_add(&guarded_stacks, 1) < guard_budget();
+    if (!guard)
+        atomic_fetch_sub(&guarded_stacks, 1);
+    size_t map_size = AIO_STACK_SIZE + (guard ? page : 0);
+    void *map = mmap(NULL, map_size, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+    if (map == MAP_FAILED) {
+        int e = errno;
+        if (guard)
+            atomic_fetch_sub(&guarded_stacks, 1);
+        return error_new("OSError", "mmap of a %d KiB task stack: %s", AIO_STACK_SIZE / 1024,
+                         strerror(e));
+    }
+    /* Where transparent huge pages are "always", merged stacks would be
+     * backed 2 MiB at a time: one page per task is the point. */
+    madvise(map, map_size, MADV_NOHUGEPAGE);
+    if (guard && mprotect(map, page, PROT_NONE) < 0) {
+        /* The mapping count ran out early (other mappings): go unguarded. */
+        atomic_fetch_sub(&guarded_stacks, 1);
+        guard = false;
+    }
+    s = xmalloc(sizeof *s);
+    *s = (struct aio_stack){
+        NULL, map, map_size, (char *)map + (map_size - AIO_STACK_SIZE), AIO_STACK_SIZE, guard};
+    *out = s;
+    return NULL;
+}
+
+static void stack_put(struct aio_loop *loop, struct aio_stack *s)
+{
+    s->next = loop->stack_pool;
+    loop->stack_pool = s;
+}
+
+static void stacks_unmap(struct aio_loop *loop)
+{
+    while (loop->stack_pool) {
+        struct aio_stack *s = loop->stack_pool;
+        loop->stack_pool = s->next;
+        munmap(s->map, s->map_size);
+        if (s->guarded)
+            atomic_fetch_sub(&guarded_stacks, 1);
+        free(s);
+    }
+}
+
+/* ---- switching ---- */
+
+static void ctx_switch(struct aio_ctx *from, struct aio_ctx *to)
+{
+#if AIO_UCONTEXT
+    if (swapcontext(&from->uc, &to->uc) < 0)
+        die_errno("aio: swapcontext");
+#else
+    aio_switch_asm(&from->sp, to->sp);
+#endif
+}
+
+/* On the task's stack, right after a switch into it. */
+static void arrived(struct aio_task *t)
+{
+#if AIO_ASAN
+    __sanitizer_finish_switch_fiber(t->asan_fake, &sched.asan_bottom, &sched.asan_size);
+#else
+    (void)t;
+#endif
+}
+
+/* task -> loop. exiting: the task will never run again (its fake stack goes). */
+static void switch_to_loop(struct aio_task *t, bool exiting)
+{
+    canary_check(t);
+#if AIO_ASAN
+    __sanitizer_start_switch_fiber(exiting ? NULL : &t->asan_fake, sched.asan_bottom,
+                                   sched.asan_size);
+#else
+    (void)exiting;
+#endif
+#if AIO_TSAN
+    __tsan_switch_to_fiber(sched.tsan_fiber, 0);
+#endif
+    ctx_switch(&t->ctx, &sched.ctx);
+    arrived(t);
+}
+
+static void task_free(struct aio_task *t);
+static void wake(struct aio_task *t);
+
+/* The end of a task, on its own stack. */
+static void finish(struct aio_task *t)
+{
+    struct aio_loop *loop = t->loop;
+    t->state = TASK_DONE;
+    t->done_seq = ++loop->done_seq;
+    loop->tasks_pending--;
+    if (t->awaiter)
+        wake(t->awaiter);
+    if (t->gather && --t->gather->remaining == 0)
+        wake(t->gather->task);
+    if (t->stop_when_done)
+        aio_loop_stop(loop);
+    if (t->future) {
+        if (t->error)
+            future_set_error(t->future, t->error);
+        else
+            future_set_result(t->future, t->result);
+        t->error = NULL;
+        t->future = NULL;
+        t->detached = true; /* nobody awaits it: resume() frees it */
+    }
+}
+
+noreturn void aio_task_main(struct aio_task *t) __attribute__((used, visibility("hidden")));
+void aio_task_main(struct aio_task *t)
+{
+    arrived(t);
+    t->state = TASK_RUNNING;
+    if (t->cancel_pending) { /* cancelled before it started: never runs */
+        t->cancel_pending = false;
+        t->error = cancelled();
+    } else {
+        t->error = t->fn(t->arg, &t->result);
+        if (t->cancel_pending && !t->error) { /* cancelled as it returned: asyncio */
+            t->cancel_pending = false;        /* ends it cancelled, the value dropped */
+            t->result = NULL;
+            t->error = cancelled();
+        }
+    }
+    finish(t);
+    switch_to_loop(t, true);
+    die("aio: a finished task was resumed");
+}
+
+#if AIO_UCONTEXT
+static void ucontext_entry(unsigned hi, unsigned lo)
+{
+    aio_task_main((struct aio_task *)(((uintptr_t)hi << 32) | (uintptr_t)lo));
+}
+#endif
+
+static void prepare_context(struct aio_task *t)
+{
+    char *top = t->stack->lo + t->stack->size;
+#if AIO_UCONTEXT
+    if (getcontext(&t->ctx.uc) < 0)
+        die_errno("aio: getcontext");
+    t->ctx.uc.uc_stack.ss_sp = t->stack->lo;
+    t->ctx.uc.uc_stack.ss_size = t->stack->size;
+    t->ctx.uc.uc_link = NULL;
+    uintptr_t p = (uintptr_t)t;
+    makecontext(&t->ctx.uc, (void (*)(void))ucontext_entry, 2, (unsigned)(p >> 32),
+                (unsigned)(p & 0xffffffffu));
+    (void)top;
+#elif defined(__x86_64__)
+    /* Popped by aio_switch_asm: r15 r14 r13 r12 rbx rbp, then ret into
+     * aio_task_entry with rsp 16-byte aligned (its call then pushes 8). */
+    void **sp = (void **)(void *)((uintptr_t)top & ~(uintptr_t)15);
+    *--sp = NULL;
+    *--sp = NULL;
+    *--sp = (void *)(uintptr_t)aio_task_entry;
+    *--sp = NULL; /* rbp */
+    *--sp = t;    /* rbx */
+    for (int i = 0; i < 4; i++)
+        *--sp = NULL; /* r12-r15 */
+    t->ctx.sp = sp;
+#elif defined(__aarch64__)
+    /* 160 bytes popped by aio_switch_asm: x19 at 0, x29 at 80, x30 at 88. */
+    void **sp = (void **)(void *)(((uintptr_t)top & ~(uintptr_t)15) - 160);
+    memset(sp, 0, 160);
+    sp[0] = t;
+    sp[11] = (void *)(uintptr_t)aio_task_entry;
+    t->ctx.sp = sp;
+#endif
+}
+
+/* loop -> task; only from a loop callback, never from a task. */
+static void resume(struct aio_task *t)
+{
+    if (sched.current)
+        die("aio: a task resumed from inside another task");
+    struct aio_loop *loop = t->loop;
+    t->woken = true;
+    if (t->state == TASK_PENDING) {
+        struct error *err = stack_get(loop, &t->stack);
+        if (err) { /* no stack: the task fails without running */
+            t->state = TASK_RUNNING;
+            t->error = err;
+            finish(t);
+            if (t->detached)
+                task_free(t);
+            return;
+        }
+        prepare_context(t);
+#if AIO_TSAN
+        t->tsan_fiber = __tsan_create_fiber(0); /* TSan counts fibers as threads: */
+#endif                                          /* only running tasks have one */
+    }
+    t->state = TASK_RUNNING;
+    sched.current = t;
+    double t0 = loop->debug ? clock_now() : 0;
+#if AIO_TSAN
+    sched.tsan_fiber = __tsan_get_current_fiber();
+#endif
+#if AIO_ASAN
+    __sanitizer_start_switch_fiber(&sched.asan_fake, t->stack->lo, t->stack->size);
+#endif
+#if AIO_TSAN
+    __tsan_switch_to_fiber(t->tsan_fiber, 0);
+#endif
+    ctx_switch(&sched.ctx, &t->ctx);
+#if AIO_ASAN
+    __sanitizer_finish_switch_fiber(sched.asan_fake, NULL, NULL);
+#endif
+    sched.current = NULL;
+    if (loop->debug) {
+        double dt = clock_now() - t0;
+        loop->step_reported = true;
+        if (dt > AIO_SLOW_CALLBACK) {
+            char buf[768];
+            describe(t, buf, sizeof buf);
+            fprintf(stderr, "Executing %s took %.3f seconds\n", buf, dt);
+        }
+    }
+    if (t->state == TASK_DONE) {
+#if AIO_TSAN
+        __tsan_destroy_fiber(t->tsan_fiber);
+#endif
+        stack_put(loop, t->stack);
+        t->stack = NULL;
+        if (t->detached)
+            task_free(t);
+    } else {
+        t->state = TASK_SUSPENDED;
+    }
+}
+
+static void step(void *arg)
+{
+    resume(arg);
+}
+
+/* Schedule the task's next step (the end of its current wait). */
+static void wake(struct aio_task *t)
+{
+    if (t->woken)
+        return;
+    t->woken = true;
+    aio_call_soon(t->loop, &t->handle, step, t);
+}
+
+/* Suspend the current task until woken; the wait is undone by on_cancel if
+ * the task is cancelled first. Returns CancelledError if it was. */
+static struct error *suspend(struct aio_task *t, bool (*on_cancel)(struct aio_task *), void *wait)
+{
+    t->on_cancel = on_cancel;
+    t->wait = wait;
+    t->woken = false;
+    switch_to_loop(t, false);
+    t->on_cancel = NULL;
+    t->wait = NULL;
+    if (t->cancelled_wake) {
+        t->cancelled_wake = false;
+        return cancelled();
+    }
+    return NULL;
+}
+
+/* The task that may suspend now, or the error to return. */
+static struct error *current(struct aio_task **tp)
+{
+    *tp = sched.current;
+    if (!*tp)
+        return no_loop();
+    if ((*tp)->cancel_pending) {
+        (*tp)->cancel_pending = false;
+        return cancelled();
+    }
+    return NULL;
+}
+
+static struct error *task_new(struct aio_loop *loop, struct aio_task **taskp, task_fn *fn,
+                              const char *name, void *arg, const char *file, int line)
+{
+    struct aio_task *t = xcalloc(1, sizeof *t);
+    t->loop = loop;
+    t->fn = fn;
+    t->arg = arg;
+    t->name = name;
+    t->file = file;
+    t->line = line;
+    t->id = atomic_fetch_add(&task_counter, 1) + 1;
+    t->state = TASK_PENDING;
+    t->wait_fd = -1;
+    t->next = loop->tasks;
+    if (loop->tasks)
+        loop->tasks->prev = t;
+    loop->tasks = t;
+    loop->tasks_pending++;
+    aio_call_soon(loop, &t->handle, step, t);
+    t->woken = true; /* its first step is scheduled */
+    *taskp = t;
+    return NULL;
+}
+
+static void task_free(struct aio_task *t)
+{
+    struct aio_loop *loop = t->loop;
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        loop->tasks = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    error_free(t->error);
+    free(t);
+}
+
+struct error *aio_create_task_at(struct aio_task **task, task_fn *fn, const char *name, void *arg,
+                                 const char *file, int line)
+{
+    *task = NULL;
+    struct aio_loop *loop = aio_get_running_loop();
+    if (!loop)
+        return no_loop();
+    return task_new(loop, task, fn, name, arg, file, line);
+}
+
+void aio_cancel(struct aio_task *t)
+{
+    if (t->state == TASK_DONE)
+        return;
+    if (t->state == TASK_SUSPENDED && !t->woken && t->on_cancel) {
+        if (t->on_cancel(t)) {
+            t->cancelled_wake = true;
+            wake(t);
+        }
+        return;
+    }
+    t->cancel_pending = true;
+}
+
+/* ---- sleep, descriptors ---- */
+
+static bool sleep_cancel(struct aio_task *t)
+{
+    aio_handle_cancel(&t->handle);
+    return true;
+}
+
+struct error *aio_sleep(double seconds)
+{
+    struct aio_task *t;
+    struct error *err = current(&t);
+    if (err)
+        return err;
+    if (seconds > 0)
+        aio_call_later(t->loop, &t->handle, seconds, step, t);
+    else
+        aio_call_soon(t->loop, &t->handle, step, t);
+    return suspend(t, sleep_cancel, NULL);
+}
+
+static void fd_unwatch(struct aio_task *t)
+{
+    if (t->wait_write)
+        aio_remove_writer(t->loop, t->wait_fd);
+    else
+        aio_remove_reader(t->loop, t->wait_fd);
+}
+
+static void fd_ready(void *arg)
+{
+    fd_unwatch(arg);
+    resume(arg);
+}
+
+static bool fd_cancel(struct aio_task *t)
+{
+    fd_unwatch(t);
+    return true;
+}
+
+static struct error *wait_fd(int fd, bool write)
+{
+    struct aio_task *t;
+    struct error *err = current(&t);
+    if (err)
+        return err;
+    t->wait_fd = fd;
+    t->wait_write = write;
+    err =
+        write ? aio_add_writer(t->loop, fd, fd_ready, t) : aio_add_reader(t->loop, fd, fd_ready, t);
+    if (err)
+        return err;
+    return suspend(t, fd_cancel, NULL);
+}
+
+struct error *aio_wait_readable(int fd)
+{
+    return wait_fd(fd, false);
+}
+
+struct error *aio_wait_writable(int fd)
+{
+    return wait_fd(fd, true);
+}
+
+/* ---- await and gather ---- */
+
+static bool await_cancel(struct aio_task *t)
+{
+    aio_cancel(t->wait); /* asyncio: cancelling the awaiter cancels what it awaits */
+    return false;        /* keep waiting for it to finish */
+}
+
+static void collect(struct aio_task *child, void **result, struct error **error)
+{
+    if (result)
+        *result = child->result;
+    *error = child->error;
+    child->error = NULL;
+    task_free(child);
+}
+
+struct error *aio_await(struct aio_task *task, void **result)
+{
+    if (result)
+        *result = NULL;
+    struct aio_task *t;
+    struct error *err = current(&t);
+    if (err)
+        return err;
+    if (task == t)
+        die("aio_await: a task awaits itself");
+    if (task->collected)
+        die("aio_await: the task is already awaited (a task is collected once)");
+    task->collected = true;
+    if (task->state != TASK_DONE) {
+        task->awaiter = t;
+        suspend(t, await_cancel, task); /* never a cancelled wake: it waits for the task */
+    }
+    collect(task, result, &err);
+    return err;
+}
+
+static bool gather_cancel(struct aio_task *t)
+{
+    struct gather_state *g = t->wait;
+    g->cancelled = true;
+    for (size_t i = 0; i < g->n; i++)
+        aio_cancel(g->children[i]);
+    return false; /* still wait for every one */
+}
+
+struct error *aio_gather(struct aio_task **tasks, size_t n, void **results)
+{
+    for (size_t i = 0; results && i < n; i++)
+        results[i] = NULL;
+    struct aio_task *t;
+    struct error *err = current(&t);
+    if (err)
+        return err;
+    struct gather_state g = {t, 0, false, tasks, n};
+    for (size_t i = 0; i < n; i++) {
+        if (tasks[i] == t)
+            die("aio_gather: a task gathers itself");
+        if (tasks[i]->collected)
+            die("aio_gather: task %zu is already awaited (a task is collected once)", i);
+        tasks[i]->collected = true;
+        if (tasks[i]->state != TASK_DONE) {
+            tasks[i]->gather = &g;
+            g.remaining++;
+        }
+    }
+    if (g.remaining)
+        suspend(t, gather_cancel, &g);
+    /* The first error by time: the failed child that finished first. */
+    struct aio_task *first = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (tasks[i]->error && (!first || tasks[i]->done_seq < first->done_seq))
+            first = tasks[i];
+    for (size_t i = 0; i < n; i++) {
+        bool is_first = tasks[i] == first;
+        struct error *e;
+        collect(tasks[i], results ? &results[i] : NULL, &e);
+        if (is_first)
+            err = e;
+        else
+            error_free(e);
+    }
+    if (g.cancelled) {
+        error_free(err);
+        return cancelled();
+    }
+    return err;
+}
+
+/* ---- run ---- */
+
+struct error *aio_loop_run_until_complete_at(struct aio_loop *loop, task_fn *fn, const char *name,
+                                             void *arg, void **result, const char *file, int line)
+{
+    if (result)
+        *result = NULL;
+    if (aio_get_running_loop())
+        return error_new("RuntimeError", "Cannot run the event loop while another loop is running");
+    struct aio_task *t;
+    struct error *err = task_new(loop, &t, fn, name, arg, file, line);
+    if (err)
+        return err;
+    t->stop_when_done = true;
+    aio_loop_run_forever(loop);
+    if (t->state != TASK_DONE) {
+        t->stop_when_done = false; /* the loop keeps it; freed at close */
+        return error_new("RuntimeError", "Event loop stopped before Future completed.");
+    }
+    collect(t, result, &err);
+    return err;
+}
+
+struct error *aio_run_at(task_fn *fn, const char *name, void *arg, void **result, bool debug,
+                         const char *file, int line)
+{
+    if (result)
+        *result = NULL;
+    if (aio_get_running_loop())
+        return error_new("RuntimeError", "aio_run() cannot be called from a running event loop");
+    struct aio_loop *loop;
+    struct error *err = aio_loop_create(&loop);
+    if (err)
+        return err;
+    if (debug)
+        aio_loop_set_debug(loop, true);
+    err = aio_loop_run_until_complete_at(loop, fn, name, arg, result, file, line);
+    aio_loop_close(loop);
+    return err;
+}
+
+/* ---- closing ---- */
+
+static bool all_done(struct aio_loop *loop)
+{
+    return loop->tasks_pending == 0;
+}
+
+void aio_tasks_close(struct aio_loop *loop)
+{
+    if (aio_get_running_loop())
+        die("aio_loop_close: called while a loop is running in this thread");
+    aio_set_running_loop(loop);
+    if (!all_done(loop)) {
+        for (struct aio_task *t = loop->tasks; t; t = t->next)
+            aio_cancel(t);
+        while (!all_done(loop))
+            aio_loop_run_once(loop);
+    }
+    while (loop->tasks) {
+        struct aio_task *t = loop->tasks;
+        if (t->error && !is_cancelled_error(t->error)) {
+            char buf[768];
+            describe(t, buf, sizeof buf);
+            fprintf(stderr, "Task exception was never retrieved: %s\n", buf);
+        }
+        task_free(t);
+    }
+    if (loop->default_executor) {
+        executor_destroy(loop->default_executor); /* shuts down, waiting */
+        loop->default_executor = NULL;
+    }
+    while (loop->outstanding > 0)
+        aio_loop_run_once(loop);
+    aio_set_running_loop(NULL);
+    stacks_unmap(loop);
+}
+
+/* ---- bridges to threads ---- */
+
+/* One wait for a future resolved in another thread. */
+struct bridge {
+    struct aio_loop *loop;
+    struct aio_task *task; /* NULL once abandoned (the task was cancelled) */
+    struct future *future;
+    bool own_future; /* run_in_executor's: destroyed here */
+};
+
+static void bridge_on_loop(void *arg)
+{
+    struct bridge *b = arg;
+    b->loop->outstanding--;
+    if (b->task) {
+        wake(b->task);
+        return;
+    }
+    if (b->own_future) { /* abandoned: the result is discarded */
+        error_free(future_result(b->future, NULL));
+        future_destroy(b->future);
+    }
+    free(b);
+}
+
+static void bridge_done(struct future *f, void *arg)
+{
+    (void)f;
+    struct bridge *b = arg;
+    aio_call_soon_threadsafe(b->loop, bridge_on_loop, b);
+}
+
+static bool bridge_cancel(struct aio_task *t)
+{
+    struct bridge *b = t->wait;
+    if (!b->own_future && future_remove_done_callback(b->future, bridge_done, b)) {
+        b->loop->outstanding--;
+        free(b);
+    } else {
+        b->task = NULL; /* the completion is on its way: it frees b */
+    }
+    return true;
+}
+
+static struct error *await_bridge(struct aio_task *t, struct future *f, bool own, void **result)
+{
+    struct bridge *b = xmalloc(sizeof *b);
+    *b = (struct bridge){t->loop, t, f, own};
+    t->loop->outstanding++;
+    future_add_done_callback(f, bridge_done, b);
+    struct error *err = suspend(t, bridge_cancel, b);
+    if (err)
+        return err; /* b now belongs to the completion (or is freed) */
+    free(b);
+    err = future_result(f, result);
+    if (own)
+        future_destroy(f);
+    return err;
+}
+
+static int default_workers(void)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cpus < 1)
+        cpus = 1;
+    return cpus + 4 < 32 ? (int)cpus + 4 : 32;
+}
+
+struct error *aio_run_in_executor(struct executor *ex, task_fn *fn, void *arg, void **result)
+{
+    if (result)
+        *result = NULL;
+    struct aio_task *t;
+    struct error *err = current(&t);
+    if (err)
+        return err;
+    if (!ex) {
+        if (!t->loop->default_executor) {
+            t->loop->default_executor = thread_pool_create(default_workers());
+            if (!t->loop->default_executor)
+                return error_new("OSError", "the default executor's threads: %s", strerror(errno));
+        }
+        ex = t->loop->default_executor;
+    }
+    struct future *f = executor_submit(ex, fn, arg);
+    if (!f)
+        return error_new("RuntimeError", "cannot schedule new futures after shutdown");
+    return await_bridge(t, f, true, result);
+}
+
+struct error *aio_await_future(struct future *f, void **result)
+{
+    if (result)
+        *result = NULL;
+    struct aio_task *t;
+    struct error *err = current(&t);
+    if (err)
+        return err;
+    if (future_done(f))
+        return future_result(f, result);
+    return await_bridge(t, f, false, result);
+}
+
+struct threadsafe_call {
+    struct aio_loop *loop;
+    task_fn *fn;
+    const char *name, *file;
+    int line;
+    void *arg;
+    struct future *future;
+};
+
+static void threadsafe_start(void *arg)
+{
+    struct threadsafe_call *c = arg;
+    struct aio_task *t;
+    struct error *err = task_new(c->loop, &t, c->fn, c->name, c->arg, c->file, c->line);
+    if (err)
+        future_set_error(c->future, err);
+    else
+        t->future = c->future;
+    free(c);
+}
+
+static void threadsafe_drop(void *arg)
+{
+    struct threadsafe_call *c = arg;
+    future_set_error(c->future, cancelled());
+    free(c);
+}
+
+struct future *aio_run_coroutine_threadsafe_at(struct aio_loop *loop, task_fn *fn, const char *name,
+                                               void *arg, const char *file, int line)
+{
+    struct threadsafe_call *c = xmalloc(sizeof *c);
+    struct future *f = future_create();
+    *c = (struct threadsafe_call){loop, fn, name, file, line, arg, f};
+    aio_call_soon_threadsafe_drop(loop, threadsafe_start, threadsafe_drop, c);
+    return f;
+}
+
+/* ---- measuring the switch (bench/aio_costs) ---- */
+
+static struct error *ping(void *arg, void **result)
+{
+    (void)result;
+    long n = *(long *)arg;
+    struct aio_task *t = sched.current;
+    for (long i = 0; i < n; i++)
+        switch_to_loop(t, false);
+    return NULL;
+}
+
+double aio_switch_ns(long switches)
+{
+    struct aio_loop *loop;
+    struct error *err = aio_loop_create(&loop);
+    if (err)
+        error_die(err);
+    long rounds = switches / 2;
+    struct aio_task *t;
+    task_new(loop, &t, ping, "ping", &rounds, __FILE__, __LINE__);
+    aio_handle_cancel(&t->handle); /* resumed by hand, not by the loop */
+    resume(t);                     /* the first step: map the stack, start */
+    double t0 = clock_now();
+    for (long i = 1; i < rounds; i++)
+        resume(t);
+    double t1 = clock_now();
+    resume(t); /* ping returns */
+    if (t->state != TASK_DONE)
+        die("aio_switch_ns: the task did not finish");
+    task_free(t);
+    aio_loop_close(loop);
+    return (t1 - t0) * 1e9 / (double)(2 * (rounds - 1));
+}
+
+const char *aio_switch_kind(void)
+{
+    return AIO_UCONTEXT ? "ucontext" : "asm";
+}
