@@ -36,13 +36,14 @@ gen_stats() {
 
 # measure PROG ARGS...: run 3 times; set $steady and $first to the medians of
 # gen_stats, $bytes to the median "Resident memory per suspended task" (empty
-# if not reported), $failure to the first stderr line of a failed run.
+# if not reported), $failure to what a failed run said (its first stderr line
+# that is not a timing).
 measure() {
     local steadies=() firsts=() bytes_runs=() err s f
     failure=""
     for _ in 1 2 3; do
         if ! err=$("item56-60/$1" "${@:2}" --final 2>&1 >/dev/null); then
-            failure=$(head -n 1 <<<"$err")
+            failure=$(grep -v -e '^Generation ' -e '^Peak threads' <<<"$err" | head -n 1)
             return
         fi
         read -r s f < <(gen_stats <<<"$err")
@@ -151,7 +152,7 @@ for sw in asm ucontext; do
     prog=bench/aio_costs
     [ $sw = ucontext ] && prog=bench/aio_costs_ucontext
     ns=$("$prog" --tasks 1000 --yields 20000 2>/dev/null | awk '/^switch / { print $3 }')
-    row "switch ($sw): ns per switch, median of 5" "${ns:-0}" 14 "$([ $sw = asm ] && echo "<= 20 ns" || echo "(report)")"
+    row "switch, $sw (ns, median of 5)" "${ns:-0}" 14 "$([ $sw = asm ] && echo "<= 20 ns" || echo "(report)")"
 done
 echo "Limits: Python 3.11's 1,288 B per task waiting in asyncio.sleep (the book: \"less than 1 KB\");"
 echo "for the switch, a hand-written x86-64 switch measured alone, 14 ns. A thread's kernel side (its"
