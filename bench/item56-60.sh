@@ -71,7 +71,7 @@ fan_row() {
         xs = (m == "" || !l ? "-" : sprintf("%.3f", m / l))
         printf "| %-22s | %7d | %9s | %9s | %9.4g | %8s | %-40s |\n", n, c, ms, fs, l, xs, note }'
     awk -v n="$1" -v c="$2" -v m="$3" -v f="$4" -v l="$5" -v s="$6" \
-        'BEGIN { printf "%s,%d,%s,%s,%s,%s,%s\n", n, c, m, f, l, (m == "" ? "" : sprintf("%.4f", m / l)), s }' >>"$CSV"
+        'BEGIN { printf "\"%s\",%d,%s,%s,%s,%s,%s\n", n, c, m, f, l, (m == "" ? "" : sprintf("%.4f", m / l)), s }' >>"$CSV"
     # The main table's rows are plotted: cells, seconds, 1 if measured.
     [ "$PLOT" = 1 ] && [ -n "$3" ] && echo "$2 $3 $([ "$6" = measured ] && echo 1 || echo 0)" >>"$OUT/plot-${1%% *}.dat"
     return 0
@@ -164,6 +164,9 @@ if command -v gnuplot >/dev/null; then
         echo "set terminal svg size 800,500 font 'sans,12'; set output '$plot'"
         echo "set logscale xy; set xlabel 'cells'; set ylabel 'seconds per generation (--io-ms 100)'"
         echo "set key top left; set grid; set xrange [30:150000]; set yrange [0.05:30000]; set format y '%g'"
+        title="Items 56-60: seconds per generation, each cell waits 100 ms"
+        for f in "${failures[@]}"; do title+="\\n${f%%: *}: fails"; done
+        echo "set title \"$title\""
         printf "plot 0.1 title 'limit: one round trip (0.1 s)' dt 2 lc rgb 'black'"
         printf ", NaN with points pt 6 lc rgb 'gray' title 'predicted (not run)'"
         colours=(x '#7f7f7f' '#d62728' '#ff7f0e' '#9467bd' '#1f77b4' '#2ca02c')
