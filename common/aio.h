@@ -231,36 +231,53 @@ struct aio_stream; /* a StreamReader and its StreamWriter, over one socket */
 struct aio_server;
 
 /* A connection's task: runs with the new stream; the stream is closed and
- * freed after it returns (asyncio leaves that to the callback). An error it
- * returns is printed on stderr as asyncio logs an unhandled one. */
+ * freed after it returns (asyncio leaves that to the callback; calling
+ * aio_close in it is fine: the socket closes, the memory goes later). An
+ * error it returns is printed on stderr as asyncio logs an unhandled one,
+ * except CancelledError. It must return once a call gives CancelledError:
+ * aio_server_close waits for it. */
 typedef struct error *aio_client_connected_fn(struct aio_stream *stream, void *arg);
 
-/* limit: the most bytes aio_readline buffers looking for '\n' (0: the
- * default, AIO_STREAM_LIMIT). host is numeric or "localhost". */
+/* limit: the longest line aio_readline returns, '\n' not counted (0: the
+ * default, AIO_STREAM_LIMIT). host is numeric or "localhost". Where asyncio
+ * differs: limit 0 is ValueError there; one task drains a stream at a time
+ * here (a second gets RuntimeError; 3.12 lets several wait); a server binds
+ * the first address of host, asyncio every one. */
 struct error *aio_open_connection(const char *host, int port, size_t limit,
                                   struct aio_stream **stream);
 /* Listening (SO_REUSEADDR) when it returns; port 0 takes a free one. */
 struct error *aio_start_server(aio_client_connected_fn *cb, void *arg, const char *host, int port,
                                size_t limit, struct aio_server **server);
 int aio_server_port(const struct aio_server *server);
-/* Accept connections, a task each, until closed or cancelled. An accept
+/* Accept connections, a task each, until closed (then it returns NULL) or
+ * cancelled (CancelledError; the server stays open until closed). An accept
  * failure such as EMFILE is logged on stderr and retried, not fatal. */
 struct error *aio_server_serve_forever(struct aio_server *server);
-/* Stop listening, cancel every connection's task and wait for them; free. */
+/* Stop listening, cancel every connection's task and wait for them; free.
+ * Call it from a task on the server's loop that is not one of its
+ * connections (it would wait for itself). */
 void aio_server_close(struct aio_server *server);
 
 /* The next line, '\n' included, as a malloc'd NUL-terminated string (the
  * caller frees it) and its length; at EOF the bytes left (no '\n'), then
- * "" with *len 0. No '\n' within limit bytes: LimitOverrunError, as
- * asyncio's readline raises it, and the buffered data is discarded.
- * A peer that resets: ConnectionResetError. */
+ * "" with *len 0. A line over limit bytes: ValueError with asyncio's
+ * LimitOverrunError message (its cause, type LimitOverrunError), as
+ * asyncio's readline turns one into the other; the line is discarded
+ * through its '\n', or the whole buffer if it has none. A peer that
+ * resets: ConnectionResetError. One task reads a stream at a time. */
 struct error *aio_readline(struct aio_stream *stream, char **line, size_t *len);
 /* Queue bytes to send; never suspends. An error if the connection has
  * already failed. */
 struct error *aio_write(struct aio_stream *stream, const void *data, size_t len);
-/* Suspend until what was written is down to the high-water mark (64 KiB). */
+/* Suspend until what was written is down to the high-water mark (64 KiB):
+ * above it, until it is down to the low-water mark (16 KiB), as asyncio's
+ * flow control. A failed connection: its error, e.g. ConnectionResetError or
+ * BrokenPipeError (EPIPE; never a SIGPIPE). */
 struct error *aio_drain(struct aio_stream *stream);
-/* Flush what is queued (best effort), close, free. */
+/* Bytes queued and not yet taken by the kernel (transport.get_write_buffer_size()). */
+size_t aio_write_buffer_size(const struct aio_stream *stream);
+/* Flush what is queued (best effort: in a task it suspends while the peer
+ * reads, as wait_closed does; cancelled, it drops the rest), close, free. */
 void aio_close(struct aio_stream *stream);
 
 /* ==== behind the macros ==== */

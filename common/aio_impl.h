@@ -10,6 +10,18 @@
 
 #include "aio.h"
 
+/* A task's stack: 128 KiB, or 512 KiB under ASan or TSan (larger frames). */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define AIO_STACK_SIZE (512 * 1024)
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define AIO_STACK_SIZE (512 * 1024)
+#endif
+#endif
+#ifndef AIO_STACK_SIZE
+#define AIO_STACK_SIZE (128 * 1024)
+#endif
+
 /* asyncio's slow_callback_duration: a step longer than this is reported. */
 #define AIO_SLOW_CALLBACK 0.1
 
@@ -72,6 +84,10 @@ void aio_set_running_loop(struct aio_loop *loop);
  * switches between the loop and one task (the same resume/suspend the loop
  * uses, without the loop's round in between). Must run outside any loop. */
 double aio_switch_ns(long switches);
+
+/* For tests: how many stacks may have guard pages, process-wide (0: none,
+ * so every new stack is unguarded and canary-checked). */
+void aio_set_guard_budget(long stacks);
 
 /* "asm" or "ucontext": which switch this build uses. */
 const char *aio_switch_kind(void);

@@ -3,7 +3,7 @@
  *
  * Implementation notes
  *
- *   The switch. aio_switch(&save, to) pushes the callee-saved registers on
+ *   The switch. aio_switch_asm(&save, to) pushes the callee-saved registers on
  *   the current stack (x86-64: rbx, rbp, r12-r15; aarch64: x19-x29, the
  *   link register x30 and d8-d15), stores the stack pointer in *save, loads
  *   `to`, pops the same registers from the other stack and returns into it.
@@ -45,27 +45,43 @@
  *   steps in that order; sleeps with equal deadlines resume in the order
  *   they were made; a finished task wakes its awaiter with call_soon.
  *
- *   Limits. Each stack is AIO_STACK_SIZE (128 KiB; 512 KiB under ASan or
- *   TSan, whose frames are larger), mapped MAP_NORESERVE | MAP_STACK, so a
- *   task costs only the pages it touches: one 4 KiB page for a shallow task,
- *   plus its struct (about 200 bytes). 128 KiB is enough for printf,
- *   snprintf and getaddrinfo. Overflow: each stack gets a PROT_NONE guard
- *   page below it (overflow is a SIGSEGV at the faulting instruction) while
- *   the process's mapping count allows: a guarded stack is two mappings and
- *   vm.max_map_count is about 65,530, so guards stop at max_map_count / 2
- *   minus 1,000 guarded stacks (about 31,700; a quarter of that under a
- *   sanitizer, which needs mappings of its own). Beyond that, stacks are
- *   unguarded: their lowest 64 bytes hold a canary pattern that is checked
- *   at every switch away from the task; a task that overwrote it dies with
- *   "aio: task ... overflowed its stack" (detected late, and not at all if a
- *   frame skipped over those bytes: keep big buffers off task stacks). Tasks
- *   in all: as many as memory and mmap allow (100,000 fit in about 450 MB);
- *   mmap failing (ENOMEM) is returned as OSError by aio_create_task.
+ *   Limits.
+ *   - Stack size: AIO_STACK_SIZE, 128 KiB (512 KiB under ASan or TSan, whose
+ *     frames are larger), mapped MAP_NORESERVE | MAP_STACK, so a task costs
+ *     only the pages it touches: one 4 KiB page for a shallow task, plus its
+ *     struct (about 250 bytes) and its stack's descriptor: 4,416 bytes of
+ *     VmRSS per suspended task at 100,000 (bench/aio_costs). 128 KiB holds
+ *     printf, snprintf and getaddrinfo (a unit test calls them in a task).
+ *   - Overflow, guarded: each stack gets a PROT_NONE page below it while
+ *     the mapping count allows; an overflow is a SIGSEGV at the instruction
+ *     that touched it. A guarded stack is two mappings and vm.max_map_count
+ *     is 65,530 here, so guards stop after max_map_count / 2 - 2,048 guarded
+ *     stacks (30,717 here; a quarter of that under a sanitizer, which needs
+ *     mappings of its own), counted across the process; mprotect failing
+ *     early (other mappings) also leaves that stack unguarded.
+ *   - Overflow, unguarded (past that count): unguarded stacks' mappings
+ *     merge, so they cost no map entries; their lowest 64 bytes, which only
+ *     an overflow reaches, must stay zero, and are checked at every switch
+ *     away from the task. An overflow runs into the next stack down (another
+ *     task's frames) or unmapped memory (SIGSEGV); a task found to have
+ *     written the bottom dies with "aio: task ... overflowed its ... stack".
+ *     It is caught late (at the next switch: a crash in between is possible)
+ *     and missed by a frame that jumps over those 64 bytes without writing
+ *     them: keep big buffers off task stacks.
+ *   - How many: as many as memory allows. Each task reserves 132 KiB of
+ *     address space (not counted as commit charge: MAP_NORESERVE); 100,000
+ *     tasks are 13 GB of address space and about 440 MB resident. mmap
+ *     failing (ENOMEM) is an OSError from aio_create_task (the stack is
+ *     taken when the task is made, so that is where it fails). Under TSan, which counts a
+ *     running task as a thread, no more than about 8,000 at once.
+ *   - Tasks never move between threads: the loop's side of the switch
+ *     (sched) is thread-local.
  *
  *   Sanitizers: every switch is annotated for ASan
  *   (__sanitizer_start/finish_switch_fiber, so it knows which stack is
- *   live, and a reused stack is unpoisoned) and for TSan (a fiber per task,
- *   __tsan_switch_to_fiber before each switch).
+ *   live; a stack is unpoisoned when reused, since frames that never
+ *   returned leave their redzones poisoned) and for TSan (a fiber per
+ *   running task, __tsan_switch_to_fiber before each switch).
  */
 #include "aio.h"
 
@@ -125,10 +141,8 @@ void __tsan_switch_to_fiber(void *fiber, unsigned flags);
 #endif
 
 #if AIO_ASAN || AIO_TSAN
-#define AIO_STACK_SIZE (512 * 1024)
 #define AIO_SANITIZED 1
 #else
-#define AIO_STACK_SIZE (128 * 1024)
 #define AIO_SANITIZED 0
 #endif
 #define AIO_CANARY_WORDS 8 /* the lowest 64 bytes of an unguarded stack stay zero */
@@ -381,9 +395,15 @@ static void describe(const struct aio_task *t, char *buf, size_t size)
 
 /* ---- stacks ---- */
 
+static atomic_long budget; /* 0: not read yet; -1: never guard */
+
+void aio_set_guard_budget(long stacks)
+{
+    atomic_store(&budget, stacks > 0 ? stacks : -1);
+}
+
 static long guard_budget(void)
 {
-    static atomic_long budget; /* 0: not read yet */
     long b = atomic_load(&budget);
     if (b)
         return b;
@@ -612,16 +632,6 @@ static void resume(struct aio_task *t)
     struct aio_loop *loop = t->loop;
     t->woken = true;
     if (t->state == TASK_PENDING) {
-        struct error *err = stack_get(loop, &t->stack);
-        if (err) { /* no stack: the task fails without running */
-            t->state = TASK_RUNNING;
-            t->error = err;
-            finish(t);
-            if (t->detached)
-                task_free(t);
-            return;
-        }
-        prepare_context(t);
 #if AIO_TSAN
         t->tsan_fiber = __tsan_create_fiber(0); /* TSan counts fibers as threads: */
 #endif                                          /* only running tasks have one */
@@ -712,7 +722,13 @@ static struct error *current(struct aio_task **tp)
 static struct error *task_new(struct aio_loop *loop, struct aio_task **taskp, task_fn *fn,
                               const char *name, void *arg, const char *file, int line)
 {
+    *taskp = NULL;
+    struct aio_stack *stack = NULL;
+    struct error *err = stack_get(loop, &stack);
+    if (err)
+        return err;
     struct aio_task *t = xcalloc(1, sizeof *t);
+    t->stack = stack;
     t->loop = loop;
     t->fn = fn;
     t->arg = arg;
@@ -722,6 +738,7 @@ static struct error *task_new(struct aio_loop *loop, struct aio_task **taskp, ta
     t->id = atomic_fetch_add(&task_counter, 1) + 1;
     t->state = TASK_PENDING;
     t->wait_fd = -1;
+    prepare_context(t);
     t->next = loop->tasks;
     if (loop->tasks)
         loop->tasks->prev = t;
@@ -976,10 +993,15 @@ static bool all_done(struct aio_loop *loop)
 
 void aio_tasks_close(struct aio_loop *loop)
 {
-    if (aio_get_running_loop())
-        die("aio_loop_close: called while a loop is running in this thread");
-    aio_set_running_loop(loop);
+    /* Closing a loop from inside another one's task is fine while there is
+     * nothing of it left to run; running it there is impossible. */
+    bool nested = aio_get_running_loop() != NULL;
+    loop->stopping = false; /* a stop() left over would make the rounds spin */
+    if (!nested)
+        aio_set_running_loop(loop);
     if (!all_done(loop)) {
+        if (nested)
+            die("aio_loop_close: tasks are left to run, and another loop runs in this thread");
         for (struct aio_task *t = loop->tasks; t; t = t->next)
             aio_cancel(t);
         while (!all_done(loop))
@@ -998,9 +1020,13 @@ void aio_tasks_close(struct aio_loop *loop)
         executor_destroy(loop->default_executor); /* shuts down, waiting */
         loop->default_executor = NULL;
     }
+    if (loop->outstanding > 0 && nested)
+        die("aio_loop_close: completions from other threads are due, and another loop runs in "
+            "this thread");
     while (loop->outstanding > 0)
         aio_loop_run_once(loop);
-    aio_set_running_loop(NULL);
+    if (!nested)
+        aio_set_running_loop(NULL);
     stacks_unmap(loop);
 }
 

@@ -53,7 +53,8 @@ cases() {
 @test "aio run: returns main's value and error, refuses to nest, cancels tasks left hanging, reports an error never retrieved" {
     cases "test_runners: test_asyncio_run_return" "test_runners: test_asyncio_run_raises" \
         "test_runners: test_asyncio_run_from_running_loop" \
-        "test_runners: test_asyncio_run_cancels_hanging_tasks" never_retrieved_error_is_reported
+        "test_runners: test_asyncio_run_cancels_hanging_tasks" never_retrieved_error_is_reported \
+        loop_closed_from_another_loops_task
 }
 
 @test "aio: a suspending call outside a task returns RuntimeError: no running event loop" {
@@ -82,4 +83,13 @@ cases() {
     cases debug_reports_blocking_task debug_quiet_for_sleeping_task \
         "test_base_events: test_log_slow_callbacks" debug_from_environment
     [[ $output =~ Executing\ \<Task\ finished\ name=\'Task-[0-9]+\'\ coro=\<blocking_main\(\)\ done,\ defined\ at\ tests/unit/test_aio.c:[0-9]+\>\ result=None\ created\ at\ tests/unit/test_aio.c:[0-9]+\>\ took\ [0-9]+\.[0-9]{3}\ seconds ]]
+}
+
+@test "aio stacks: callee-saved registers survive switches; an overflow dies on the guard page, or past the guard budget on the canary, naming the task" {
+    cases switch_keeps_callee_saved_registers stack_overflow_guarded_is_sigsegv \
+        stack_overflow_unguarded_is_caught_by_canary
+}
+
+@test "aio stacks: mmap refusing a stack is an OSError from create_task, and the loop goes on" {
+    cases stack_mmap_failure_is_oserror
 }

@@ -23,10 +23,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "aio.h"
+#include "aio_impl.h"
 #include "check.h"
 #include "clock.h"
 #include "expect.h"
@@ -47,6 +51,17 @@
 #endif
 #ifndef MANY
 #define MANY 100000
+#define SANITIZED_BUILD 0
+#else
+#define SANITIZED_BUILD 1
+#endif
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#if AIO_STACK_SIZE == 128 * 1024
+#define AIO_STACK_KIB 128
+#else
+#define AIO_STACK_KIB 512
 #endif
 
 /* ---- helpers ---- */
@@ -969,6 +984,241 @@ static void task_stack_fits_printf_and_getaddrinfo(void)
     EXPECT(no_error(aio_run(stack_user, NULL, NULL)));
 }
 
+static volatile long sink;
+
+/* Values live across a switch, in as many registers as the compiler likes:
+ * callee-saved ones (rbx, r12-r15; x19-x28, d8-d15) must come back intact. */
+static struct error *keep_registers(void *arg, void **result)
+{
+    (void)result;
+    long seed = *(long *)arg;
+    long a = seed * 3, b = seed * 5, c = seed * 7, d = seed * 11, e = seed * 13, f = seed * 17;
+    double x = (double)seed * 0.5, y = (double)seed * 0.25, z = (double)seed * 0.125,
+           w = (double)seed * 2.0;
+    for (int i = 0; i < 100; i++) {
+        struct error *err = aio_sleep(0);
+        if (err)
+            return err;
+        a += i, b -= i, c ^= i, d += 2 * i, e -= 3 * i, f ^= 5 * i;
+        x += i, y -= i, z *= 1.0, w += 0.5 * i;
+    }
+    long expect_a = seed * 3 + 4950, expect_b = seed * 5 - 4950, expect_d = seed * 11 + 9900,
+         expect_e = seed * 13 - 14850;
+    EXPECT(a == expect_a && b == expect_b && d == expect_d && e == expect_e);
+    long cc = seed * 7, ff = seed * 17;
+    for (int i = 0; i < 100; i++)
+        cc ^= i, ff ^= 5 * i;
+    EXPECT(c == cc && f == ff);
+    EXPECT(x == (double)seed * 0.5 + 4950 && y == (double)seed * 0.25 - 4950);
+    EXPECT(z == (double)seed * 0.125 && w == (double)seed * 2.0 + 2475);
+    sink = a + b + c + d + e + f + (long)(x + y + z + w);
+    return NULL;
+}
+
+static struct error *many_register_keepers(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    enum { N = 8 };
+    struct aio_task *t[N];
+    long seeds[N];
+    for (int i = 0; i < N; i++) {
+        seeds[i] = 1000 * (i + 1);
+        struct error *err = aio_create_task(&t[i], keep_registers, &seeds[i]);
+        if (err)
+            return err;
+    }
+    return aio_gather(t, N, NULL);
+}
+
+/* Eight tasks taking turns keep their own register values across 100
+ * switches each. */
+static void switch_keeps_callee_saved_registers(void)
+{
+    EXPECT(no_error(aio_run(many_register_keepers, NULL, NULL)));
+}
+
+/* Recurse in 1 KiB frames until about 2 KiB past the bottom of the stack
+ * whose top is near `top`, then switch. */
+__attribute__((noinline)) static long dive(const char *top, int depth)
+{
+    volatile char buf[1024];
+    memset((char *)buf, depth | 1, sizeof buf);
+    if ((const char *)buf < top - AIO_STACK_SIZE - 2048) {
+        error_free(aio_sleep(0)); /* the switch checks an unguarded stack's bottom */
+        return buf[0];
+    }
+    return dive(top, depth + 1) + buf[depth % 1024];
+}
+
+static struct error *sleep_long(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    return aio_sleep(3600);
+}
+
+static struct error *overflow(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    char top = 0;
+    sink = dive(&top, 1);
+    return NULL;
+}
+
+static struct error *overflow_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    struct aio_task *a, *b;
+    struct error *err;
+    /* b's stack is mapped just below a's: an unguarded a overflows into it. */
+    if ((err = aio_create_task(&a, overflow, NULL)) ||
+        (err = aio_create_task(&b, sleep_long, NULL)))
+        return err;
+    err = aio_await(a, NULL);
+    aio_cancel(b);
+    error_free(aio_await(b, NULL));
+    return err;
+}
+
+/* Run overflow_main in a child; its status and what it wrote on stderr. */
+static int overflow_child(bool guarded, char **text)
+{
+    fflush(stdout);
+    FILE *err = tmpfile();
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        dup2(fileno(err), 2);
+        if (!guarded)
+            aio_set_guard_budget(0);
+        error_free(aio_run(overflow_main, NULL, NULL));
+        _exit(0);
+    }
+    int status;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    long n = ftell(err);
+    *text = xcalloc(1, (size_t)(n > 0 ? n : 0) + 1);
+    rewind(err);
+    if (n > 0 && fread(*text, 1, (size_t)n, err) != (size_t)n)
+        die("overflow_child: short read");
+    fclose(err);
+    return status;
+}
+
+/* A task that overflows a guarded stack dies on the guard page (SIGSEGV;
+ * under a sanitizer, its stack-overflow report), not silently. */
+static void stack_overflow_guarded_is_sigsegv(void)
+{
+    char *text;
+    int status = overflow_child(true, &text);
+    if (SANITIZED_BUILD)
+        EXPECT(WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) != 0));
+    else
+        EXPECT(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+    free(text);
+}
+
+/* Past the guard budget, a task that overflows its stack is caught at its
+ * next switch by the canary and dies naming itself. (Under TSan the next
+ * stack is not mapped right below, so the overflow faults first: any death
+ * passes there.) */
+static void stack_overflow_unguarded_is_caught_by_canary(void)
+{
+    char *text;
+    int status = overflow_child(false, &text);
+    printf("  stderr: %s", text);
+    if (SANITIZED_BUILD && !strstr(text, "overflowed its")) {
+        EXPECT(WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) != 0));
+        free(text);
+        return;
+    }
+    EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+    EXPECT(strstr(text, "aio: task 'Task-") != NULL);
+    EXPECT(strstr(text, "(overflow, created at tests/unit/test_aio.c:") != NULL);
+    EXPECT(strstr(text, "overflowed its") != NULL);
+    free(text);
+}
+
+enum { ENOMEM_MAX = 100000 };
+
+static struct error *create_until_refused(void *arg, void **result)
+{
+    (void)result;
+    struct aio_task **t = arg;
+    size_t n = 0;
+    struct error *err = NULL;
+    struct rlimit lim = {0, 0};
+    REQUIRE(getrlimit(RLIMIT_AS, &lim) == 0);
+    /* Room for about 200 more stacks, then mmap says ENOMEM. */
+    FILE *f = fopen("/proc/self/statm", "re");
+    long pages = 0;
+    REQUIRE(f && fscanf(f, "%ld", &pages) == 1);
+    fclose(f);
+    lim.rlim_cur = (rlim_t)pages * 4096 + 200 * (AIO_STACK_SIZE + 4096);
+    REQUIRE(setrlimit(RLIMIT_AS, &lim) == 0);
+    while (n < ENOMEM_MAX && !(err = aio_create_task(&t[n], sleep_long, NULL)))
+        n++;
+    printf("  %zu tasks made, then %s: %s\n", n, err ? err->type : "-", err ? err->message : "-");
+    EXPECT(n > 0 && n < ENOMEM_MAX);
+    EXPECT(is_error(err, "OSError",
+                    "mmap of a " STR(AIO_STACK_KIB) " KiB task stack: Cannot "
+                                                    "allocate memory"));
+    for (size_t i = 0; i < n; i++)
+        aio_cancel(t[i]);
+    err = aio_gather(t, n, NULL);
+    EXPECT(is_error(err, "CancelledError", NULL));
+    return NULL; /* the loop goes on: an OSError, not a crash */
+}
+
+/* mmap refusing a stack (here ENOMEM under an address-space limit) is an
+ * OSError from aio_create_task, and the tasks already made still run and
+ * finish. (In a child, whose limit cannot hurt the other cases; not under a
+ * sanitizer, whose shadow memory an address-space limit breaks.) */
+static void stack_mmap_failure_is_oserror(void)
+{
+    if (SANITIZED_BUILD) {
+        printf("  skipped under a sanitizer\n");
+        return;
+    }
+    struct aio_task **t = xcalloc(ENOMEM_MAX, sizeof *t);
+    fflush(stdout);
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        struct error *err = aio_run(create_until_refused, t, NULL);
+        fflush(stdout);
+        _exit(err || expect_case_failed ? 1 : 0);
+    }
+    int status;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    free(t);
+}
+
+static struct error *close_other_loop(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    struct aio_loop *other;
+    struct error *err = aio_loop_create(&other);
+    if (err)
+        return err;
+    struct aio_handle h; /* dropped at close: never run */
+    aio_call_later(other, &h, 10, stop_cb, other);
+    aio_loop_close(other);
+    return aio_sleep(0);
+}
+
+/* A loop with nothing left to run can be closed from another loop's task
+ * (a thread that owned it has stopped, say); its timers are dropped. */
+static void loop_closed_from_another_loops_task(void)
+{
+    EXPECT(no_error(aio_run(close_other_loop, NULL, NULL)));
+}
+
 /* Every suspending call made outside a task returns RuntimeError. */
 static void outside_loop_runtime_error(void)
 {
@@ -1524,6 +1774,11 @@ static const struct expect_case cases[] = {
      test_runners_test_asyncio_run_cancels_hanging_tasks},
     {"never_retrieved_error_is_reported", never_retrieved_error_is_reported},
     {"task_stack_fits_printf_and_getaddrinfo", task_stack_fits_printf_and_getaddrinfo},
+    {"switch_keeps_callee_saved_registers", switch_keeps_callee_saved_registers},
+    {"stack_overflow_guarded_is_sigsegv", stack_overflow_guarded_is_sigsegv},
+    {"stack_overflow_unguarded_is_caught_by_canary", stack_overflow_unguarded_is_caught_by_canary},
+    {"loop_closed_from_another_loops_task", loop_closed_from_another_loops_task},
+    {"stack_mmap_failure_is_oserror", stack_mmap_failure_is_oserror},
     {"outside_loop_runtime_error", outside_loop_runtime_error},
     {"suspending_in_callback_runtime_error", suspending_in_callback_runtime_error},
     {"test_events: test_run_in_executor", test_events_test_run_in_executor},
