@@ -79,6 +79,20 @@
  * definition (C cannot find a function's line by itself); without it the
  * report says "defined at ?".
  *
+ * Where aio differs from asyncio on purpose (tests/unit/test_aio.c carries
+ * CPython's test_asyncio cases that apply, by name):
+ * - a task is collected by one aio_await or aio_gather, which frees it;
+ *   asyncio lets any number of coroutines await one task;
+ * - aio_gather returns when every task has finished, with the first error;
+ *   asyncio's returns at the first error while the others run on; there is
+ *   no return_exceptions, and no wait_for/timeout (cancel the task instead);
+ * - the slow-callback threshold is fixed at 100 ms, and a plain callback is
+ *   reported by address (C has no function names at run time);
+ * - the future from aio_run_coroutine_threadsafe cannot cancel its task
+ *   (common/futures has no cancel()); closing the loop cancels it, and the
+ *   future then holds CancelledError;
+ * - a task's stack is fixed (see below): deep recursion in a task overflows.
+ *
  * Limits, costs, how the stacks are guarded: see the implementation notes
  * at the top of aio_task.c (stacks) and aio_loop.c (the loop).
  */
@@ -173,7 +187,8 @@ struct error *aio_gather(struct aio_task **tasks, size_t n, void **results);
 /* Suspend for seconds (0: let every ready task run once, then resume). */
 struct error *aio_sleep(double seconds);
 
-/* Suspend until fd is readable (writable). */
+/* Suspend until fd is readable (writable). One task at a time per
+ * descriptor and direction: a second gets RuntimeError. */
 struct error *aio_wait_readable(int fd);
 struct error *aio_wait_writable(int fd);
 

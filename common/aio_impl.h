@@ -25,7 +25,7 @@
 /* asyncio's slow_callback_duration: a step longer than this is reported. */
 #define AIO_SLOW_CALLBACK 0.1
 
-enum { AIO_HANDLE_IDLE, AIO_HANDLE_READY, AIO_HANDLE_TIMER };
+enum { AIO_HANDLE_IDLE, AIO_HANDLE_READY, AIO_HANDLE_TIMER, AIO_HANDLE_LANE };
 
 struct aio_fd {           /* one per descriptor number, in loop->fds */
     aio_callback *reader; /* NULL: none */
@@ -48,6 +48,10 @@ struct aio_loop {
     struct aio_handle *batch_end; /* the last handle of the round being run */
     struct aio_handle **heap;     /* timers: a binary min-heap on (when, seq) */
     size_t heap_len, heap_cap;
+    struct aio_handle **lane;          /* timers scheduled in deadline order: a FIFO */
+    size_t lane_lo, lane_hi, lane_cap; /* live entries: lane[lane_lo, lane_hi) */
+    uint64_t lane_base;                /* lane[i]'s position is lane_base + i */
+    double lane_last;                  /* the deadline last appended */
     struct aio_fd *fds;
     size_t fds_cap;
 

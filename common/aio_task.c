@@ -834,6 +834,12 @@ static struct error *wait_fd(int fd, bool write)
     struct error *err = current(&t);
     if (err)
         return err;
+    if (fd >= 0 && (size_t)fd < t->loop->fds_cap) {
+        const struct aio_fd *e = &t->loop->fds[fd];
+        if (write ? e->writer == fd_ready : e->reader == fd_ready)
+            return error_new("RuntimeError", "another task is already waiting for fd %d to be %s",
+                             fd, write ? "writable" : "readable");
+    }
     t->wait_fd = fd;
     t->wait_write = write;
     err =

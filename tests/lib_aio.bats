@@ -18,8 +18,8 @@ cases() {
     [ "${lines[-1]}" = "$n cases, 0 failed" ]
 }
 
-@test "aio loop: timers run in deadline order, equal deadlines and call_soon in scheduling order, negative delays as asyncio" {
-    cases timers_run_in_deadline_order equal_deadlines_run_in_scheduling_order \
+@test "aio loop: timers run in deadline order (cancelled ones never), equal deadlines and call_soon in scheduling order, negative delays as asyncio" {
+    cases timers_run_in_deadline_order cancelled_timers_never_run equal_deadlines_run_in_scheduling_order \
         "test_events: test_call_soon" "test_base_events: test_call_later_negative_delays"
 }
 
@@ -38,7 +38,10 @@ cases() {
 @test "aio tasks: create_task does not run; gather keeps order and raises the first error with its message; sleep" {
     cases create_task_does_not_run gather_keeps_order_and_raises_first_error \
         "test_tasks: test_constructor_empty_sequence" "test_tasks: test_sleep" \
-        task_awaiting_pipe_wakes_on_data task_stack_fits_printf_and_getaddrinfo
+        "test_tasks: test_one_exception" \
+        "test_events: test_run_until_complete_stopped" "test_events: test_run_until_complete_nesting" \
+        task_awaiting_pipe_wakes_on_data second_waiter_on_a_descriptor_is_refused \
+        task_stack_fits_printf_and_getaddrinfo
 }
 
 @test "aio tasks: cancel reaches a task in sleep, on a descriptor and in gather; a task cancelled before it starts never runs" {
@@ -63,7 +66,7 @@ cases() {
 
 @test "aio bridges: run_in_executor returns value and error, and is cancellation-safe; await_future" {
     cases "test_events: test_run_in_executor" "test_events: test_run_in_executor_cancel" \
-        await_future_from_thread await_future_cancelled
+        await_future_from_thread await_future_cancelled "test_tasks: test_cancel_inner_future"
 }
 
 @test "aio bridges: run_coroutine_threadsafe from 8 threads x 1,000 calls runs each exactly once, on the loop's thread" {

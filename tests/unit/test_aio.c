@@ -123,6 +123,8 @@ static struct error *yield_times(int n)
     return NULL;
 }
 
+static struct error *returns_arg(void *arg, void **result);
+
 /* ---- the loop layer ---- */
 
 struct order {
@@ -177,6 +179,49 @@ static void timers_run_in_deadline_order(void)
             bad++;
     }
     EXPECT(bad == 0);
+    aio_loop_close(loop);
+    free(cbs);
+    free(when);
+    free(order.seen);
+}
+
+/* The same with every third timer cancelled before the loop runs (some in
+ * the heap, some in the FIFO of in-order deadlines): those never run, the
+ * rest still run in order. */
+static void cancelled_timers_never_run(void)
+{
+    struct aio_loop *loop;
+    EXPECT(no_error(aio_loop_create(&loop)));
+    size_t n = MANY / 10;
+    struct timer_cb *cbs = xcalloc(n, sizeof *cbs);
+    double *when = xcalloc(n, sizeof *when);
+    struct order order = {xcalloc(n, sizeof(int)), 0};
+    double base = clock_now();
+    uint64_t x = 2463534242ULL;
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        /* runs of increasing deadlines broken by jumps back */
+        when[i] = base + (double)(i % 50) * 0.0002 + (double)(x % 7) * 0.00005;
+        cbs[i].order = &order;
+        cbs[i].id = (int)i;
+        aio_call_at(loop, &cbs[i].h, when[i], record, &cbs[i]);
+    }
+    for (size_t i = 0; i < n; i += 3)
+        aio_handle_cancel(&cbs[i].h);
+    struct aio_handle stop;
+    aio_call_at(loop, &stop, base + 0.02, stop_cb, loop);
+    aio_loop_run_forever(loop);
+    EXPECT(order.n == n - (n + 2) / 3);
+    size_t bad = 0, cancelled_ran = 0;
+    for (size_t k = 0; k < order.n; k++) {
+        int b = order.seen[k];
+        cancelled_ran += b % 3 == 0;
+        if (k > 0) {
+            int a = order.seen[k - 1];
+            bad += when[a] > when[b] || (when[a] == when[b] && a > b);
+        }
+    }
+    EXPECT(bad == 0 && cancelled_ran == 0);
     aio_loop_close(loop);
     free(cbs);
     free(when);
@@ -531,6 +576,64 @@ static void gather_keeps_order_and_raises_first_error(void)
     EXPECT(all);
 }
 
+static struct error *gather_one_exception_main(void *arg, void **result)
+{
+    (void)result;
+    struct child_spec *specs = arg;
+    struct aio_task *t[5];
+    for (int i = 0; i < 5; i++) {
+        struct error *err = aio_create_task(&t[i], child, &specs[i]);
+        if (err)
+            return err;
+    }
+    return aio_gather(t, 5, NULL);
+}
+
+/* CPython: gather with one child failing raises that child's error. */
+static void test_tasks_test_one_exception(void)
+{
+    struct child_spec specs[5] = {
+        {1, NULL, 1, false}, {2, NULL, 2, false}, {1, "exc", 0, false},
+        {3, NULL, 4, false}, {0, NULL, 5, false},
+    };
+    EXPECT(is_error(aio_run(gather_one_exception_main, specs, NULL), "ValueError", "exc"));
+}
+
+static struct error *stops_its_loop(void *arg, void **result)
+{
+    (void)result;
+    aio_loop_stop(arg);
+    return aio_sleep(3600);
+}
+
+/* CPython: run_until_complete on a loop that is stopped before the task is
+ * done raises RuntimeError; the task stays the loop's (cancelled at close). */
+static void test_events_test_run_until_complete_stopped(void)
+{
+    struct aio_loop *loop;
+    EXPECT(no_error(aio_loop_create(&loop)));
+    EXPECT(is_error(aio_loop_run_until_complete(loop, stops_its_loop, loop, NULL), "RuntimeError",
+                    "Event loop stopped before Future completed."));
+    aio_loop_close(loop);
+}
+
+static struct error *nested_run_until_complete(void *arg, void **result)
+{
+    (void)result;
+    EXPECT(is_error(aio_loop_run_until_complete(arg, returns_arg, NULL, NULL), "RuntimeError",
+                    "Cannot run the event loop while another loop is running"));
+    return NULL;
+}
+
+/* CPython: run_until_complete from inside a running loop is refused. */
+static void test_events_test_run_until_complete_nesting(void)
+{
+    struct aio_loop *loop;
+    EXPECT(no_error(aio_loop_create(&loop)));
+    EXPECT(no_error(aio_loop_run_until_complete(loop, nested_run_until_complete, loop, NULL)));
+    aio_loop_close(loop);
+}
+
 static struct error *gather_empty_main(void *arg, void **result)
 {
     (void)arg;
@@ -855,6 +958,32 @@ static struct error *pipe_main(void *arg, void **result)
     err = aio_gather(both, 2, results);
     *result = results[0];
     return err;
+}
+
+static struct error *two_readers_main(void *arg, void **result)
+{
+    (void)result;
+    struct waiter *w = arg;
+    struct aio_task *first;
+    struct error *err = aio_create_task(&first, wait_fd_forever, w);
+    if (err || (err = aio_sleep(0)))
+        return err;
+    EXPECT(is_error(aio_wait_readable(w->fd), "RuntimeError",
+                    NULL)); /* "another task is already waiting for fd N to be readable" */
+    aio_cancel(first);
+    return aio_await(first, NULL);
+}
+
+/* Two tasks cannot wait for one descriptor in one direction: the second
+ * gets RuntimeError instead of silently taking the first one's place. */
+static void second_waiter_on_a_descriptor_is_refused(void)
+{
+    int p[2];
+    CHECK_SYS(pipe2(p, O_CLOEXEC));
+    struct waiter w = {.fd = p[0]};
+    EXPECT(is_error(aio_run(two_readers_main, &w, NULL), "CancelledError", NULL));
+    close(p[0]);
+    close(p[1]);
 }
 
 /* A task waiting for a pipe wakes when another task writes to it. */
@@ -1738,6 +1867,7 @@ static void debug_from_environment(void)
 
 static const struct expect_case cases[] = {
     {"timers_run_in_deadline_order", timers_run_in_deadline_order},
+    {"cancelled_timers_never_run", cancelled_timers_never_run},
     {"equal_deadlines_run_in_scheduling_order", equal_deadlines_run_in_scheduling_order},
     {"test_events: test_call_soon", test_events_test_call_soon},
     {"test_base_events: test_call_later_negative_delays",
@@ -1752,6 +1882,9 @@ static const struct expect_case cases[] = {
     {"create_task_does_not_run", create_task_does_not_run},
     {"gather_keeps_order_and_raises_first_error", gather_keeps_order_and_raises_first_error},
     {"test_tasks: test_constructor_empty_sequence", test_tasks_test_constructor_empty_sequence},
+    {"test_tasks: test_one_exception", test_tasks_test_one_exception},
+    {"test_events: test_run_until_complete_nesting", test_events_test_run_until_complete_nesting},
+    {"test_events: test_run_until_complete_stopped", test_events_test_run_until_complete_stopped},
     {"cancel_reaches_sleep", cancel_reaches_sleep},
     {"cancel_reaches_descriptor_wait", cancel_reaches_descriptor_wait},
     {"cancel_reaches_gather", cancel_reaches_gather},
@@ -1766,6 +1899,7 @@ static const struct expect_case cases[] = {
     {"test_tasks: test_sleep", test_tasks_test_sleep},
     {"test_tasks: test_sleep_cancel", test_tasks_test_sleep_cancel},
     {"task_awaiting_pipe_wakes_on_data", task_awaiting_pipe_wakes_on_data},
+    {"second_waiter_on_a_descriptor_is_refused", second_waiter_on_a_descriptor_is_refused},
     {"test_runners: test_asyncio_run_return", test_runners_test_asyncio_run_return},
     {"test_runners: test_asyncio_run_raises", test_runners_test_asyncio_run_raises},
     {"test_runners: test_asyncio_run_from_running_loop",
@@ -1791,6 +1925,7 @@ static const struct expect_case cases[] = {
      test_tasks_test_run_coroutine_threadsafe_task_cancelled},
     {"await_future_from_thread", await_future_from_thread},
     {"await_future_cancelled", await_future_cancelled},
+    {"test_tasks: test_cancel_inner_future", await_future_cancelled},
     {"test_future: test_done_callback_with_result", test_future_test_done_callback_with_result},
     {"test_future: test_done_callback_with_exception",
      test_future_test_done_callback_with_exception},
