@@ -81,12 +81,17 @@ all: $(PROGS) $(UNITS) $(BENCHES)
 # The compiler and flags that built the objects (the idea of git's GIT-CFLAGS).
 # The file is rewritten only when they change, so `make STRICT=1` or
 # `make CC=clang` after a plain `make` rebuilds everything instead of leaving
-# objects from another compiler or without -Werror in place.
+# objects from another compiler or without -Werror in place; it says so in one
+# line. The value is quoted for the shell whatever it holds (a ' included).
 FLAGS_STAMP := $(OUT)/flags
 BUILD_FLAGS := $(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(LDLIBS)
+shell_quote = '$(subst ','\'',$(1))'
 $(FLAGS_STAMP): FORCE
 	@mkdir -p $(@D)
-	@[ "$$(cat $@ 2>/dev/null)" = '$(BUILD_FLAGS)' ] || echo '$(BUILD_FLAGS)' > $@
+	@if [ "$$(cat $@ 2>/dev/null)" != $(call shell_quote,$(BUILD_FLAGS)) ]; then \
+	    if [ -e $@ ]; then echo "$@: the compiler or flags changed, so everything is rebuilt"; fi; \
+	    printf '%s\n' $(call shell_quote,$(BUILD_FLAGS)) >$@; \
+	fi
 
 $(OUT)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(@D)

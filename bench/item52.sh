@@ -9,22 +9,21 @@ for prog in fan_out spawn_cost; do
     [ -x "item52/$prog" ] || { echo "bench/item52.sh: build first (make item52)" >&2; exit 1; }
 done
 
-echo "Item 52: subprocess (medians; fan_out: 5 runs, wall time of the whole program;"
-echo "spawn_cost: 5 runs of 1000 x /bin/true per method, methods taking turns)"
+echo "Item 52: subprocess (medians of $RUNS runs; fan_out: wall time of the whole program;"
+echo "spawn_cost: 1000 x /bin/true per method, methods taking turns)"
 header
 
 walls=()
-for _ in 1 2 3 4 5; do walls+=("$(seconds item52/fan_out)"); done
+for _ in $(seq "$RUNS"); do walls+=("$(seconds item52/fan_out)"); done
 row "fan_out: 10 x sleep 1 in parallel, s" "$(median "${walls[@]}")" 1.00 "<= 1.03 s"
 
 # spawn_cost METHOD-PREFIX FILE: the ms figure of that method's line.
 ms_of() { awk -v p="$1:" 'index($0, p) == 1 { print $(NF - 3) }' "$2"; }
 
-tmp=$(mktemp)
-trap 'rm -f "$tmp"' EXIT
+tmp=$bench_dir/spawn_cost
 lib=() fork=() spawn=()
-for _ in 1 2 3 4 5; do
-    item52/spawn_cost --children 1000 >"$tmp" || exit 1
+for _ in $(seq "$RUNS"); do
+    quiet item52/spawn_cost --children 1000 >"$tmp" || exit 1
     lib+=("$(ms_of "library proc_start+proc_wait" "$tmp")")
     fork+=("$(ms_of "fork+execv+waitpid" "$tmp")")
     spawn+=("$(ms_of "posix_spawn+waitpid" "$tmp")")
@@ -36,10 +35,11 @@ row "start+reap /bin/true, library, ms" "$(median "${lib[@]}")" "$limit" "~1x sp
 
 # A 256 MiB parent: fork must copy its page tables, posix_spawn does not.
 lib=() fork=()
-for _ in 1 2 3; do
-    item52/spawn_cost --children 100 --parent-mib 256 >"$tmp" || exit 1
+for _ in $(seq "$RUNS"); do
+    quiet item52/spawn_cost --children 100 --parent-mib 256 >"$tmp" || exit 1
     lib+=("$(ms_of "library proc_start+proc_wait" "$tmp")")
     fork+=("$(ms_of "fork+execv+waitpid" "$tmp")")
 done
 row "same, 256 MiB parent: fork+execv, ms" "$(median "${fork[@]}")" "$limit" "(compared)"
 row "same, 256 MiB parent: library, ms" "$(median "${lib[@]}")" "$limit" "~1x spawn"
+echo "(runs: $(tries))"

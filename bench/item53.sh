@@ -4,59 +4,13 @@
 #     one run (so both halves saw the same machine load), median of 5 runs.
 #   syscalls: the serial and threaded times, median of 5 runs.
 #   convoy: the I/O job's slowdown beside a CPU-bound thread, median of 5 runs.
-# The machine is shared: each run starts once the CPUs are idle, and is made again
-# (up to 5 times, for at most 100 s in all) if other processes used more than 5% of the CPUs during it.
+# Every run goes through bench/lib.sh's quiet-machine gate.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
 
-runs=5
 cores=$(nproc)
-hz=$(getconf CLK_TCK)
 numbers="2139079 1214759 1516637 1852285"
-tally=$(mktemp) # one line per run made: "kept" or "busy" (thrown away, or kept when out of tries)
-trap 'rm -f "$tally"' EXIT
-gate_until=$((SECONDS + 100)) # after this, stop waiting for quiet: the bench must end
-
-# cpu_jiffies: "busy total" CPU time of the whole machine so far (all CPUs, steal counts as busy).
-cpu_jiffies() {
-    awk '/^cpu / { for (i = 2; i <= 9; i++) t += $i; print t - $5 - $6, t; exit }' /proc/stat
-}
-
-# wait_idle: wait (up to 5 s) until the other processes use less than 5% of the CPUs.
-wait_idle() {
-    local b0 t0 b1 t1
-    for _ in $(seq 25); do
-        if [ "$SECONDS" -ge "$gate_until" ]; then return; fi
-        read -r b0 t0 < <(cpu_jiffies)
-        sleep 0.2
-        read -r b1 t1 < <(cpu_jiffies)
-        if [ $(((b1 - b0) * 20)) -lt $((t1 - t0)) ]; then return; fi
-    done
-}
-
-# quiet CMD...: CMD's stdout, from a run during which other processes used less than 5% of
-# the CPUs (the machine is shared); up to 5 tries, then the last run as it is
-# (counted as busy in the table's heading).
-quiet() {
-    local out b0 t0 b1 t1 ours tf
-    tf=$(mktemp)
-    for _ in $(seq 5); do
-        wait_idle
-        read -r b0 t0 < <(cpu_jiffies)
-        out=$(/usr/bin/time -o "$tf" -f '%U %S' "$@")
-        read -r b1 t1 < <(cpu_jiffies)
-        ours=$(awk -v hz="$hz" '{ printf "%d\n", ($1 + $2) * hz }' "$tf")
-        if [ $(((b1 - b0 - ours) * 20)) -lt $((t1 - t0)) ]; then
-            echo kept >>"$tally"
-            break
-        fi
-        echo busy >>"$tally"
-        if [ "$SECONDS" -ge "$gate_until" ]; then break; fi
-    done
-    rm -f "$tf"
-    printf '%s\n' "$out"
-}
 
 # split_limit P N...: the best speed-up one thread per number can reach on P
 # cores when the kernel shares them fairly (processor sharing): the work is
@@ -87,21 +41,8 @@ factorize_ratios() {
         END { printf "%.4f %.4f\n", s / f, s / g }'
 }
 
-# tries: how the kept runs since the last call were made, e.g. "5 quiet runs (7 made)" or,
-# when the machine stayed busy, "5 runs, 3 of them on a busy machine (9 made)".
-tries() {
-    awk -v n="$runs" '
-        { made++; if ($1 == "kept") quiet++ }
-        END {
-            busy = n - quiet
-            if (busy <= 0) printf "%d quiet runs (%d made)\n", n, made
-            else printf "%d runs, %d of them on a busy machine (%d made)\n", n, busy, made
-        }' "$tally"
-    : >"$tally"
-}
-
 free=() gil=()
-for _ in $(seq $runs); do
+for _ in $(seq "$RUNS"); do
     read -r f g < <(factorize_ratios)
     free+=("$f")
     gil+=("$g")
@@ -119,7 +60,7 @@ echo " with one core per thread the limit would be ${largest}x; on $cores cores 
 echo
 
 serial=() threaded=()
-for _ in $(seq $runs); do
+for _ in $(seq "$RUNS"); do
     out=$(quiet item53/syscalls)
     serial+=("$(took_seconds serial <<<"$out")")
     threaded+=("$(took_seconds "threads under the GIL" <<<"$out")")
@@ -131,7 +72,7 @@ row "serial" "$(median "${serial[@]}")" 0.5 ">= 0.5 s"
 echo
 
 gil_slow=() free_slow=() model=()
-for _ in $(seq $runs); do
+for _ in $(seq "$RUNS"); do
     out=$(quiet item53/convoy)
     alone=$(took_seconds "I/O alone" <<<"$out")
     gil_slow+=("$(awk '/^slowdown under the GIL:/ { sub("x", "", $5); print $5 }' <<<"$out")")

@@ -9,8 +9,8 @@ cd "$(dirname "$0")/.."
 
 ns_per_increment() {
     local runs=()
-    for _ in 1 2 3 4 5; do
-        runs+=("$("item54/$1" "${@:2}" --time 2>&1 >/dev/null | awk '/ns per increment/ { print $4 }')")
+    for _ in $(seq "$RUNS"); do
+        runs+=("$(quiet "item54/$1" "${@:2}" --time 2>&1 >/dev/null | awk '/ns per increment/ { print $4 }')")
     done
     median "${runs[@]}"
 }
@@ -31,12 +31,13 @@ lost_rate() {
 # (0.44-0.64 s for 500,000, median of 5 runs in each of 4 sessions: ~1100 ns).
 locked=$(ns_per_increment locked)
 atomic=$(ns_per_increment atomic)
-echo "Item 54: ns per increment (5 threads x 10**5, median of 5 runs, thread start-up included; load average $(cut -d" " -f1-3 /proc/loadavg))"
+echo "Item 54: ns per increment (5 threads x 10**5, median of $RUNS runs, thread start-up included; load average $(cut -d" " -f1-3 /proc/loadavg))"
 header
 row "locked: pthread mutex, 2 cores" "$locked" 60 "(report)"
 row "atomic: atomic_fetch_add, 2 cores" "$atomic" 16 "(report)"
 row "atomic / locked (ratio, limit 1)" "$(awk -v a="$atomic" -v l="$locked" 'BEGIN { print a / l }')" 1 "< 1: faster"
 row "locked --gil (limit: CPython 3.9, ~1100 ns)" "$(ns_per_increment locked --gil)" 1100 "(report)"
+echo "(runs: $(tries))"
 echo
 echo "Item 54: lost updates in race (20 runs each)"
 printf '| %-36s | %12s | %22s |\n' "run" "runs short" "mean increments lost"

@@ -12,14 +12,13 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
 
-RUNS=${RUNS:-5}
-
 # rate ARGS...: median items/s of item55/throughput ARGS over $RUNS runs.
 rate() {
     local rates=() i line
     for i in $(seq "$RUNS"); do
-        line=$(timeout 120 item55/throughput "$@") || { echo "throughput $* failed" >&2; return 1; }
-        rates+=("$(awk '{ for (i = 1; i < NF; i++) if ($(i + 1) == "items" && $(i + 2) == "in") { n = $i; t = $(i + 3) } } END { printf "%.0f\n", n / t }' <<<"$line")")
+        line=$(quiet timeout 120 item55/throughput "$@" --stats 2>&1 >/dev/null) ||
+            { echo "throughput $* failed" >&2; return 1; }
+        rates+=("$(stat items_per_second <<<"$line")")
     done
     median "${rates[@]}"
 }
@@ -31,7 +30,7 @@ pipeline_figures() {
     out=$(mktemp)
     err=$(mktemp)
     for i in $(seq "$RUNS"); do
-        timeout 120 "item55/$1" "${@:2}" --time >"$out" 2>"$err" || { echo "$* failed" >&2; break; }
+        quiet timeout 120 "item55/$1" "${@:2}" --time >"$out" 2>"$err" || { echo "$* failed" >&2; break; }
         walls+=("$(awk '/^Took/ { print $2 }' "$err")")
         cpus+=("$(awk '/^Took/ { print $(NF - 1) }' "$err")")
         polls+=("$(awk '/after polling/ { print $(NF - 1); found = 1 } END { if (!found) print 0 }' "$out")")
@@ -68,3 +67,4 @@ row "slow resize: polling: CPU s (limit: pipe's)" "$poll_cpu" "$pipe_cpu" "-"
 # Not a target: polling wakes every 10 ms and then takes a batch, while the
 # pipeline wakes upload once per item (see item55/README.md, experiment 1).
 row "slow resize: pipeline: CPU s (limit: poll's)" "$pipe_cpu" "$poll_cpu" "-"
+echo "(runs: $(tries))"

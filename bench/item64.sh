@@ -9,14 +9,13 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
 
-RUNS=5
 REPEAT=${ITEM64_REPEAT:-32}
 PYTHON_SERIAL=0.970
 
 load=$(cut -d' ' -f1 /proc/loadavg) # other work on the machine steals cores: say how much
 threads=() processes=() gil=() serial=() book=()
 for i in $(seq "$RUNS"); do
-    out=$(./item64/gcd --repeat "$REPEAT") || exit 1
+    out=$(quiet ./item64/gcd --repeat "$REPEAT") || exit 1
     s=$(took_seconds serial <<<"$out")
     t=$(took_seconds threads <<<"$out")
     p=$(took_seconds processes <<<"$out")
@@ -25,10 +24,10 @@ for i in $(seq "$RUNS"); do
     threads+=("$(awk -v a="$s" -v b="$t" 'BEGIN { print a / b }')")
     processes+=("$(awk -v a="$s" -v b="$p" 'BEGIN { print a / b }')")
     gil+=("$(awk -v a="$s" -v b="$g" 'BEGIN { print a / b }')")
-    book+=("$(./item64/gcd | took_seconds serial)")
+    book+=("$(quiet ./item64/gcd | took_seconds serial)")
 done
 
-echo "Item 64: gcd, 2 workers; speed-up = serial / mode within one run; median of $RUNS runs;"
+echo "Item 64: gcd, 2 workers; speed-up = serial / mode within one run; median of $(tries);"
 echo "--repeat $REPEAT (serial median $(median "${serial[@]}") s); limits: 2 cores, the GIL, Python's serial;"
 echo "load average $load before the runs, $(cut -d' ' -f1 /proc/loadavg) after (a busy machine lowers the speed-ups)"
 header

@@ -173,8 +173,8 @@ void future_destroy(struct future *f)
         free(c);
         c = next;
     }
-    pthread_mutex_destroy(&f->mutex);
-    pthread_cond_destroy(&f->finished);
+    CHECK_PT(pthread_mutex_destroy(&f->mutex));
+    CHECK_PT(pthread_cond_destroy(&f->finished));
     error_free(f->error);
     free(f);
 }

@@ -59,6 +59,23 @@
  * The future core (future_* below) is also usable on its own: a producer
  * calls future_set_result or future_set_error exactly once, any number of
  * threads may wait in future_result.
+ *
+ * tests/unit/test_cpython_futures.c carries CPython's Lib/test/test_concurrent_futures/, case by
+ * case under the same names. Where common/futures differs, or a case does not apply:
+ *   map waits for all and returns the first error (Python's lazy map raises on reaching it).
+ *   workers are created up front (test_idle_thread_reuse, test_idle_process_reuse_*).
+ *   max_workers has no default (test_default_workers).
+ *   a process pool refuses EBUSY while threads run (test_process_fork_from_a_threadpool, ...).
+ *   exit() in a task ends its worker: BrokenProcessPool (Python carries SystemExit back).
+ *   a task's own error crosses without a _RemoteTraceback cause (C has no traceback).
+ *   no cancel(): test_cancel*, test_cancelled, test_running, test_cancel_futures*.
+ *   no timeouts: test_*_timeout, test_map_timeout, test_result_with_timeout, ...
+ *   no wait(), as_completed(): test_wait.py, test_as_completed.py.
+ *   no add_done_callback(): test_done_callback_*.
+ *   no initializer, chunksize, max_tasks_per_child, mp_context, thread names: test_init.py, ...
+ *   setting a future twice is not checked (test_multiple_set_*: InvalidStateError).
+ *   arguments are flat bytes, nothing is pickled: test_deadlock's *_pickle cases.
+ *   no interpreter exit, no GC: test_interpreter_shutdown, test_no_stale_references, ...
  */
 #ifndef COMMON_FUTURES_H
 #define COMMON_FUTURES_H

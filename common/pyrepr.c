@@ -96,3 +96,63 @@ char *pyrepr_float(char *buf, size_t size, double x, int digits)
         strcat(buf, ".0"); /* 1.0, not 1 */
     return buf;
 }
+
+/* CPython's float_repr_style 'short': the shortest %.*e that reads back as
+ * the same double gives the digits; then format_float_short's layout for
+ * repr, fixed-point with ".0" added, unless the decimal point lies more than
+ * 16 digits right or 4 left of the first digit. */
+char *pyrepr_float_repr(char *buf, size_t size, double x)
+{
+    if (isnan(x) || isinf(x)) {
+        snprintf(buf, size, "%s", isnan(x) ? "nan" : x < 0 ? "-inf" : "inf");
+        return buf;
+    }
+    char sci[32];
+    for (int precision = 1; precision <= 17; precision++) {
+        snprintf(sci, sizeof sci, "%.*e", precision - 1, x);
+        if (strtod(sci, NULL) == x)
+            break;
+    }
+    /* sci is "-d.ddde+XX": split it into sign, digits and exponent. */
+    const char *p = sci;
+    bool negative = *p == '-';
+    if (negative)
+        p++;
+    char digits[24];
+    size_t n = 0;
+    for (; *p != 'e'; p++)
+        if (*p != '.')
+            digits[n++] = *p;
+    while (n > 1 && digits[n - 1] == '0')
+        n--;
+    digits[n] = '\0';
+    int point = atoi(p + 1) + 1; /* x = 0.digits * 10^point */
+    if (x == 0)
+        point = 1;
+    /* Lay the number out in text: at most 1 + 24 + 5 characters. */
+    char text[40];
+    size_t len = 0;
+    if (negative)
+        text[len++] = '-';
+    if (point > 16 || point < -3) {
+        text[len++] = digits[0];
+        if (n > 1)
+            len += (size_t)sprintf(text + len, ".%s", digits + 1);
+        sprintf(text + len, "e%c%02d", point - 1 < 0 ? '-' : '+', abs(point - 1));
+    } else {
+        /* Fixed: digit i stands at decimal position point - 1 - i. */
+        int first = point > 0 ? point - 1 : 0; /* highest position printed */
+        int last = point - (int)n < 0 ? point - (int)n : 0;
+        if (last == 0)
+            last = -1; /* always one digit after the point */
+        for (int pos = first; pos >= last; pos--) {
+            int i = point - 1 - pos;
+            text[len++] = i >= 0 && (size_t)i < n ? digits[i] : '0';
+            if (pos == 0)
+                text[len++] = '.';
+        }
+        text[len] = '\0';
+    }
+    snprintf(buf, size, "%s", text);
+    return buf;
+}

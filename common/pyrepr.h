@@ -5,6 +5,8 @@
  *   pyrepr_str(buf, size, s)             repr(s): 'sleep', "it's" (subprocess's
  *                                        "Command '['sleep', '10']' timed out")
  *   pyrepr_float(buf, size, x, digits)   f'{x:.3}': 1.01, 1.0, 10.0, 1.23e+03
+ *   pyrepr_float_repr(buf, size, x)      repr(x): 3.0, 0.30000000000000004, 1e-05
+ *                                        (subprocess's "timed out after 3.0 seconds")
  *
  * Each writes a '\0'-terminated string into buf and returns buf; the output
  * is cut short (still terminated) if buf is too small. PYREPR_BYTES_SIZE(n)
@@ -33,5 +35,12 @@ char *pyrepr_str(char *buf, size_t size, const char *s);
  * but fixed-point output keeps one digit after the point (1.0, 10.0), and
  * the exponent form starts one digit earlier (123.456 -> 1.23e+02). */
 char *pyrepr_float(char *buf, size_t size, double x, int digits);
+
+/* repr(x), also str(x) and "%s" % x: the shortest digits that read back as
+ * the same double, fixed-point with at least one digit after the point
+ * (3.0, 0.30000000000000004, 1000000000000000.0), or in exponent form when
+ * the decimal point lies more than 16 places right or 4 places left of the
+ * first digit (1e+16, 1e-05). %g is not it: it prints 3 and 0.3. */
+char *pyrepr_float_repr(char *buf, size_t size, double x);
 
 #endif

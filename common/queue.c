@@ -51,14 +51,15 @@
  *   to write, and a joiner could otherwise return (on a spurious wake-up) and
  *   free the condvar before task_done's broadcast touched it.
  *
- *   Storage: a ring buffer. A bounded queue allocates exactly maxsize slots
- *   once and never grows (put blocks instead); an unbounded one doubles its
- *   ring when full, so its memory grows with the backlog, like a deque.
+ *   Storage: a ring buffer of capacity slots, 16 at first (maxsize if that
+ *   is smaller), doubled when a put finds it full, never beyond maxsize: so
+ *   memory grows with the backlog, like a deque, and Queue(1 << 61) costs
+ *   what Queue(16) does until it holds that much. It never shrinks.
  *
  *   Invariants (under the mutex): count <= capacity; maxsize == 0 or
- *   count <= maxsize; unfinished >= count (every queued item is unfinished,
- *   and so may be every item taken but not yet marked done); once closed is
- *   true it stays true.
+ *   count <= capacity <= maxsize; unfinished >= count (every queued item is
+ *   unfinished, and so may be every item taken but not yet marked done);
+ *   once closed is true it stays true.
  *
  *   Limits: no timeouts (Python's block=True, timeout=None only); close is
  *   shutdown(immediate=False): items already queued are still delivered; join
@@ -76,8 +77,9 @@
 
 #include "check.h"
 
-/* An unbounded queue starts with this many slots, then doubles. */
-#define UNBOUNDED_INITIAL_CAPACITY 16
+/* A queue starts with this many slots (fewer if maxsize is smaller), then
+ * doubles its ring as items arrive, up to maxsize. */
+#define INITIAL_CAPACITY 16
 
 struct queue {
     pthread_mutex_t mutex;
@@ -103,7 +105,9 @@ struct queue *queue_create(size_t maxsize)
 {
     struct queue *q = xcalloc(1, sizeof *q);
     q->maxsize = maxsize;
-    q->capacity = maxsize ? maxsize : UNBOUNDED_INITIAL_CAPACITY;
+    /* Never maxsize slots up front: Queue(1 << 61) holds one item as cheaply
+     * as Queue(0), and Python's deque does not reserve them either. */
+    q->capacity = maxsize && maxsize < INITIAL_CAPACITY ? maxsize : INITIAL_CAPACITY;
     q->ring = xcalloc(q->capacity, sizeof *q->ring);
     CHECK_PT(pthread_mutex_init(&q->mutex, NULL));
     CHECK_PT(pthread_cond_init(&q->not_empty, NULL));
@@ -133,10 +137,13 @@ static bool is_full(const struct queue *q)
     return q->maxsize != 0 && q->count == q->maxsize;
 }
 
-/* Double an unbounded queue's ring, unrolling it so the oldest item is at 0. */
+/* Double the ring (a bounded queue's up to maxsize), unrolling it so the
+ * oldest item is at 0. */
 static void grow(struct queue *q)
 {
     size_t capacity = q->capacity * 2;
+    if (q->maxsize && capacity > q->maxsize)
+        capacity = q->maxsize;
     void **ring = xcalloc(capacity, sizeof *ring);
     for (size_t i = 0; i < q->count; i++)
         ring[i] = q->ring[(q->head + i) % q->capacity];
@@ -149,7 +156,7 @@ static void grow(struct queue *q)
 static void push(struct queue *q, void *item)
 {
     if (q->count == q->capacity)
-        grow(q); /* only an unbounded queue gets here: a bounded one is never over-full */
+        grow(q); /* a full bounded queue never gets here: put checked is_full */
     q->ring[(q->head + q->count) % q->capacity] = item;
     q->count++;
     q->unfinished++;

@@ -27,12 +27,24 @@
  * every item ever put. The queue stores pointers and never owns what they
  * point to; queue_destroy frees the queue, not the items left in it. Do not
  * destroy a queue while another thread may still be inside a call on it
- * (join the threads that use it first).
+ * (join the threads that use it first). Memory follows the backlog, not
+ * maxsize: a huge maxsize (1 << 61, or Python's Queue(-1) as a size_t)
+ * reserves nothing.
  *
  * Errors: what a caller can meet (a closed queue, an empty or full one with
  * _nowait, one task_done too many) is the returned status. queue_create never
  * returns NULL: out of memory and a pthread call that fails inside mean the
  * program is broken, and die (common/check), as everywhere in common/.
+ *
+ * tests/unit/test_cpython_queue.c carries CPython's Lib/test/test_queue.py (3.13), case by case
+ * under the same names. Where common/queue differs, or a case does not apply:
+ *   no shutdown(immediate=True), close is immediate=False: test_shutdown_immediate_*.
+ *   no put/get timeouts, so no negative ones: test_negative_timeout_raises_exception, ...
+ *   the timeout halves of test_basic, and test_many_threads_timeout, are left out.
+ *   maxsize is fixed by queue_create: test_shrinking_queue.
+ *   no _put/_get for a subclass to override: test_failing_queue.
+ *   no LifoQueue, PriorityQueue; SimpleQueue's cases run on queue_create(0).
+ *   about Python objects: test_references, test_reentrancy, test_is_default.
  */
 #ifndef COMMON_QUEUE_H
 #define COMMON_QUEUE_H

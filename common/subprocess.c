@@ -107,8 +107,9 @@ static struct error *os_error(int err, const char *what)
 
 static struct error *timeout_expired(const struct proc *proc, double timeout)
 {
-    return error_new("TimeoutExpired", "Command '%s' timed out after %g seconds", proc->args,
-                     timeout);
+    char seconds[32]; /* Python prints the float's repr: 3.0, 0.30000000000000004 */
+    return error_new("TimeoutExpired", "Command '%s' timed out after %s seconds", proc->args,
+                     pyrepr_float_repr(seconds, sizeof seconds, timeout));
 }
 
 /* ---- SIGPIPE: a write to an exited child must be EPIPE, not our death ---- */
@@ -219,6 +220,15 @@ static int add_actions(posix_spawn_file_actions_t *fa, const struct stream_plan 
     return 0;
 }
 
+/* sigaddset refuses glibc's internal signals (32 and 33) with EINVAL, so set
+ * their bits by hand: a sigset_t is an array of words, bit sig-1 for sig. */
+static void sigset_add_internal(sigset_t *set, int sig)
+{
+    unsigned long *words = (unsigned long *)set;
+    size_t bits = 8 * sizeof *words;
+    words[(size_t)(sig - 1) / bits] |= 1UL << ((size_t)(sig - 1) % bits);
+}
+
 static int spawn(struct proc *proc, char *const argv[], char *const env[],
                  const struct stream_plan plans[3])
 {
@@ -243,20 +253,23 @@ static int spawn(struct proc *proc, char *const argv[], char *const env[],
         err = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
 #endif
 #endif
-    /* Python's restore_signals: the child starts with SIGPIPE at its default
-     * action and nothing blocked, even if this process ignores or blocks it
-     * (an ignored SIGPIPE survives exec, and then a chain's writer loops on
-     * EPIPE instead of dying). */
-    sigset_t defaults, empty;
+    /* Python's restore_signals=True: the child starts with SIGPIPE and SIGXFSZ
+     * at their default action even if this process ignores them (an ignored
+     * SIGPIPE survives exec, and then a chain's writer loops on EPIPE instead
+     * of dying). Everything else is inherited as Python leaves it: the signal
+     * mask, and the other ignored signals. Except glibc's own 32 and 33: its
+     * posix_spawn sets them to "ignored" in every child it starts, unless
+     * they are in this set; Python's children have them at default. */
+    sigset_t defaults;
     sigemptyset(&defaults);
     sigaddset(&defaults, SIGPIPE);
-    sigemptyset(&empty);
+    sigaddset(&defaults, SIGXFSZ);
+    for (int sig = 32; sig < SIGRTMIN; sig++)
+        sigset_add_internal(&defaults, sig);
     if (!err)
         err = posix_spawnattr_setsigdefault(&attr, &defaults);
     if (!err)
-        err = posix_spawnattr_setsigmask(&attr, &empty);
-    if (!err)
-        err = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+        err = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
     if (!err)
         err = posix_spawnp(&proc->pid, argv[0], &fa, &attr, argv, env ? env : environ);
     posix_spawnattr_destroy(&attr);
@@ -550,6 +563,11 @@ struct error *proc_communicate(struct proc *proc, const void *input, size_t len,
                                struct proc_bytes *out, struct proc_bytes *err)
 {
     double deadline = deadline_of(timeout);
+    /* Python's rule: the input of the first call is kept and sent across a
+     * timeout; a retry that brings input of its own would have it dropped or
+     * interleaved, so it is refused, as Python refuses it. */
+    if (proc->communicating && input && len > 0)
+        return error_new("ValueError", "Cannot send input after starting communication");
     if (!proc->communicating) {
         if (input && len > 0 && proc->stdin_fd < 0) /* checked first: a retry must check again */
             return error_new("ValueError", "input given but stdin of %s is not a pipe", proc->args);
@@ -649,15 +667,59 @@ struct error *proc_run(struct proc_result *result, char *const argv[], bool capt
     return e;
 }
 
+/* The name Python's signal.Signals gives a signal number, or NULL where
+ * Python has none (signal.Signals(n) raises ValueError). Where Linux has two
+ * names for one number, Python's enum keeps the first in alphabetical order
+ * (SIGABRT, not SIGIOT; SIGIO, not SIGPOLL; SIGCHLD, not SIGCLD), which is
+ * why this is a table and not sigabbrev_np (it says POLL for 29). Python
+ * knows the real-time signals only by their ends, SIGRTMIN and SIGRTMAX;
+ * 32 and 33 are glibc's own, below SIGRTMIN, and have no name at all. */
+static const char *python_signal_name(int sig)
+{
+    static const struct {
+        int number;
+        const char *name;
+    } names[] = {
+        {SIGHUP, "SIGHUP"},       {SIGINT, "SIGINT"},   {SIGQUIT, "SIGQUIT"},
+        {SIGILL, "SIGILL"},       {SIGTRAP, "SIGTRAP"}, {SIGABRT, "SIGABRT"},
+        {SIGBUS, "SIGBUS"},       {SIGFPE, "SIGFPE"},   {SIGKILL, "SIGKILL"},
+        {SIGUSR1, "SIGUSR1"},     {SIGSEGV, "SIGSEGV"}, {SIGUSR2, "SIGUSR2"},
+        {SIGPIPE, "SIGPIPE"},     {SIGALRM, "SIGALRM"}, {SIGTERM, "SIGTERM"},
+#ifdef SIGSTKFLT
+        {SIGSTKFLT, "SIGSTKFLT"},
+#endif
+        {SIGCHLD, "SIGCHLD"},     {SIGCONT, "SIGCONT"}, {SIGSTOP, "SIGSTOP"},
+        {SIGTSTP, "SIGTSTP"},     {SIGTTIN, "SIGTTIN"}, {SIGTTOU, "SIGTTOU"},
+        {SIGURG, "SIGURG"},       {SIGXCPU, "SIGXCPU"}, {SIGXFSZ, "SIGXFSZ"},
+        {SIGVTALRM, "SIGVTALRM"}, {SIGPROF, "SIGPROF"}, {SIGWINCH, "SIGWINCH"},
+        {SIGIO, "SIGIO"},
+#ifdef SIGPWR
+        {SIGPWR, "SIGPWR"},
+#endif
+        {SIGSYS, "SIGSYS"},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (names[i].number == sig)
+            return names[i].name;
+    if (sig == SIGRTMIN)
+        return "SIGRTMIN";
+    if (sig == SIGRTMAX)
+        return "SIGRTMAX";
+    return NULL;
+}
+
 struct error *proc_check_returncode(const struct proc_result *result)
 {
     int rc = result->returncode;
     if (rc == 0)
         return NULL;
     if (rc < 0 && rc != PROC_RUNNING) {
-        const char *abbrev = sigabbrev_np(-rc);
-        return error_new("CalledProcessError", "Command '%s' died with <Signals.SIG%s: %d>.",
-                         result->args, abbrev ? abbrev : "?", -rc);
+        const char *name = python_signal_name(-rc);
+        if (!name)
+            return error_new("CalledProcessError", "Command '%s' died with unknown signal %d.",
+                             result->args, -rc);
+        return error_new("CalledProcessError", "Command '%s' died with <Signals.%s: %d>.",
+                         result->args, name, -rc);
     }
     return error_new("CalledProcessError", "Command '%s' returned non-zero exit status %d.",
                      result->args, rc);

@@ -47,8 +47,9 @@
  *   - Writing to a child that has exited gives EPIPE, never a SIGPIPE that
  *     kills the parent: SIGPIPE is blocked around the write (only in the
  *     calling thread) and a pending one is consumed. The child starts with
- *     SIGPIPE at its default action and an empty signal mask, whatever the
- *     parent had (Python's restore_signals=True), so SIGPIPE ends chains.
+ *     SIGPIPE and SIGXFSZ at their default action whatever the parent had
+ *     (Python's restore_signals=True), so SIGPIPE ends chains; it inherits
+ *     the parent's signal mask and its other ignored signals, as in Python.
  *   - Every child is reaped: by proc_poll/proc_wait/proc_communicate, and at
  *     the latest by proc_fini, which waits (kill first if you cannot wait).
  *   - EINTR is retried everywhere, with timeouts recomputed from a deadline.
@@ -81,6 +82,21 @@
  * blocks: use proc_communicate, not proc_wait, when you asked for pipes.
  * Linux only (pidfd for timed waits, with a sleep-and-poll fallback). With
  * glibc before 2.34 children do inherit descriptors not marked close-on-exec.
+ *
+ * tests/unit/test_cpython_subprocess.c carries CPython's Lib/test/test_subprocess.py, case by
+ * case under the same names. Where common/subprocess differs, or a case does not apply:
+ *   a negative timeout is PROC_FOREVER (no limit), where Python times out at once.
+ *   argv[0] is looked up in the parent's PATH, not env's (test_bytes_program).
+ *   no shell=, cwd=, executable=: test_shell_*, test_cwd*, test_executable*.
+ *   no preexec_fn, user, group, extra_groups, umask: test_preexec*, test_user, test_group, ...
+ *   no start_new_session, process_group, pass_fds, close_fds=False: test_pass_fds*, ...
+ *   no stderr=STDOUT, text mode or buffering: test_universal_newlines*, test_io_*, ...
+ *   no pipesize: test_pipesizes, test_pipesize_default.
+ *   a C string cannot hold a NUL: test_invalid_cmd, test_invalid_env.
+ *   no keyword combinations to refuse: test_check_output_stdout_arg, ...
+ *   one thread owns a struct proc, nothing is locked: test_threadsafe_wait.
+ *   no GC, proc_fini waits: test_zombie_fast_process_del, test_leak_fast_process_del_killed.
+ *   mocks of Python internals (test_exception_errpipe_*, test_fork_exec*), Windows' tests.
  */
 #ifndef COMMON_SUBPROCESS_H
 #define COMMON_SUBPROCESS_H
@@ -168,9 +184,12 @@ struct error *proc_write(struct proc *proc, const void *data, size_t len);
  * read stdout and stderr to EOF at the same time, then wait for the child.
  * out/err (either may be NULL) receive what was read from pipes, owned by
  * proc until proc_fini (data is NULL for a stream that is not a pipe).
- * TimeoutExpired leaves the child running and keeps what was read so far:
- * call again (with the same input) to continue, or proc_kill and call again
- * to clean up, as Python's docs advise. */
+ * TimeoutExpired leaves the child running and keeps what was read so far
+ * and the input not yet sent (keep its buffer alive): call again with no
+ * input to continue (input
+ * again is ValueError "Cannot send input after starting communication", as
+ * in Python), or proc_kill and call again to clean up, as Python's docs
+ * advise. */
 struct error *proc_communicate(struct proc *proc, const void *input, size_t len, double timeout,
                                struct proc_bytes *out, struct proc_bytes *err);
 
@@ -201,7 +220,8 @@ struct error *proc_run(struct proc_result *result, char *const argv[], bool capt
 
 /* CompletedProcess.check_returncode(): NULL, or CalledProcessError
  * "Command '['false']' returned non-zero exit status 1." (or "died with
- * <Signals.SIGTERM: 15>." for a signal, as Python says). */
+ * <Signals.SIGTERM: 15>." for a signal, named as Python's signal.Signals
+ * names it, or "died with unknown signal 35." where Python has no name). */
 struct error *proc_check_returncode(const struct proc_result *result);
 
 void proc_result_fini(struct proc_result *result);

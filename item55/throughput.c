@@ -60,11 +60,14 @@ static void *consumer(void *arg)
 int main(int argc, char **argv)
 {
     long capacity = 1, items = 20000, producers = 1, consumers = 1;
+    bool stats = false;
     const struct cli_flag flags[] = {
         {"--capacity", CLI_INT, &capacity, 0, 1 << 20, "N", "the queue's maxsize (0: unbounded)"},
         {"--items", CLI_INT, &items, 1, 1000000000, "N", "items in all"},
         {"--producers", CLI_INT, &producers, 1, 64, "N", "threads putting"},
         {"--consumers", CLI_INT, &consumers, 1, 64, "N", "threads getting"},
+        {"--stats", CLI_SWITCH, &stats, 0, 0, NULL,
+         "also print the figures as one line of KEY=VALUE on stderr (for make bench)"},
         {0},
     };
     const struct cli cli = {"Measure items per second through one queue.", flags, NULL};
@@ -101,6 +104,9 @@ int main(int argc, char **argv)
     printf("capacity %ld, %ld producer(s), %ld consumer(s): %ld items in %.3f s = %.3g %sitems/s\n",
            capacity, producers, consumers, items, elapsed, rate >= 1e6 ? rate / 1e6 : rate / 1e3,
            rate >= 1e6 ? "M " : "k ");
+    if (stats)
+        fprintf(stderr, "stats items=%ld seconds=%.6f items_per_second=%.0f\n", items, elapsed,
+                rate);
     CHECK_PT(pthread_barrier_destroy(&run.start));
     queue_destroy(run.q);
     return 0;

@@ -197,6 +197,13 @@ index_of() {
     done
 }
 
+@test "throughput --stats: one line of KEY=VALUE on stderr for make bench, stdout unchanged" {
+    prog throughput --capacity 16 --items 5000 --stats
+    [ "$status" -eq 0 ]
+    [ "${#lines[@]}" -eq 1 ]
+    [[ $stderr =~ ^stats\ items=5000\ seconds=[0-9.]+\ items_per_second=[0-9]+$ ]]
+}
+
 # ---- command lines ----
 
 @test "bad flags: exit 2, one line naming the flag, then the usage, nothing on stdout" {
