@@ -93,8 +93,12 @@
  *   future then holds CancelledError;
  * - a task's stack is fixed (see below): deep recursion in a task overflows.
  *
- * Limits, costs, how the stacks are guarded: see the implementation notes
- * at the top of aio_task.c (stacks) and aio_loop.c (the loop).
+ * Stacks: a task runs on a 128 KiB stack of its own (512 KiB under ASan or
+ * TSan), of which a suspended task keeps about 4.3 KiB resident. Overflow
+ * hits a guard page (SIGSEGV) while vm.max_map_count allows one per stack
+ * (about 30,700 stacks in a process); past that, a canary checked at every
+ * switch: the task dies naming itself. More on limits and costs in the
+ * implementation notes at the top of aio_task.c (stacks) and aio_loop.c.
  */
 #ifndef COMMON_AIO_H
 #define COMMON_AIO_H

@@ -38,6 +38,7 @@ struct aio_fd {           /* one per descriptor number, in loop->fds */
 
 struct aio_ts_call; /* a call handed over by another thread (aio_loop.c) */
 struct aio_stack;   /* a task's stack (aio_task.c) */
+struct aio_stack_chunk;
 
 struct aio_loop {
     int epfd, wakefd;
@@ -59,10 +60,11 @@ struct aio_loop {
     struct aio_ts_call *ts_head, *ts_tail; /* guarded by ts_mutex */
 
     /* The task layer's (aio_task.c). */
-    struct aio_task *tasks; /* every task not yet freed, doubly linked */
-    size_t tasks_pending;   /* of those, not done */
-    uint64_t done_seq;      /* completion order, for gather's "first error" */
-    struct aio_stack *stack_pool;
+    struct aio_task *tasks;       /* every task not yet freed, doubly linked */
+    size_t tasks_pending;         /* of those, not done */
+    uint64_t done_seq;            /* completion order, for gather's "first error" */
+    struct aio_stack *stack_pool; /* free stacks, carved from stack_chunks */
+    struct aio_stack_chunk *stack_chunks;
     struct executor *default_executor;
     size_t outstanding; /* completions still to come from other threads */
 };

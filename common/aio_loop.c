@@ -3,10 +3,9 @@
  *
  * Implementation notes
  *
- *   What the loop holds: a FIFO of ready handles, a binary min-heap of timer
- *   handles ordered by (deadline, seq) beside a FIFO "lane" for the timers
- *   scheduled in deadline order (the common case: below), a table of readers and writers
- *   indexed by descriptor number (one epoll registration per descriptor,
+ *   What the loop holds: a FIFO of ready handles; the timers, in a binary
+ *   min-heap ordered by (deadline, seq) and a FIFO "lane" (below); a table
+ *   of readers and writers indexed by descriptor number (one epoll registration per descriptor,
  *   level-triggered as asyncio's selectors are), an eventfd that other
  *   threads write to wake it, and the queue of calls they handed over.
  *   Nothing else: no I/O buffering, no signal handling (as Redis' ae and
@@ -30,6 +29,13 @@
  *   (call_soon); timers in deadline order, and equal deadlines in the order
  *   they were scheduled (seq, a per-loop counter, breaks the tie); calls
  *   from other threads in the order each thread made them.
+ *
+ *   The timer lane: most timers are scheduled in deadline order (100,000
+ *   tasks that each sleep 0.1 s), so a timer whose deadline is not earlier
+ *   than the lane's last goes to the back of the lane, O(1), and only the
+ *   others go to the heap; the next timer is the earlier of the two heads.
+ *   For 100,000 sleeping tasks this took about a quarter of the CPU time of
+ *   a generation off (the heap's sift-downs miss the cache on every level).
  *
  *   Handles live in the caller's storage (aio.h). Cancelling a timer takes
  *   it out of the heap (O(log n), heap_index) or blanks its lane slot

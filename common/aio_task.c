@@ -35,7 +35,9 @@
  *   until its function returns; the loop then puts it back in the loop's
  *   pool (after switching off it: a task never frees the stack it runs on).
  *   Pooled stacks are reused by later tasks (warm: their pages are already
- *   faulted in) and unmapped when the loop closes. The task struct itself
+ *   faulted in) and unmapped when the loop closes. The pool maps them 64 at
+ *   a time (one mmap; each guard page one mprotect), falling back to one
+ *   when 64 do not fit. The task struct itself
  *   belongs to whoever awaits it (aio_await, aio_gather) and is freed there;
  *   tasks nobody awaited are freed by aio_loop_close; a task made by
  *   run_coroutine_threadsafe resolves its future and is freed when it ends.
@@ -75,7 +77,9 @@
  *     taken when the task is made, so that is where it fails). Under TSan, which counts a
  *     running task as a thread, no more than about 8,000 at once.
  *   - Tasks never move between threads: the loop's side of the switch
- *     (sched) is thread-local.
+ *     (sched) is thread-local. So is errno, which every task of a thread
+ *     shares: read it before the next suspending call, which may run
+ *     another task that sets it.
  *
  *   Sanitizers: every switch is annotated for ASan
  *   (__sanitizer_start/finish_switch_fiber, so it knows which stack is
@@ -251,7 +255,7 @@ __asm__(".pushsection .text\n"
 
 struct aio_stack {
     struct aio_stack *next; /* in the loop's pool */
-    void *map;              /* the whole mapping, guard page included */
+    void *map;              /* its slot: the guard page, then the stack */
     size_t map_size;
     char *lo; /* the usable stack: [lo, lo + size) */
     size_t size;
@@ -437,42 +441,60 @@ static void canary_check(const struct aio_task *t)
                 t->id, t->name, t->file, t->line, t->stack->size);
 }
 
+/* Stacks are mapped STACKS_PER_CHUNK at a time (one mmap, one madvise; a
+ * guard is one mprotect each), each slot a page for the guard and then the
+ * stack, and go to the pool highest first, so a task's stack usually has the
+ * next task's right below it. */
+enum { STACKS_PER_CHUNK = 64 };
+
+struct aio_stack_chunk {
+    struct aio_stack_chunk *next;
+    void *map;
+    size_t map_size, n;
+    struct aio_stack stacks[]; /* n of them */
+};
+
+static int map_chunk(struct aio_loop *loop, size_t n)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), slot = page + AIO_STACK_SIZE;
+    void *map = mmap(NULL, n * slot, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+    if (map == MAP_FAILED)
+        return errno;
+    /* Where transparent huge pages are "always", stacks would be backed
+     * 2 MiB at a time: one page per task is the point. */
+    madvise(map, n * slot, MADV_NOHUGEPAGE);
+    struct aio_stack_chunk *c = xmalloc(sizeof *c + n * sizeof c->stacks[0]);
+    *c = (struct aio_stack_chunk){loop->stack_chunks, map, n * slot, n};
+    loop->stack_chunks = c;
+    for (size_t i = 0; i < n; i++) {
+        char *base = (char *)map + i * slot;
+        bool guard = atomic_fetch_add(&guarded_stacks, 1) < guard_budget();
+        /* mprotect fails when the mapping count runs out early: unguarded. */
+        if (!guard || mprotect(base, page, PROT_NONE) < 0) {
+            atomic_fetch_sub(&guarded_stacks, 1);
+            guard = false;
+        }
+        c->stacks[i] =
+            (struct aio_stack){loop->stack_pool, base, slot, base + page, AIO_STACK_SIZE, guard};
+        loop->stack_pool = &c->stacks[i];
+    }
+    return 0;
+}
+
 static struct error *stack_get(struct aio_loop *loop, struct aio_stack **out)
 {
+    if (!loop->stack_pool) {
+        int err = map_chunk(loop, STACKS_PER_CHUNK);
+        if (err && (err = map_chunk(loop, 1)) != 0) /* room for one, perhaps */
+            return error_new("OSError", "mmap of a %d KiB task stack: %s", AIO_STACK_SIZE / 1024,
+                             strerror(err));
+    }
     struct aio_stack *s = loop->stack_pool;
-    if (s) {
-        loop->stack_pool = s->next;
+    loop->stack_pool = s->next;
 #if AIO_ASAN
-        __asan_unpoison_memory_region(s->lo, s->size);
+    __asan_unpoison_memory_region(s->lo, s->size);
 #endif
-        *out = s;
-        return NULL;
-    }
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    bool guard = atomic_fetch_add(&guarded_stacks, 1) < guard_budget();
-    if (!guard)
-        atomic_fetch_sub(&guarded_stacks, 1);
-    size_t map_size = AIO_STACK_SIZE + (guard ? page : 0);
-    void *map = mmap(NULL, map_size, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-    if (map == MAP_FAILED) {
-        int e = errno;
-        if (guard)
-            atomic_fetch_sub(&guarded_stacks, 1);
-        return error_new("OSError", "mmap of a %d KiB task stack: %s", AIO_STACK_SIZE / 1024,
-                         strerror(e));
-    }
-    /* Where transparent huge pages are "always", merged stacks would be
-     * backed 2 MiB at a time: one page per task is the point. */
-    madvise(map, map_size, MADV_NOHUGEPAGE);
-    if (guard && mprotect(map, page, PROT_NONE) < 0) {
-        /* The mapping count ran out early (other mappings): go unguarded. */
-        atomic_fetch_sub(&guarded_stacks, 1);
-        guard = false;
-    }
-    s = xmalloc(sizeof *s);
-    *s = (struct aio_stack){
-        NULL, map, map_size, (char *)map + (map_size - AIO_STACK_SIZE), AIO_STACK_SIZE, guard};
     *out = s;
     return NULL;
 }
@@ -483,16 +505,19 @@ static void stack_put(struct aio_loop *loop, struct aio_stack *s)
     loop->stack_pool = s;
 }
 
+/* At close, when every task has ended: every stack is back in the pool. */
 static void stacks_unmap(struct aio_loop *loop)
 {
-    while (loop->stack_pool) {
-        struct aio_stack *s = loop->stack_pool;
-        loop->stack_pool = s->next;
-        munmap(s->map, s->map_size);
-        if (s->guarded)
-            atomic_fetch_sub(&guarded_stacks, 1);
-        free(s);
+    while (loop->stack_chunks) {
+        struct aio_stack_chunk *c = loop->stack_chunks;
+        loop->stack_chunks = c->next;
+        for (size_t i = 0; i < c->n; i++)
+            if (c->stacks[i].guarded)
+                atomic_fetch_sub(&guarded_stacks, 1);
+        munmap(c->map, c->map_size);
+        free(c);
     }
+    loop->stack_pool = NULL;
 }
 
 /* ---- switching ---- */

@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -1317,6 +1318,11 @@ static void stack_mmap_failure_is_oserror(void)
     pid_t pid = fork();
     REQUIRE(pid >= 0);
     if (pid == 0) {
+        /* Keep 4 MiB of malloc's heap for the small allocations made once
+         * the limit is reached (error values, the loop's own). */
+        mallopt(M_MMAP_THRESHOLD, 64 << 20);
+        mallopt(M_TRIM_THRESHOLD, 64 << 20);
+        free(xmalloc(4 << 20));
         struct error *err = aio_run(create_until_refused, t, NULL);
         fflush(stdout);
         _exit(err || expect_case_failed ? 1 : 0);
