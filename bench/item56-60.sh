@@ -104,8 +104,17 @@ fan() {
         failures+=("$name at $cells cells: $failure")
         return
     fi
-    fan_row "$name" "$cells" "$steady" "$first" "$limit" measured ""
+    fan_row "$name" "$cells" "$steady" "$first" "$limit" measured "${TARGETS["$name $cells"]:-}"
 }
+
+# The targets Items 56-60 set (s / gen; for coroutines at 100,000, the
+# steady state, with the first generation reported apart).
+declare -A TARGETS=(
+    ["threaded 45"]="target <= 0.105 s" ["pipeline (5 workers) 45"]="target <= 0.91 s"
+    ["pool (10 workers) 45"]="target <= 0.51 s" ["coroutines 45"]="target <= 0.102 s"
+    ["coroutines 10000"]="target <= 0.105 s" ["coroutines 100000"]="target <= 0.13 s"
+    ["stackless 100000"]="target <= 0.11 s"
+)
 
 waves() { awk -v c="$1" -v w="$2" -v io="$IO" 'BEGIN { printf "%.4g", int((c + w - 1) / w) * io }'; }
 
