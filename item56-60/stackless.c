@@ -142,12 +142,9 @@ static void resume(void *arg)
     grid_destroy(sim.grid); /* Fan in: every cell is done */
     sim.grid = sim.next_grid;
     sim.next_grid = NULL;
-    if (sim.error) {
-        aio_loop_stop(sim.loop);
-        return;
-    }
-    life_record(sim.run, grid_str(sim.grid)); /* columns.append(str(grid)) */
-    if (++sim.generation == sim.run->opt.generations)
+    if (!sim.error) /* columns.append(str(grid)) */
+        life_record(sim.run, grid_str(sim.grid));
+    if (sim.error || ++sim.generation == sim.run->opt.generations)
         aio_loop_stop(sim.loop);
     else
         start_generation();
@@ -208,7 +205,6 @@ int main(int argc, char **argv)
         error_print(stderr, err);
         error_free(err);
         grid_destroy(sim.grid);
-        grid_destroy(sim.next_grid);
         life_abandon(&run);
         return 1;
     }
