@@ -654,6 +654,8 @@ static void resume(struct aio_task *t)
 {
     if (sched.current)
         die("aio: a task resumed from inside another task");
+    if (t->state == TASK_DONE)
+        die("aio: task 'Task-%u' (%s) resumed after it finished", t->id, t->name);
     struct aio_loop *loop = t->loop;
     t->woken = true;
     if (t->state == TASK_PENDING) {

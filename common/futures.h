@@ -71,7 +71,7 @@
  *   no cancel(): test_cancel*, test_cancelled, test_running, test_cancel_futures*.
  *   no timeouts: test_*_timeout, test_map_timeout, test_result_with_timeout, ...
  *   no wait(), as_completed(): test_wait.py, test_as_completed.py.
- *   no add_done_callback(): test_done_callback_*.
+ *   add_done_callback: FutureTests.test_done_callback_* are in test_aio.c; *_cancel* n/a.
  *   no initializer, chunksize, max_tasks_per_child, mp_context, thread names: test_init.py, ...
  *   setting a future twice is not checked (test_multiple_set_*: InvalidStateError).
  *   arguments are flat bytes, nothing is pickled: test_deadlock's *_pickle cases.

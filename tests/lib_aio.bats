@@ -77,9 +77,9 @@ cases() {
 }
 
 @test "futures: add_done_callback runs in the resolving thread, or at once if done; in order; remove_done_callback" {
-    cases "test_future: test_done_callback_with_result" "test_future: test_done_callback_with_exception" \
-        "test_future: test_done_callback_already_successful" \
-        "test_future: test_done_callback_already_failed" done_callbacks_in_order_and_removed
+    cases "test_concurrent_futures: FutureTests.test_done_callback_with_result" "test_concurrent_futures: FutureTests.test_done_callback_with_exception" \
+        "test_concurrent_futures: FutureTests.test_done_callback_already_successful" \
+        "test_concurrent_futures: FutureTests.test_done_callback_already_failed" done_callbacks_in_order_and_removed
 }
 
 @test "aio debug: a task blocking 0.3 s is reported with where it was defined and created; a task sleeping 0.3 s is not" {
