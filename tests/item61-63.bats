@@ -1,0 +1,386 @@
+#!/usr/bin/env bats
+# Items 61-63: the guessing game on threads and on common/aio (item61-63/guess_threads.c,
+# guess_async.c, guess.c), and CPython's random (pyrandom.c, tests/unit/test_pyrandom.c).
+bats_require_minimum_version 1.5.0
+
+load helpers
+
+# ---- Item 61: pyrandom is CPython's random, bit for bit ----
+
+@test "pyrandom: after seed(1234) the first five getrandbits(32) are CPython's" {
+    run_unit 30 test_pyrandom getrandbits_32
+}
+
+@test "pyrandom: after seed(1234) the first twelve randint(1, 5) are 4,1,1,1,5,1,1,1,3,2,1,1" {
+    run_unit 30 test_pyrandom randint_1_5
+}
+
+@test "pyrandom: wide draws (40 and 64 bits) and negative bounds match CPython" {
+    run_unit 30 test_pyrandom getrandbits_wide
+}
+
+@test "pyrandom: seeds 0 and 2**32-1, randint(7, 7) and getrandbits(0) match CPython" {
+    run_unit 30 test_pyrandom other_seeds edges
+}
+
+# ---- Item 61: the guessing game ----
+
+G=$BIN/item61-63
+STARTED=() SERVERS=()
+
+teardown() {
+    # Only what this test started: the servers themselves (not the timeout
+    # around each, which would pass SIGTERM on and also send it to its whole
+    # process group: the server would get it twice), then the timeouts and
+    # the cats draining the servers' output end by themselves.
+    local pid
+    for pid in "${SERVERS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${STARTED[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+
+# The book's threaded transcript (lines 1-16 of the reference run).
+threaded_transcript="Guess a number between 1 and 5! Shhhhh, it's 3.
+Server: 4 is Unsure
+Server: 1 is Colder
+Server: 5 is Unsure
+Server: 3 is Correct
+Guess a number between 10 and 15! Shhhhh, it's 12.
+Server: 11 is Unsure
+Server: 10 is Colder
+Server: 12 is Correct
+Client: 4 is Unsure
+Client: 1 is Colder
+Client: 5 is Unsure
+Client: 3 is Correct
+Client: 11 is Unsure
+Client: 10 is Colder
+Client: 12 is Correct"
+
+# The book's async transcript (lines 17-36).
+async_transcript="Guess a number between 1 and 5! Shhhhh, it's 3.
+Server: 5 is Unsure
+Server: 4 is Warmer
+Server: 2 is Unsure
+Server: 1 is Colder
+Server: 3 is Correct
+Guess a number between 10 and 15! Shhhhh, it's 12.
+Server: 14 is Unsure
+Server: 10 is Unsure
+Server: 15 is Colder
+Server: 12 is Correct
+Client: 5 is Unsure
+Client: 4 is Warmer
+Client: 2 is Unsure
+Client: 1 is Colder
+Client: 3 is Correct
+Client: 14 is Unsure
+Client: 10 is Unsure
+Client: 15 is Colder
+Client: 12 is Correct"
+
+# only LINES PATTERN: the lines of LINES that match the extended regex PATTERN.
+only() { grep -E "$2" <<<"$1" || true; }
+
+# start_server PROG ARGS...: PROG --serve --port 0 ARGS in the background.
+# Sets PORT (read from its "Listening on" line, which is waited for, not
+# slept for), SERVER (the timeout process), SPID (the server itself), and
+# OUT and ERR (files with the rest of its stdout and its stderr).
+start_server() {
+    local fifo=$BATS_TEST_TMPDIR/$1.fifo line
+    OUT=$BATS_TEST_TMPDIR/$1.out ERR=$BATS_TEST_TMPDIR/$1.err
+    rm -f "$fifo"
+    mkfifo "$fifo"
+    timeout 600 "$G/$1" --serve --port 0 "${@:2}" >"$fifo" 2>"$ERR" 3>&- &
+    SERVER=$!
+    STARTED+=("$SERVER")
+    exec 4<"$fifo"
+    read -r -t 60 line <&4
+    [[ $line =~ ^Listening\ on\ 127\.0\.0\.1:([0-9]+)$ ]]
+    PORT=${BASH_REMATCH[1]}
+    cat <&4 >"$OUT" 3>&- &
+    STARTED+=("$!")
+    exec 4<&-
+    SPID=$(cat "/proc/$SERVER/task/$SERVER/children")
+    SPID=${SPID%% *}
+    [[ $SPID =~ ^[0-9]+$ ]]
+    SERVERS+=("$SPID")
+}
+
+# wait_until SECONDS CMD...: run CMD until it succeeds, at most SECONDS; for
+# what the server does after a client has gone (a log line, a closed socket).
+wait_until() {
+    local deadline=$((SECONDS + $1))
+    shift
+    until "$@"; do
+        [ "$SECONDS" -lt "$deadline" ] || return 1
+        sleep 0.05
+    done
+}
+
+fds() { ls "/proc/$SPID/fd" | wc -l; }
+threads() { awk '/^Threads:/ { print $2 }' "/proc/$SPID/status"; }
+logged() { grep -qE "$1" "$ERR"; }
+
+# say LINE / hear: one line to and from the connection on fd 5.
+say() { printf '%s\n' "$1" >&5; }
+hear() {
+    REPLY=
+    read -r -t 30 REPLY <&5
+}
+
+# play_on_fd5 LOWER UPPER SECRET: play a game by the book's client rule on
+# fd 5, checking the server's side: each guess in range and new, and once
+# Correct, NUMBER keeps answering the secret.
+play_on_fd5() {
+    local lower=$1 upper=$2 secret=$3 last='' seen=' ' guess d decision
+    say "PARAMS $lower $upper"
+    while :; do
+        say NUMBER
+        hear
+        guess=$REPLY
+        [[ $guess =~ ^-?[0-9]+$ ]]
+        [ "$guess" -ge "$lower" ] && [ "$guess" -le "$upper" ]
+        [[ $seen != *" $guess "* ]]
+        seen+="$guess "
+        d=$((guess > secret ? guess - secret : secret - guess))
+        if [ "$d" -eq 0 ]; then decision=Correct
+        elif [ -z "$last" ] || [ "$d" -eq "$last" ]; then decision=Unsure
+        elif [ "$d" -lt "$last" ]; then decision=Warmer
+        else decision=Colder; fi
+        say "REPORT $decision"
+        last=$d
+        [ "$decision" != Correct ] || break
+    done
+    say NUMBER
+    hear
+    [ "$REPLY" = "$secret" ]
+    say "PARAMS 0 -1"
+}
+
+# bad_line LINE EXPECTED: LINE gets the answer "ERROR EXPECTED".
+bad_line() {
+    say "$1"
+    hear
+    echo "sent '$1', got '$REPLY'"
+    [ "$REPLY" = "ERROR $2" ]
+}
+
+# every_bad_line PROG: the robust server's answers, on one connection, then a
+# good game on it; one log line per bad line.
+every_bad_line() {
+    start_server "$1" --seed 1234
+    exec 5<>"/dev/tcp/127.0.0.1/$PORT"
+    bad_line FOO "unknown command 'FOO'"
+    bad_line "" "unknown command ''"
+    bad_line "PARAMS 1" "PARAMS takes 2 arguments, got 1"
+    bad_line "PARAMS 1 5 7" "PARAMS takes 2 arguments, got 3"
+    bad_line "NUMBER 5" "NUMBER takes 0 arguments, got 1"
+    bad_line "PARAMS 1 x" "not a number: 'x'"
+    bad_line "PARAMS 1 99999999999" "out of range: 99999999999 (from -1000000000 to 1000000000)"
+    bad_line "PARAMS 5 1" "lower > upper: 5 > 1"
+    bad_line NUMBER "no game: send PARAMS lower upper first"
+    say "PARAMS 1 2"
+    bad_line "REPORT Unsure" "nothing to report: send NUMBER first"
+    say NUMBER
+    hear
+    first=$REPLY
+    bad_line "REPORT Hotter" "unknown decision 'Hotter' (Warmer, Colder, Unsure, Correct)"
+    say NUMBER
+    hear
+    [ "$REPLY" -eq $((3 - first)) ] # the other of 1 and 2
+    bad_line NUMBER "every number from 1 to 2 was guessed"
+    say "PARAMS 0 -1"
+    bad_line NUMBER "no game: send PARAMS lower upper first"
+    bad_line "REPORT" "REPORT takes 1 argument, got 0"
+    play_on_fd5 1 5 3
+    play_on_fd5 -3 3 -2
+    exec 5>&-
+    # one log line per bad line (the server logs before it answers)
+    cat "$ERR"
+    [ "$(grep -c ': ERROR ' "$ERR")" -eq 14 ]
+    [ "$(grep -vc ': ERROR ' "$ERR")" -eq 0 ]
+}
+
+# long_line_and_vanished PROG: a 1 MiB line and a client killed mid-line each
+# lose their own connection only; a client already playing plays on.
+long_line_and_vanished() {
+    start_server "$1" --seed 1234
+    exec 5<>"/dev/tcp/127.0.0.1/$PORT" # the bystander
+    say "PARAMS 1 5"
+    say NUMBER
+    hear
+    [[ $REPLY =~ ^[1-5]$ ]]
+    exec 6<>"/dev/tcp/127.0.0.1/$PORT"
+    timeout 60 bash -c 'head -c 1048576 /dev/zero | tr "\0" x >&6' 2>/dev/null || true
+    ! read -r -t 60 line <&6 # the server has closed it
+    exec 6>&-
+    wait_until 60 logged ': dropped: (LimitOverrunError|ValueError)'
+    timeout 60 bash -c 'exec 7<>"/dev/tcp/127.0.0.1/$1"; printf "PARAMS 1" >&7; kill -KILL $$' _ "$PORT" ||
+        true
+    wait_until 60 logged ': dropped: IncompleteReadError'
+    say "REPORT Unsure"
+    say NUMBER
+    hear
+    [[ $REPLY =~ ^[1-5]$ ]]
+    exec 5>&-
+    # and a whole new client still gets its games
+    run -0 --separate-stderr timeout 60 "$G/guess_threads" --connect "127.0.0.1:$PORT"
+    [ "${lines[0]}" = "Guess a number between 1 and 5! Shhhhh, it's 3." ]
+    [[ ${lines[-1]} =~ ^Client:\ 1[0-5]\ is ]]
+}
+
+# load_200 PROG: 200 clients connected at once all finish their games, then
+# the server's descriptors and threads return to their count before the load.
+load_200() {
+    start_server "$1" --quiet
+    local fds0 threads0
+    fds0=$(fds) threads0=$(threads)
+    run -0 --separate-stderr timeout 300 "$G/guess_load" --connect "127.0.0.1:$PORT" --clients 200 \
+        --games 3
+    echo "$output $stderr"
+    [[ $output =~ ^200\ clients,\ 600\ games\ in ]]
+    # and 200 more as tasks on one loop (guess_load --tasks)
+    run -0 --separate-stderr timeout 300 "$G/guess_load" --connect "127.0.0.1:$PORT" --clients 200 \
+        --games 2 --tasks
+    echo "$output $stderr"
+    [[ $output =~ ^200\ clients,\ 400\ games\ in ]]
+    wait_until 120 eval '[ "$(fds)" -eq "$fds0" ] && [ "$(threads)" -eq "$threads0" ]' || {
+        echo "fds $(fds) (before: $fds0), threads $(threads) (before: $threads0)"
+        false
+    }
+}
+
+# sigterm PROG: --serve ends on SIGTERM with exit 0, closing a connected
+# client's connection, and leaves no process behind.
+sigterm() {
+    start_server "$1"
+    exec 5<>"/dev/tcp/127.0.0.1/$PORT"
+    say "PARAMS 1 5"
+    say NUMBER
+    hear
+    [[ $REPLY =~ ^[1-5]$ ]]
+    kill -TERM "$SPID"
+    local status=0
+    wait "$SERVER" || status=$?
+    [ "$status" -eq 0 ]
+    ! kill -0 "$SPID" 2>/dev/null
+    ! read -r -t 30 line <&5 # its connection was closed
+    exec 5>&-
+    [ ! -s "$ERR" ]
+}
+
+@test "guess_threads: the book's 16-line transcript, in the book's order, every run" {
+    for run in 1 2 3 4 5; do
+        run -0 --separate-stderr timeout 60 "$G/guess_threads" --port 0
+        [ "$output" = "$threaded_transcript" ]
+        [ "$stderr" = "" ]
+    done
+}
+
+@test "guess_threads: --port 1234 (the book's) by default; --seed changes the guesses" {
+    run -0 --separate-stderr timeout 60 "$G/guess_threads" --port 0 --seed 7
+    [ "${#lines[@]}" -ge 9 ]
+    [ "$output" != "$threaded_transcript" ]
+    run -0 timeout 60 "$G/guess_threads" --help
+    [[ $output =~ --port\ P.*1234 ]]
+}
+
+@test "guess_threads --serve: Listening on 127.0.0.1:PORT; its own client plays the book's game against it" {
+    start_server guess_threads
+    run -0 --separate-stderr timeout 60 "$G/guess_threads" --connect "127.0.0.1:$PORT"
+    [ "$output" = "$(only "$threaded_transcript" '^(Guess|Client)')" ]
+    wait_until 60 grep -q 'Server: 12 is Correct' "$OUT"
+    [ "$(cat "$OUT")" = "$(only "$threaded_transcript" '^Server')" ]
+}
+
+@test "guess_threads: every bad line gets its ERROR, the connection plays on, one log line each" {
+    every_bad_line guess_threads
+}
+
+@test "guess_threads: a 1 MiB line and a client killed mid-line drop only their own connections" {
+    long_line_and_vanished guess_threads
+}
+
+@test "guess_threads: 200 clients at once (threads, then tasks) finish; fds and threads return to their count" {
+    load_200 guess_threads
+}
+
+@test "guess_threads --serve: SIGTERM closes the connections and exits 0, nothing left behind" {
+    sigterm guess_threads
+}
+
+@test "guess_threads: bad flags exit 2 naming the flag; an unreachable server exits 1" {
+    run -2 --separate-stderr timeout 10 "$G/guess_threads" --port abc
+    [[ ${stderr_lines[0]} =~ --port ]]
+    run -2 --separate-stderr timeout 10 "$G/guess_threads" --serve --connect 127.0.0.1:1
+    [[ ${stderr_lines[0]} =~ --serve\ and\ --connect ]]
+    run -2 --separate-stderr timeout 10 "$G/guess_threads" --connect nowhere
+    [[ ${stderr_lines[0]} =~ --connect ]]
+    run -2 --separate-stderr timeout 10 "$G/guess_load"
+    [[ ${stderr_lines[0]} =~ --connect ]]
+    # port 1 on 127.0.0.1: nobody listens there
+    run -1 --separate-stderr timeout 10 "$G/guess_threads" --connect 127.0.0.1:1
+    [[ $stderr =~ ConnectionRefusedError ]]
+    [ "$output" = "" ]
+}
+
+@test "guess_async: the book's 20-line async transcript, the same every run" {
+    for run in 1 2 3 4 5; do
+        run -0 --separate-stderr timeout 60 "$G/guess_async" --port 0
+        [ "$output" = "$async_transcript" ]
+        [ "$stderr" = "" ]
+    done
+}
+
+@test "guess_async --seed 1234: seeded afresh, it makes the threaded game's guesses" {
+    run -0 --separate-stderr timeout 60 "$G/guess_async" --port 0 --seed 1234
+    [ "$output" = "$threaded_transcript" ]
+    run -0 timeout 60 "$G/guess_async" --help
+    [[ $output =~ --port\ P.*4321 ]]
+}
+
+@test "each client against each server on --port 0: the guesses are the server's, the lines the book's" {
+    local server client
+    for server in guess_threads guess_async; do
+        for client in guess_threads guess_async; do
+            start_server "$server" --seed 1234
+            run -0 --separate-stderr timeout 60 "$G/$client" --connect "127.0.0.1:$PORT"
+            echo "$client against $server: $output"
+            [ "$output" = "$(only "$threaded_transcript" '^(Guess|Client)')" ]
+            wait_until 60 grep -q 'Server: 12 is Correct' "$OUT"
+            [ "$(cat "$OUT")" = "$(only "$threaded_transcript" '^Server')" ]
+            kill -TERM "$SPID"
+            wait "$SERVER"
+        done
+    done
+    # with no --seed, guess_async's server stands where the book's async game began
+    start_server guess_async
+    run -0 --separate-stderr timeout 60 "$G/guess_threads" --connect "127.0.0.1:$PORT"
+    [ "$output" = "$(only "$async_transcript" '^(Guess|Client)')" ]
+}
+
+@test "guess_async: every bad line gets its ERROR, the connection plays on, one log line each" {
+    every_bad_line guess_async
+}
+
+@test "guess_async: a 1 MiB line and a client killed mid-line drop only their own connections" {
+    long_line_and_vanished guess_async
+}
+
+@test "guess_async: 200 clients at once (threads, then tasks) finish; fds and threads return to their count" {
+    load_200 guess_async
+}
+
+@test "guess_async --serve: SIGTERM closes the connections and exits 0, nothing left behind" {
+    sigterm guess_async
+}
+
+@test "guess_async: bad flags exit 2 naming the flag; an unreachable server exits 1" {
+    run -2 --separate-stderr timeout 10 "$G/guess_async" --seed -5
+    [[ ${stderr_lines[0]} =~ --seed ]]
+    run -2 --separate-stderr timeout 10 "$G/guess_async" --serve --connect 127.0.0.1:1
+    [[ ${stderr_lines[0]} =~ --serve\ and\ --connect ]]
+    run -1 --separate-stderr timeout 10 "$G/guess_async" --connect 127.0.0.1:1
+    [[ $stderr =~ ConnectionRefusedError ]]
+    [ "$output" = "" ]
+}
