@@ -193,5 +193,5 @@ if command -v gnuplot >/dev/null; then
 else
     echo "gnuplot is not installed: no plot (apt-get install gnuplot-nox); table: $CSV"
 fi
-echo "Python 3.11.7 on this machine (python-reference.md): asyncio 0.101 s at 45 cells, 0.177 s at"
+echo "Python 3.11.7 on this machine kind: asyncio 0.101 s at 45 cells, 0.177 s at"
 echo "10,000, 1.89 s at 100,000; threaded 0.111 / 5.03 s; pool 0.504 s at 45 cells."
