@@ -7,7 +7,7 @@
  * Prints three lines (the figures vary with the machine and its load):
  *   switch (asm): 12.2 ns per switch (2000000 switches, median of 5; fastest 11.9)
  *   yield (asm): 218.7 ns per aio_sleep(0) of two tasks taking turns on the loop (...)
- *   memory (asm): 4402 bytes per suspended task (100000 tasks, VmRSS +419.8 MiB), ...
+ *   memory (asm): 4161 bytes per suspended task (100000 tasks, VmRSS +396.9 MiB), ...
  * A switch is one direction, loop -> task or task -> loop; a yield is a whole
  * round of the loop (epoll with no wait, the ready FIFO, two switches). A busy
  * machine stretches these: the fastest of the 5 runs is printed too. The memory line is

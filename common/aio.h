@@ -94,7 +94,7 @@
  * - a task's stack is fixed (see below): deep recursion in a task overflows.
  *
  * Stacks: a task runs on a 128 KiB stack of its own (512 KiB under ASan or
- * TSan), of which a suspended task keeps about 4.3 KiB resident. Overflow
+ * TSan), of which a suspended task keeps about 4.1 KiB resident. Overflow
  * hits a guard page (SIGSEGV) while vm.max_map_count allows one per stack
  * (about 30,700 stacks in a process); past that, a canary checked at every
  * switch: the task dies naming itself. More on limits and costs in the
