@@ -3,8 +3,9 @@
 # when game_logic waits --io-ms 100 for a round trip, for every strategy at
 # 45 cells (the book's 5 x 9), 10,000 (100 x 100) and 100,000 (250 x 400).
 #   s/gen: the mean of the generations after the first (the steady state),
-#   median of 3 runs; "gen 1" is the first generation alone (stacks, pages
-#   and threads are new then). Limits: serial, one round trip per cell; a
+#   median of RUNS (3) runs, each through lib.sh's quiet-machine gate;
+#   "gen 1" is the first generation alone (stacks, pages and threads are
+#   new then). Limits: serial, one round trip per cell; a
 #   fixed pool of N workers, ceil(cells / N) round trips ("waves"); a thread
 #   or a coroutine per cell, one round trip. A configuration whose runs would
 #   take over a minute is not run: its row shows the model's prediction,
@@ -16,6 +17,7 @@
 # build/bench/item56-60.svg (cells on a log axis, a line per strategy).
 set -uo pipefail
 cd "$(dirname "$0")/.."
+RUNS=${RUNS:-3}
 . bench/lib.sh
 
 OUT=build/bench
@@ -34,18 +36,20 @@ gen_stats() {
          END { if (k) printf "%.4f %.4f\n", sum / k, first; else printf "%.4f %.4f\n", first, first }'
 }
 
-# measure PROG ARGS...: run 3 times; set $steady and $first to the medians of
+# measure PROG ARGS...: run RUNS times through lib.sh's quiet-machine gate;
+# set $steady and $first to the medians of
 # gen_stats, $bytes to the median "Resident memory per suspended task" (empty
 # if not reported), $failure to what a failed run said (its first stderr line
 # that is not a timing).
 measure() {
     local steadies=() firsts=() bytes_runs=() err s f
     failure=""
-    for _ in 1 2 3; do
-        if ! err=$("item56-60/$1" "${@:2}" --final 2>&1 >/dev/null); then
-            failure=$(grep -v -e '^Generation ' -e '^Peak threads' <<<"$err" | head -n 1)
+    for _ in $(seq "$RUNS"); do
+        if ! gated "item56-60/$1" "${@:2}" --final; then
+            failure=$(grep -v -e '^Generation ' -e '^Peak threads' "$bench_err" | head -n 1)
             return
         fi
+        err=$(cat "$bench_err")
         read -r s f < <(gen_stats <<<"$err")
         steadies+=("$s")
         firsts+=("$f")
@@ -118,7 +122,7 @@ declare -A TARGETS=(
 
 waves() { awk -v c="$1" -v w="$2" -v io="$IO" 'BEGIN { printf "%.4g", int((c + w - 1) / w) * io }'; }
 
-echo "Items 56-60: seconds per generation, each cell waits --io-ms 100 (median of 3 runs)"
+echo "Items 56-60: seconds per generation, each cell waits --io-ms 100 (median of $RUNS runs)"
 fan_header
 for cells in 45 10000 100000; do
     fan serial "$cells" "$(awk -v c="$cells" -v io="$IO" 'BEGIN { print c * io }')" 1 serial
@@ -130,9 +134,10 @@ for cells in 45 10000 100000; do
 done
 
 for f in "${failures[@]}"; do echo "Fails: $f"; done
+echo "(runs: $(tries))"
 PLOT=0
 echo
-echo "Variations (median of 3 runs; gen 1 apart as above)"
+echo "Variations (median of $RUNS runs; gen 1 apart as above)"
 fan_header
 fan "pipeline --phased" 45 0.9 2 pipeline --phased
 measure pool --height 100 --width 100 --workers 100 --io-ms 10 --generations 1
@@ -140,6 +145,7 @@ fan_row "pool (100), --io-ms 10" 10000 "$steady" "$first" 1.0 measured "100 wave
 fan "coroutines, loop/gen" 100000 "$IO" 3 coroutines --loop-per-generation
 fan "coroutines, async nbrs" 100000 "$IO" 3 coroutines --async-neighbors
 fan "stackless, async nbrs" 100000 "$IO" 3 stackless --async-neighbors
+echo "(runs: $(tries))"
 
 echo
 echo "What a waiting task costs"
