@@ -79,12 +79,37 @@ static void make_room(struct input_handle *h)
     h->held = xrealloc(h->held, h->cap);
 }
 
+/* Set when a tailer fails (a write to a full disk, say): every other tailer
+ * stops at its next readline instead of tailing on until its input ends. */
+static atomic_bool merge_failed;
+
+static struct error *tailer_failed(struct error *err)
+{
+    atomic_store(&merge_failed, true);
+    return err;
+}
+
+/* The read found nothing: was the file cut shorter than where we are? Then
+ * start again from its beginning, as tail -f does. */
+static bool truncated(struct input_handle *h)
+{
+    struct stat st;
+    off_t at = lseek(h->fd, 0, SEEK_CUR);
+    if (at <= 0 || fstat(h->fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size >= at)
+        return false;
+    warn("%s: file truncated", h->name);
+    CHECK_SYS(lseek(h->fd, 0, SEEK_SET));
+    return true;
+}
+
 struct error *readline(struct input_handle *handle, struct line **line)
 {
     struct input_handle *h = handle;
     *line = NULL;
     if (atomic_load_explicit(&h->end->closed, memory_order_acquire))
         return NULL; /* the book's handle.close(): stop, read or not */
+    if (atomic_load(&merge_failed))
+        return NULL; /* another tailer failed: the merge is over */
     for (;;) {
         char *start = h->held + h->pos;
         char *newline = h->len > h->pos ? memchr(start, '\n', h->len - h->pos) : NULL;
@@ -101,6 +126,13 @@ struct error *readline(struct input_handle *handle, struct line **line)
             return error_new("OSError", "read %s: %s", h->name, strerror(errno));
         if (got > 0) {
             h->len += (size_t)got;
+            continue;
+        }
+        if (!h->book_readline && truncated(h)) {
+            if (h->len > h->pos) { /* the old file's last line: it will never be finished */
+                *line = take(h, h->len - h->pos, true);
+                return NULL;
+            }
             continue;
         }
         /* The book's readline hands on whatever it finds, half a line too. */
@@ -133,13 +165,13 @@ struct error *tail_file(struct input_handle *handle, double interval, write_fn *
             continue;
         }
         if (err)
-            return err;
+            return tailer_failed(err);
         if (!line)
             return NULL;
         err = write_func(ctx, line);
         free(line);
         if (err)
-            return err;
+            return tailer_failed(err);
     }
 }
 
@@ -172,8 +204,11 @@ static struct merge_run *current; /* set once by merge_start, before any thread 
 
 /* ==== the output ==== */
 
+static const char *output_name = "the output"; /* for output_write's errors */
+
 int output_open(const char *path)
 {
+    output_name = path;
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         die_errno("cannot create the output %s", path);
@@ -209,7 +244,7 @@ struct error *output_write(int fd, const struct line *line)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
-            return error_new("OSError", "write to the output: %s", strerror(errno));
+            return error_new("OSError", "write %s: %s", output_name, strerror(errno));
         done += (size_t)n;
     }
     if (current && current->stats && current->state->output_time)
@@ -696,16 +731,16 @@ struct error *tail_async(void *arg, void **result)
         if (is_no_new_data(err)) {
             error_free(err);
             if ((err = aio_sleep(args->interval)))
-                return err;
+                return tailer_failed(err);
             continue;
         }
         if (err)
-            return err;
+            return tailer_failed(err);
         if (!line)
             return NULL;
         err = args->write_func(args->ctx, line); /* await write_func(line) */
         free(line);
         if (err)
-            return err;
+            return tailer_failed(err);
     }
 }

@@ -134,6 +134,41 @@ merge_ok() {
     done
 }
 
+@test "external mode: a failed write (a full disk) ends every tailer at once, exit 1 naming the output" {
+    cd "$BATS_TEST_TMPDIR"
+    echo a-one >a
+    : >b # an input with nothing to read: its tailer must not wait for the PID
+    sleep 1000 &
+    local spid=$!
+    bg_pids+=("$spid")
+    for prog in $MERGES; do
+        run -1 --separate-stderr timeout 60 "$BIN/item61-63/$prog" --output /dev/full --until-pid "$spid" a b
+        echo "$prog: $stderr"
+        [[ "$stderr" == *"/dev/full: No space left on device"* ]]
+    done
+}
+
+@test "external mode: an input truncated while tailed is read again from its start, as tail -f does" {
+    cd "$BATS_TEST_TMPDIR"
+    for prog in $MERGES; do
+        rm -f a out
+        : >a
+        (
+            echo a-before-the-truncation >>a
+            until grep -q before out 2>/dev/null; do sleep 0.05; done
+            : >a
+            echo a-after >>a
+        ) 3>&- &
+        local wpid=$!
+        bg_pids+=("$wpid")
+        run -0 --separate-stderr timeout 60 "$BIN/item61-63/$prog" --output out --until-pid "$wpid" a
+        echo "$prog: $stderr"
+        cat out
+        [ "$stderr" = "$prog: a: file truncated" ]
+        [ "$(cat out)" = "$(printf 'a-before-the-truncation\na-after')" ]
+    done
+}
+
 @test "external mode: a missing input or a directory is an error naming it (exit 2)" {
     cd "$BATS_TEST_TMPDIR"
     : >a
