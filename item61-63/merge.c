@@ -744,3 +744,82 @@ struct error *tail_async(void *arg, void **result)
             return tailer_failed(err);
     }
 }
+
+struct error *gather_tail_async(struct input_handle *handles, size_t n, double interval,
+                                write_fn *write_func, void *ctx)
+{
+    struct aio_task **tasks = xcalloc(n, sizeof *tasks);
+    struct tail_args *args = xcalloc(n, sizeof *args);
+    struct error *err = NULL;
+    size_t started = 0;
+    for (; started < n; started++) {
+        args[started] = (struct tail_args){&handles[started], interval, write_func, ctx, NULL};
+        if ((err = aio_create_task(&tasks[started], tail_async, &args[started])))
+            break; /* no stack for another task: wait for the ones running, then fail */
+    }
+    err = first_error(err, aio_gather(tasks, started, NULL));
+    free(args);
+    free(tasks);
+    return err;
+}
+
+/* ==== plumbing for merge_write_thread ==== */
+
+struct error *first_error(struct error *a, struct error *b)
+{
+    if (!a)
+        return b;
+    error_free(b);
+    return a;
+}
+
+struct error *await_threadsafe(struct future *future)
+{
+    struct error *err = aio_await_future(future, NULL);
+    if (!future_done(future))
+        error_free(future_result(future, NULL));
+    future_destroy(future);
+    return err;
+}
+
+struct thread_call {
+    pthread_t *thread;
+    void *(*body)(void *);
+    void *arg;
+};
+
+static struct error *start_job(void *arg, void **result)
+{
+    struct thread_call *call = arg;
+    (void)result;
+    CHECK_PT(pthread_create(call->thread, NULL, call->body, call->arg));
+    return NULL;
+}
+
+static struct error *join_job(void *arg, void **result)
+{
+    struct thread_call *call = arg;
+    (void)result;
+    CHECK_PT(pthread_join(*call->thread, NULL));
+    return NULL;
+}
+
+struct error *thread_start_in_executor(pthread_t *thread, void *(*body)(void *), void *arg)
+{
+    struct thread_call call = {thread, body, arg};
+    return aio_run_in_executor(NULL, start_job, &call, NULL);
+}
+
+struct error *thread_join_in_executor(pthread_t thread)
+{
+    struct thread_call call = {&thread, NULL, NULL};
+    return aio_run_in_executor(NULL, join_job, &call, NULL);
+}
+
+bool thread_is_running(pid_t tid)
+{
+    char task[64];
+    snprintf(task, sizeof task, "/proc/self/task/%d", (int)tid);
+    struct stat st;
+    return stat(task, &st) == 0;
+}

@@ -37,10 +37,13 @@
 #ifndef ITEM61_63_MERGE_H
 #define ITEM61_63_MERGE_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
+#include "aio.h"
 #include "cli.h"
 #include "error.h"
 
@@ -93,6 +96,26 @@ struct tail_args {
 /* The coroutine: readline in the loop's default executor, aio_sleep on
  * NoNewData, write_func for each line. A task_fn: tail_async(args, result). */
 struct error *tail_async(void *args, void **result);
+
+/* A task per handle running tail_async(handle, interval, write_func, ctx),
+ * then await gather: merge_async's run_tasks loop, for run_fully_async. */
+struct error *gather_tail_async(struct input_handle *handles, size_t n, double interval,
+                                write_fn *write_func, void *ctx);
+
+/* ---- plumbing for merge_write_thread ---- */
+
+/* await asyncio.wrap_future(future) on a future of aio_run_coroutine_threadsafe,
+ * then destroy it; if the awaiting task is cancelled, still wait for the
+ * other loop to finish with what it was given. */
+struct error *await_threadsafe(struct future *future);
+/* pthread_create and pthread_join, run in the default executor (they are
+ * system calls, kept off the loop). */
+struct error *thread_start_in_executor(pthread_t *thread, void *(*body)(void *), void *arg);
+struct error *thread_join_in_executor(pthread_t thread);
+/* Is thread tid (gettid) of this process still alive? */
+bool thread_is_running(pid_t tid);
+/* a if there is one (b freed), else b. */
+struct error *first_error(struct error *a, struct error *b);
 
 /* The output file, opened as the book's open(output_path, 'wb'); exits 1
  * naming the path if it cannot be created. */
