@@ -83,6 +83,31 @@ merge_ok() {
     done
 }
 
+@test "every merge program: 100 and 200 inputs, and SIGSTOP/SIGCONT at random points of a split run, lose nothing" {
+    for prog in $MERGES; do
+        merge_ok "$prog" 200 100 --inputs 100 --lines 2
+        merge_ok "$prog" 400 200 --inputs 200 --lines 2
+        rm -rf "$TMPDIR"/merge-*
+        "$BIN/item61-63/$prog" --inputs 40 --lines 20 --split >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+        local pid=$!
+        bg_pids+=("$pid")
+        # Stop and continue it at random points until it has finished.
+        for _ in $(seq 3000); do
+            kill -STOP "$pid" 2>/dev/null || break
+            sleep "0.0$((RANDOM % 10))"
+            kill -CONT "$pid" 2>/dev/null || true
+            sleep "0.0$((RANDOM % 10))"
+        done
+        kill -CONT "$pid" 2>/dev/null || true
+        local status=0
+        wait "$pid" || status=$?
+        cat "$BATS_TEST_TMPDIR/err"
+        [ "$status" -eq 0 ]
+        [ "$(cat "$BATS_TEST_TMPDIR/out")" = "merged 800 lines from 40 inputs: OK" ]
+        [ ! -s "$BATS_TEST_TMPDIR/err" ]
+    done
+}
+
 @test "confirm_merge names the input and the missing line when the inputs are closed early (the book's timer)" {
     # --close-after closes every input as the book's close_all does, long
     # before the writers (0.5 s pauses) are done.
