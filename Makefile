@@ -1,7 +1,7 @@
 # Effective Concurrency in C: one Makefile for the whole workbook.
 #
 #   make                 build every program (item54/race from item54/race.c, ...)
-#   make item54          build one item's programs (likewise item52 ... item64, item56-60)
+#   make item54          build one item's programs (likewise item52 ... item64; item57 builds item56-60)
 #   make test            build, then run the bats suite; ends with "N passed, M failed"
 #   make check           the same suite under ASan+UBSan (build/asan/) and TSan (build/tsan/)
 #   make bench           the performance tables (bench/*.sh)
@@ -26,7 +26,10 @@ CC ?= cc
 VARIANT ?=
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -pthread $(WARN)
+# -fstack-clash-protection: a frame bigger than a page probes each page it
+# skips, so it cannot step over a coroutine stack's guard page (common/aio)
+# into the stack below it without faulting.
+CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -pthread -fstack-clash-protection $(WARN)
 ifeq ($(STRICT),1)
 CFLAGS += -Werror
 endif
@@ -140,6 +143,12 @@ $(foreach b,$(BENCH_SRCS:.c=),$(eval $(call bench,$(b))))
 
 # make item54: just that item's programs.
 $(foreach d,$(ITEMS),$(eval $(d): $(addprefix $(BINPREFIX),$(filter $(d)/%,$(PROG_SRCS:.c=)))))
+# make item57: an item inside a shared directory (item56-60, item61-63) builds that directory.
+RANGE_DIRS := $(foreach d,$(ITEMS),$(if $(findstring -,$(d)),$(d)))
+item_numbers = $(shell seq $(subst -, ,$(1:item%=%)))
+ITEM_ALIASES := $(foreach d,$(RANGE_DIRS),$(addprefix item,$(call item_numbers,$(d))))
+.PHONY: $(ITEM_ALIASES)
+$(foreach d,$(RANGE_DIRS),$(foreach n,$(call item_numbers,$(d)),$(eval item$(n): $(d))))
 
 test: all
 	@tests/run

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Item 54: the cost of a correct increment, and how often the race loses updates.
 #   ns per increment: 5 threads x 10**5 increments, wall time / 500,000, thread start-up
-#   included (as c-probes.md measured it), median of 5 runs.
+#   included, median of 5 runs.
 #   lost-update rate: the share of 20 runs of race whose count came out short.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +26,7 @@ lost_rate() {
     echo "$short $total $lost"
 }
 
-# References ("limit"): the bare primitives in c-probes.md (mutex 60 ns, atomic
+# References ("limit"): the bare primitives timed alone in a tight loop (mutex 60 ns, atomic
 # 16 ns), and the book's LockingCounter in CPython 3.9 on this machine kind
 # (0.44-0.64 s for 500,000, median of 5 runs in each of 4 sessions: ~1100 ns).
 locked=$(ns_per_increment locked)

@@ -5,7 +5,8 @@
 #
 # "limit" for the queue rows is what a plain mutex+condvar queue (signal on
 # every put and get, under the lock) reached on this machine kind, idle
-# (shared/reference/c-probes.md, probe 7); the target is to match or beat it.
+# (a queue built from common/queue.c with both signals moved back under the
+# lock and the waiter test dropped); the target is to match or beat it.
 # Cross-core wake-ups dominate at capacity 1 and cost far less when the other
 # vCPU is busy anyway, so the load average is printed with the table.
 set -uo pipefail

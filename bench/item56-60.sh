@@ -42,5 +42,5 @@ threads_peak=$peak
 measure pool --height 100 --width 100 --workers 100 --io-ms 10 --generations 1
 row "10,000 cells, pool, 100 workers (--io-ms 10)" "$result" 1.0 "(report)"
 echo "Peak threads alive in the 10,000-cell threaded run: $threads_peak (median of 3)."
-echo "Python 3.11.7 on this machine (python-reference.md, Anchors): threaded 0.111, pool 0.504,"
+echo "Python 3.11.7 on this machine kind: threaded 0.111, pool 0.504,"
 echo "pipeline 0.904, serial 4.512; 10,000 cells threaded 5.03 s, pool(100) 10.06 s at --io-ms 100."

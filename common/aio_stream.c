@@ -47,8 +47,13 @@
  *
  * Closing. aio_close sends what is queued first, suspending (in a task)
  * while the peer reads, as `writer.close(); await writer.wait_closed()`
- * does; a cancelled close drops the rest. A server that is closing does not
- * wait for its clients to read: their queues are dropped. Linux answers a
+ * does; a cancelled close drops the rest. A server's connection is closed
+ * the same way when its callback returns, unless the callback returned
+ * CancelledError (a loop that closes cancels it, and must not then wait for
+ * its client to read): then its queue is dropped, as it is for every
+ * connection of a server that is closing. A callback that swallows its
+ * CancelledError and returns normally still flushes, uninterruptibly: it
+ * should pass the error up. Linux answers a
  * close with unread input still queued (the rest of an overlong line) with
  * RST rather than FIN, so such a client sees ConnectionResetError.
  *
@@ -668,9 +673,16 @@ static struct error *client_connected(void *arg, void **result)
     if (err && !is_cancelled(err)) {
         warn("Unhandled exception in client_connected_cb: %s: %s", err->type, err->message);
     }
+    /* What the callback queued is sent before the socket closes, as
+     * asyncio's transport.close() does after the callback's task ends (an
+     * error included), but not by a cancelled one: its queue is dropped. Its
+     * cancellation has been delivered, so the flush would not be interrupted
+     * again, and a loop that is closing (aio_run's end cancels every task)
+     * would wait for ever on a client who does not read. Nor by a server that
+     * closes: it does not wait for its clients to read. */
+    bool flush = !is_cancelled(err) && !sv->closing;
     error_free(err);
-    /* A server that closes does not wait for its clients to read. */
-    stream_free(c->stream, !sv->closing);
+    stream_free(c->stream, flush);
     c->stream = NULL;
     list_remove(&sv->live, c);
     list_push(&sv->finished, c);

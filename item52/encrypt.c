@@ -2,7 +2,7 @@
  * encrypt 10 random bytes each, in parallel; the parent then collects each
  * one's output and prints its last 10 bytes the way Python prints bytes.
  *
- *   ./item52/encrypt                 b'\x8c\xed\xc7m1\xf0F4\xe6'  (3 lines, random)
+ *   ./item52/encrypt                 b'\x0eD\x97\xe9>\x10h{\xbd\xf0'  (3 lines, random)
  *   ./item52/encrypt --children 8 --bytes 4096
  *
  * Look for: all children are started (and given their input) before the

@@ -1,19 +1,21 @@
 /* fan_out: start ten `sleep 1` children up front, then wait for them all.
  * They sleep at the same time, so the whole run takes about 1 second, not 10.
  *
- *   ./item52/fan_out                           Finished in 1.01 seconds
+ *   ./item52/fan_out                           Finished in 1.0x seconds
  *   ./item52/fan_out --children 100            still about 1 second
  *   ./item52/fan_out --children 3 --seconds 2  about 2 seconds
  *
  * Look for: the time stays close to one child's sleep, however many children
- * (until starting them costs something: about 1 ms each here, see
- * spawn_cost). Compare with poll (one child) and encrypt (children that
+ * (until starting them costs something: about a millisecond each, see
+ * spawn_cost). If a start fails, the children already started are ended
+ * and reaped before the program exits 1 (children.c). Compare with poll (one child) and encrypt (children that
  * also take input and give output).
  */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "check.h"
+#include "children.h"
 #include "cli.h"
 #include "clock.h"
 #include "pyrepr.h"
@@ -40,12 +42,13 @@ int main(int argc, char **argv)
     for (long i = 0; i < children; i++) {
         struct error *e = proc_start(&sleep_procs[i], sleep_argv, NULL);
         if (e)
-            error_die(e); /* started children end in their own time */
+            children_die_error(e); /* end and reap the ones already started, then exit 1 */
+        children_track(&sleep_procs[i]);
     }
     for (long i = 0; i < children; i++) {
         struct error *e = proc_communicate(&sleep_procs[i], NULL, 0, PROC_FOREVER, NULL, NULL);
         if (e)
-            error_die(e);
+            children_die_error(e);
     }
     double delta = clock_now() - start;
 

@@ -7,6 +7,7 @@
 #include <sys/random.h>
 
 #include "check.h"
+#include "children.h"
 
 void random_bytes(void *buf, size_t len)
 {
@@ -22,16 +23,21 @@ void random_bytes(void *buf, size_t len)
     }
 }
 
-/* proc_start, with "openssl is missing" told apart from other failures. */
-static void start_openssl(struct proc *proc, char *const argv[], const struct proc_options *opts)
+/* proc_start, with "openssl is missing" told apart from other failures. A
+ * failure ends the children started so far (children.h) before exiting. */
+static void start_openssl(struct proc *proc, char *const argv[], const struct proc_options *opts,
+                          bool track)
 {
     struct error *e = proc_start(proc, argv, opts);
-    if (!e)
+    if (!e) {
+        if (track) /* not the whirlpool probe, which lives on the stack and is reaped at once */
+            children_track(proc);
         return;
+    }
     if (strcmp(e->type, "FileNotFoundError") == 0)
-        die("openssl is not installed (%s: %s); on Debian: apt-get install openssl", e->type,
-            e->message);
-    error_die(e);
+        children_die("openssl is not installed (%s: %s); on Debian: apt-get install openssl",
+                     e->type, e->message);
+    children_die_error(e);
 }
 
 void run_encrypt(struct proc *proc, const void *data, size_t len)
@@ -44,11 +50,12 @@ void run_encrypt(struct proc *proc, const void *data, size_t len)
     /* -pbkdf2: departs from the book, which OpenSSL 3 warns about (README). */
     char *argv[] = {"openssl", "enc", "-des3", "-pbkdf2", "-pass", "env:password", NULL};
     start_openssl(proc, argv,
-                  &(struct proc_options){.env = env, .in = PROC_PIPE_IO, .out = PROC_PIPE_IO});
+                  &(struct proc_options){.env = env, .in = PROC_PIPE_IO, .out = PROC_PIPE_IO},
+                  true);
     proc_environ_free(env); /* the child has its own copy since exec */
     struct error *e = proc_write(proc, data, len);
     if (e)
-        die("writing to %s: %s: %s", proc->args, e->type, e->message);
+        children_die("writing to %s: %s: %s", proc->args, e->type, e->message);
 }
 
 static enum { DIGEST_UNKNOWN, DIGEST_WHIRLPOOL, DIGEST_SHA256 } digest;
@@ -64,7 +71,8 @@ static bool whirlpool_works(void)
     struct proc probe;
     start_openssl(
         &probe, whirlpool_argv,
-        &(struct proc_options){.in = PROC_DEVNULL_IO, .out = PROC_PIPE_IO, .err = PROC_PIPE_IO});
+        &(struct proc_options){.in = PROC_DEVNULL_IO, .out = PROC_PIPE_IO, .err = PROC_PIPE_IO},
+        false);
     struct proc_bytes out;
     struct error *e = proc_communicate(&probe, NULL, 0, PROC_FOREVER, &out, NULL);
     bool works = !e && probe.returncode == 0 && out.len == 64; /* 512-bit digest */
@@ -94,7 +102,8 @@ void run_hash(struct proc *proc, struct proc *upstream)
     hash_digest_name();
     char **argv = digest == DIGEST_WHIRLPOOL ? whirlpool_argv : sha256_argv;
     start_openssl(proc, argv,
-                  &(struct proc_options){.in = PROC_STDOUT_OF(upstream), .out = PROC_PIPE_IO});
+                  &(struct proc_options){.in = PROC_STDOUT_OF(upstream), .out = PROC_PIPE_IO},
+                  true);
 }
 
 struct proc_bytes communicate_checked(struct proc *proc)
@@ -102,10 +111,10 @@ struct proc_bytes communicate_checked(struct proc *proc)
     struct proc_bytes out;
     struct error *e = proc_communicate(proc, NULL, 0, PROC_FOREVER, &out, NULL);
     if (e)
-        error_die(e);
+        children_die_error(e);
     struct proc_result result = {.args = proc->args, .returncode = proc->returncode};
     e = proc_check_returncode(&result);
     if (e)
-        error_die(e);
+        children_die_error(e);
     return out;
 }

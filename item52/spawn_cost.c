@@ -1,7 +1,7 @@
 /* spawn_cost: what one child costs. Start /bin/true and reap it, 1000 times,
  * three ways: the library (proc_start + proc_wait), fork + execv + waitpid,
  * and posix_spawn + waitpid. Not in the book: it is why fan_out's ten
- * children add only about 10 ms to one second, and why the library uses
+ * children add only milliseconds to one second, and why the library uses
  * posix_spawn.
  *
  *   ./item52/spawn_cost                      three lines, milliseconds per child

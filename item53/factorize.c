@@ -2,40 +2,34 @@
  * other, then one thread per number (the book's FactorizeThread): under the
  * emulated GIL, as CPython runs them, and as free C threads.
  *
- *   ./item53/factorize              the book's work once: about 13 ms a line
- *   ./item53/factorize --repeat 20  serial: Took 0.253 seconds
- *                                   threads under the GIL: Took 0.257 seconds
- *                                   free threads: Took 0.154 seconds
- *   ./item53/factorize --show       also print each number's factors
+ *   ./item53/factorize             serial: Took 0.40 seconds or so
+ *                                  threads under the GIL: about the same
+ *                                  free threads: nearly twice as fast
+ *   ./item53/factorize --repeat 1  the book's work once (a hundredth of a second)
+ *   ./item53/factorize --show      also print each number's factors
  *
- * Look for: threads under the GIL are no faster than serial, often a little
- * slower (the book's result); free threads are nearly twice as fast on two
- * cores (C's result). Compare with syscalls, where threads help even under
- * the GIL, and with convoy, where the GIL hurts a thread that does I/O.
+ * C runs the book's work in about 13 ms, so by default it is repeated until
+ * the serial run takes about as long as the book's (0.399 s); stderr says how
+ * many times. Look for: threads under the GIL are no faster than serial,
+ * often a little slower (the book's result); free threads are nearly twice as
+ * fast on two cores (C's result). Compare with syscalls, where threads help
+ * even under the GIL, and with convoy, where the GIL hurts a thread doing I/O.
  */
-#include <ctype.h>
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "check.h"
 #include "cli.h"
 #include "clock.h"
+#include "factors.h"
 #include "gil.h"
 
-#define MAX_NUMBERS 64
-#define MAX_NUMBER 1000000000000.0 /* trial division up to 10**12 takes about an hour */
+#define BOOK_SERIAL_SECONDS 0.399 /* the book's serial run: Took 0.399 seconds */
+#define MAX_REPEAT 10000          /* the book's work 10,000 times: minutes, not hours */
 
 static const char *book_numbers = "2139079,1214759,1516637,1852285";
 static bool verbose; /* --verbose: how often the GIL changed hands, on stderr */
-
-/* list(factorize(number)): a growing array of divisors. */
-struct factors {
-    unsigned long *items;
-    size_t count, capacity;
-};
 
 /* The book's FactorizeThread: a number in, its factors out. */
 struct factorize_thread {
@@ -44,15 +38,6 @@ struct factorize_thread {
     struct factors factors;
     pthread_t thread;
 };
-
-static void append(struct factors *f, unsigned long divisor)
-{
-    if (f->count == f->capacity) {
-        f->capacity = f->capacity ? 2 * f->capacity : 16;
-        f->items = xrealloc(f->items, f->capacity * sizeof *f->items);
-    }
-    f->items[f->count++] = divisor;
-}
 
 /* The book's generator, collected into a list. Each turn of the loop is a
  * bytecode boundary, where an emulated Python thread may have to hand over
@@ -63,7 +48,7 @@ static void factorize(unsigned long number, struct factors *out)
     for (unsigned long i = 1; i <= number; i++) {
         gil_tick();
         if (number % i == 0)
-            append(out, i);
+            factors_append(out, i);
     }
 }
 
@@ -106,8 +91,8 @@ static double run_threads(struct factorize_thread *jobs, size_t n)
     return clock_now() - start;
 }
 
-/* One run with fresh jobs, the GIL on or off; prints the time taken. The
- * threaded runs' factors must match the serial run's (`expected`), and are
+/* One run with fresh jobs, the GIL on or off; prints the time taken. A
+ * threaded run's factors must match the serial run's (`expected`), and are
  * then thrown away. */
 static void timed_run(const char *label, bool threads, bool gil, double interval,
                       const unsigned long *numbers, size_t n, long repeat,
@@ -120,59 +105,42 @@ static void timed_run(const char *label, bool threads, bool gil, double interval
     printf("%s: Took %.3f seconds\n", label, took);
     if (verbose && threads && gil)
         fprintf(stderr, "%s: the GIL changed hands %lu times\n", label, gil_switches());
-    for (size_t i = 0; expected && i < n; i++)
-        if (jobs[i].factors.count != expected[i].factors.count ||
-            memcmp(jobs[i].factors.items, expected[i].factors.items,
-                   jobs[i].factors.count * sizeof *jobs[i].factors.items) != 0)
+    for (size_t i = 0; expected && i < n; i++) {
+        if (!factors_equal(&jobs[i].factors, &expected[i].factors))
             die("%s: the factors of %lu differ from the serial run's", label, jobs[i].number);
-    for (size_t i = 0; expected && i < n; i++)
         free(jobs[i].factors.items);
-}
-
-/* --show: "2139079: [1, 101, 21179, 2139079]", printed in one piece. */
-static void print_factors(const struct factorize_thread *job)
-{
-    char *line = xmalloc(32 + 22 * job->factors.count);
-    int len = sprintf(line, "%lu: [", job->number);
-    for (size_t i = 0; i < job->factors.count; i++)
-        len += sprintf(line + len, "%s%lu", i ? ", " : "", job->factors.items[i]);
-    printf("%s]\n", line);
-    free(line);
-}
-
-/* "2139079,1214759": whole numbers from 1 to MAX_NUMBER; exits 2 otherwise. */
-static size_t parse_numbers(const struct cli *cli, const char *text, unsigned long *numbers)
-{
-    size_t n = 0;
-    const char *s = text;
-    for (;;) {
-        char *end;
-        errno = 0;
-        unsigned long v = strtoul(s, &end, 10);
-        if (!isdigit((unsigned char)*s) || errno || v < 1 || (double)v > MAX_NUMBER ||
-            (*end != ',' && *end != '\0') || n == MAX_NUMBERS)
-            cli_usage_error(cli,
-                            "--numbers: expected up to %d whole numbers from 1 to %.0f, "
-                            "separated by commas, got '%s'",
-                            MAX_NUMBERS, MAX_NUMBER, text);
-        numbers[n++] = v;
-        if (*end == '\0')
-            return n;
-        s = end + 1;
     }
+}
+
+/* --repeat 0: time the work once, serially, and repeat it enough times for
+ * the serial run to take about as long as the book's. */
+static long repeat_like_the_book(const unsigned long *numbers, size_t n)
+{
+    struct factorize_thread jobs[MAX_NUMBERS];
+    for (size_t i = 0; i < n; i++)
+        jobs[i] = (struct factorize_thread){.number = numbers[i], .repeat = 1};
+    CHECK_PT(gil_init(true, GIL_DEFAULT_INTERVAL));
+    double once = run_serial(jobs, n);
+    for (size_t i = 0; i < n; i++)
+        free(jobs[i].factors.items);
+    double repeat = once > 0 ? BOOK_SERIAL_SECONDS / once + 0.5 : MAX_REPEAT;
+    return repeat < 1 ? 1 : repeat > MAX_REPEAT ? MAX_REPEAT : (long)repeat;
 }
 
 int main(int argc, char **argv)
 {
-    long repeat = 1;
-    bool with_gil = true, with_free = true, show = false;
+    long repeat = 0;
+    bool gil_only = false, free_only = false, show = false;
     double interval_ms = GIL_DEFAULT_INTERVAL * 1e3;
     const char *numbers_text = book_numbers;
     const struct cli_flag flags[] = {
-        {"--numbers", CLI_STRING, &numbers_text, 0, 0, "N,N,...", "the numbers to factorize"},
-        {"--repeat", CLI_INT, &repeat, 1, 100000, "R", "factorize each number R times"},
-        {"--gil", CLI_CLEAR, &with_free, 0, 0, NULL, "only the threads under the GIL"},
-        {"--no-gil", CLI_CLEAR, &with_gil, 0, 0, NULL, "only the free threads"},
+        {"--numbers", CLI_STRING, &numbers_text, 0, 0, "N,N,...",
+         "the numbers to factorize, each up to 10^10 (a minute or so a pass)"},
+        {"--repeat", CLI_INT, &repeat, 0, MAX_REPEAT, "R",
+         "factorize each number R times; 0: as often as makes the serial run take the book's "
+         "0.4 s"},
+        {"--gil", CLI_SWITCH, &gil_only, 0, 0, NULL, "run the threads under the emulated GIL only"},
+        {"--no-gil", CLI_SWITCH, &free_only, 0, 0, NULL, "run the threads free (no GIL) only"},
         {"--switch-interval-ms", CLI_DOUBLE, &interval_ms, 0.001, 1000, "MS",
          "the emulated GIL's switch interval"},
         {"--show", CLI_SWITCH, &show, 0, 0, NULL, "print each number's factors"},
@@ -180,27 +148,34 @@ int main(int argc, char **argv)
          "print how often the GIL changed hands, to stderr"},
         {0},
     };
-    const struct cli cli = {"Factorize numbers serially, then in threads: under the "
-                            "emulated GIL, and as free C threads.",
+    const struct cli cli = {"Factorize numbers serially, then in threads: under the emulated GIL, "
+                            "and as free C threads (by default both).",
                             flags, NULL};
     cli_parse_or_exit(&cli, argc, argv, NULL);
-    if (!with_gil && !with_free)
+    if (gil_only && free_only)
         cli_usage_error(&cli, "--gil and --no-gil: choose one");
     unsigned long numbers[MAX_NUMBERS];
     size_t n = parse_numbers(&cli, numbers_text, numbers);
     double interval = interval_ms / 1e3;
+    if (repeat == 0) {
+        repeat = repeat_like_the_book(numbers, n);
+        fprintf(stderr,
+                "factorize: the work %ld times over, so that the serial run takes about "
+                "as long as the book's (--repeat 1: once)\n",
+                repeat);
+    }
 
     struct factorize_thread serial[MAX_NUMBERS], threaded[MAX_NUMBERS];
     timed_run("serial", false, true, interval, numbers, n, repeat, NULL, serial);
-    if (with_gil)
+    if (!free_only)
         timed_run("threads under the GIL", true, true, interval, numbers, n, repeat, serial,
                   threaded);
-    if (with_free)
+    if (!gil_only)
         timed_run("free threads", true, false, interval, numbers, n, repeat, serial, threaded);
 
     for (size_t i = 0; i < n; i++) {
         if (show)
-            print_factors(&serial[i]);
+            factors_print(numbers[i], &serial[i].factors);
         free(serial[i].factors.items);
     }
     return 0;

@@ -6,6 +6,7 @@
  *                                      threads under the GIL: Took 0.101 seconds
  *   ./item53/syscalls --no-gil         the threads as free C threads: the same 0.1 s
  *   ./item53/syscalls --compute-ms 40  each helicopter move takes 40 ms of Python
+ *   ./item53/syscalls --threads 1000 --no-serial   skip the 100 s serial run
  *
  * Look for: five blocking calls in threads take as long as one, although only
  * one thread at a time may run Python: each call releases the GIL while it
@@ -95,21 +96,24 @@ static void run_threads(long calls, bool gil, double interval)
 int main(int argc, char **argv)
 {
     long calls = 5;
-    bool gil = false, no_gil = false;
+    bool gil = false, no_gil = false, no_serial = false;
     double interval_ms = GIL_DEFAULT_INTERVAL * 1e3;
     const struct cli_flag flags[] = {
         {"--threads", CLI_INT, &calls, 1, 1000, "N", "system calls, and threads to make them"},
         {"--call-ms", CLI_INT, &call_ms, 0, 10000, "MS", "how long each system call blocks"},
         {"--compute-ms", CLI_DOUBLE, &compute_ms, 0, 10000, "MS",
          "CPU-bound Python per helicopter move, meanwhile"},
-        {"--gil", CLI_SWITCH, &gil, 0, 0, NULL, "run the threads under the emulated GIL (default)"},
-        {"--no-gil", CLI_SWITCH, &no_gil, 0, 0, NULL, "run them as free C threads instead"},
+        {"--gil", CLI_SWITCH, &gil, 0, 0, NULL, "run the threads under the emulated GIL only"},
+        {"--no-gil", CLI_SWITCH, &no_gil, 0, 0, NULL, "run the threads free (no GIL) only"},
+        {"--no-serial", CLI_SWITCH, &no_serial, 0, 0, NULL,
+         "skip the serial run (N calls one after the other)"},
         {"--switch-interval-ms", CLI_DOUBLE, &interval_ms, 0.001, 1000, "MS",
          "the emulated GIL's switch interval"},
         {0},
     };
-    const struct cli cli = {"Blocking system calls in threads run in parallel, GIL or not.", flags,
-                            NULL};
+    const struct cli cli = {"Blocking system calls in threads run in parallel, GIL or not "
+                            "(by default: under the GIL, as the book's threads run).",
+                            flags, NULL};
     cli_parse_or_exit(&cli, argc, argv, NULL);
     if (gil && no_gil)
         cli_usage_error(&cli, "--gil and --no-gil: choose one");
@@ -117,7 +121,8 @@ int main(int argc, char **argv)
     int fds[2];
     CHECK_SYS(pipe2(fds, O_CLOEXEC));
     never_ready = fds[0];
-    run_serial(calls);
+    if (!no_serial)
+        run_serial(calls);
     run_threads(calls, !no_gil, interval_ms / 1e3);
     CHECK_SYS(close(fds[0]));
     CHECK_SYS(close(fds[1]));

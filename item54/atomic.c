@@ -10,7 +10,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 
-#include "worker.h"
+#include "sensors.h"
 
 struct atomic_counter {
     atomic_long count;
@@ -26,7 +26,10 @@ static void increment(void *arg, long offset)
 int main(int argc, char **argv)
 {
     struct sensor_run run = SENSOR_RUN_DEFAULTS;
-    sensor_parse_flags(argc, argv, "A counter with atomic_fetch_add: exact, and no lock.", &run);
+    sensor_parse_flags(argc, argv,
+                       "A counter with atomic_fetch_add: exact, and no lock. "
+                       "The threads run free unless --gil.",
+                       &run);
 
     struct atomic_counter counter = {0};
     run_sensor_workers(&run, increment, &counter);

@@ -13,7 +13,7 @@
 
 #include "check.h"
 #include "gil.h"
-#include "worker.h"
+#include "sensors.h"
 
 struct locking_counter {
     pthread_mutex_t lock;
@@ -37,7 +37,9 @@ int main(int argc, char **argv)
 {
     struct sensor_run run = SENSOR_RUN_DEFAULTS;
     sensor_parse_flags(argc, argv,
-                       "The book's LockingCounter: a mutex makes every increment count.", &run);
+                       "The book's LockingCounter: a mutex makes every increment count. "
+                       "The threads run free unless --gil.",
+                       &run);
 
     struct locking_counter counter = {.lock = PTHREAD_MUTEX_INITIALIZER, .count = 0};
     run_sensor_workers(&run, increment, &counter);

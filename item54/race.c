@@ -11,7 +11,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 
-#include "worker.h"
+#include "sensors.h"
 
 /* Race condition, not data race. The book's `self.count += offset` is a
  * read, an add and a write. In C, a plain `long` updated by several threads
@@ -41,7 +41,9 @@ static void increment(void *arg, long offset)
 int main(int argc, char **argv)
 {
     struct sensor_run run = SENSOR_RUN_DEFAULTS;
-    sensor_parse_flags(argc, argv, "The book's Counter: increments from several threads get lost.",
+    sensor_parse_flags(argc, argv,
+                       "The book's Counter: increments from several threads get lost. "
+                       "The threads run free unless --gil.",
                        &run);
 
     struct counter counter = {0};

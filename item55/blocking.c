@@ -12,7 +12,8 @@
  * ./item55/blocking --free | tr '\n' '|'; echo; done | sort | uniq -c`).
  * Some pairs of lines never swap: the queue orders them (a get that had to
  * wait returns only after the put; join returns only after task_done). The
- * other pairs swap from run to run, in Python too (python-reference.md).
+ * other pairs swap from run to run, in Python too. Each demo's title goes to
+ * stderr, so stdout holds only the book's lines.
  *
  * Two lines printed by different threads are kept in the book's order by
  * one of three things:
@@ -24,69 +25,18 @@
  *  - a narration cue, for the four pairs nothing orders: when a hand-off
  *    wakes a thread, waker and woken both go on to print, and either may be
  *    first. say_after(cue, line) waits until the other thread's cue line is
- *    out. It is there only so the transcript reads like the book's.
+ *    out (narration.c). It is there only so the transcript reads like the
+ *    book's.
  * --free keeps the queue's order and demo 2's wait (it stands for the book's
  * own sleep) and drops the rest. Nothing here sleeps.
  */
 #include <pthread.h>
-#include <stdbool.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "check.h"
 #include "cli.h"
+#include "narration.h"
 #include "queue.h"
-
-/* ---- the narration ---- */
-
-enum { MAX_DEMO_LINES = 6 };
-
-static struct {
-    pthread_mutex_t lock;
-    pthread_cond_t line_printed;
-    const char *printed[MAX_DEMO_LINES]; /* guarded by lock: the current demo's lines so far */
-    int count;                           /* guarded by lock */
-    bool free;                           /* --free: no cues, no waits that only narrate */
-} narration = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, {0}, 0, false};
-
-static bool printed_already(const char *line)
-{
-    for (int i = 0; i < narration.count; i++)
-        if (strcmp(narration.printed[i], line) == 0)
-            return true;
-    return false;
-}
-
-/* Print one whole line (one printf, under the lock) and tell any thread
- * whose cue it is. */
-static void say(const char *line)
-{
-    CHECK_PT(pthread_mutex_lock(&narration.lock));
-    if (narration.count == MAX_DEMO_LINES)
-        die("more than %d lines in one demo", MAX_DEMO_LINES);
-    printf("%s\n", line);
-    narration.printed[narration.count++] = line;
-    CHECK_PT(pthread_cond_broadcast(&narration.line_printed));
-    CHECK_PT(pthread_mutex_unlock(&narration.lock));
-}
-
-/* A narration cue: print line once the other thread has printed cue. The
- * queue leaves the two unordered; only the transcript wants this order. */
-static void say_after(const char *cue, const char *line)
-{
-    if (!narration.free) {
-        CHECK_PT(pthread_mutex_lock(&narration.lock));
-        while (!printed_already(cue))
-            CHECK_PT(pthread_cond_wait(&narration.line_printed, &narration.lock));
-        CHECK_PT(pthread_mutex_unlock(&narration.lock));
-    }
-    say(line);
-}
-
-static void new_demo(void)
-{
-    narration.count = 0; /* only main calls this, while no other thread runs */
-}
 
 static void must(enum queue_status status, const char *what)
 {
@@ -120,7 +70,7 @@ static void demo_get_blocks(void)
 {
     struct queue *my_queue = queue_create(0);
     pthread_t thread = start(consumer_1, my_queue);
-    if (!narration.free)
+    if (!narration_free)
         queue_wait_for_getters(my_queue, 1); /* the consumer really is blocked in get */
     say("Producer putting");
     must(queue_put(my_queue, &object), "put"); /* Runs before get() above */
@@ -178,7 +128,7 @@ static void demo_join(void)
 {
     struct queue *in_queue = queue_create(0);
     pthread_t thread = start(consumer_3, in_queue);
-    if (!narration.free)
+    if (!narration_free)
         queue_wait_for_getters(in_queue, 1); /* the consumer really is blocked in get */
     say("Producer putting");
     must(queue_put(in_queue, &object), "put"); /* Runs first */
@@ -192,7 +142,7 @@ static void demo_join(void)
 int main(int argc, char **argv)
 {
     const struct cli_flag flags[] = {
-        {"--free", CLI_SWITCH, &narration.free, 0, 0, NULL,
+        {"--free", CLI_SWITCH, &narration_free, 0, 0, NULL,
          "the book's code as written: no narration, lines in whatever order threads print them"},
         {0},
     };
@@ -200,11 +150,11 @@ int main(int argc, char **argv)
                             flags, NULL};
     cli_parse_or_exit(&cli, argc, argv, NULL);
 
-    new_demo();
+    narrate_demo("1. get blocks until a put");
     demo_get_blocks();
-    new_demo();
+    narrate_demo("2. Queue(1): the second put blocks until a get");
     demo_bounded();
-    new_demo();
+    narrate_demo("3. task_done and join: waiting for the work to be done");
     demo_join();
     return 0;
 }

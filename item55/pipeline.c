@@ -132,8 +132,7 @@ int main(int argc, char **argv)
         stoppable_worker_join(&threads[s]);
     run_clock_report(&o, clock);
     if (o.slow != STAGES)
-        printf("%s peaked at %zu items\n", stage_queue_names[o.slow],
-               queue_peak_qsize(queues[o.slow]));
+        stage_print_peak(&o, queue_peak_qsize(queues[o.slow]));
     free_objects(objects);
     for (int i = 0; i <= STAGES; i++)
         queue_destroy(queues[i]);

@@ -20,45 +20,31 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "check.h"
 #include "cli.h"
 #include "clock.h"
+#include "deque.h"
 #include "stages.h"
 
 /* ---- MyQueue: a deque under a lock ---- */
 
 struct my_queue {
     pthread_mutex_t lock;
-    void **items; /* a growable ring: the deque; guarded by lock, like the rest */
-    size_t capacity, head, count;
-    size_t peak; /* the largest count seen (not in the book: shows the growth) */
+    struct deque items; /* guarded by lock */
 };
 
 static void my_queue_init(struct my_queue *q)
 {
-    *q = (struct my_queue){.capacity = 16};
     CHECK_PT(pthread_mutex_init(&q->lock, NULL));
-    q->items = xcalloc(q->capacity, sizeof *q->items);
+    deque_init(&q->items);
 }
 
 /* self.items.append(item): always succeeds, however long the deque gets. */
 static void my_queue_put(struct my_queue *q, void *item)
 {
     CHECK_PT(pthread_mutex_lock(&q->lock));
-    if (q->count == q->capacity) {
-        void **items = xcalloc(q->capacity * 2, sizeof *items);
-        for (size_t i = 0; i < q->count; i++)
-            items[i] = q->items[(q->head + i) % q->capacity];
-        free(q->items);
-        q->items = items;
-        q->capacity *= 2;
-        q->head = 0;
-    }
-    q->items[(q->head + q->count++) % q->capacity] = item;
-    if (q->count > q->peak)
-        q->peak = q->count;
+    deque_append(&q->items, item);
     CHECK_PT(pthread_mutex_unlock(&q->lock));
 }
 
@@ -66,23 +52,19 @@ static void my_queue_put(struct my_queue *q, void *item)
 static bool my_queue_get(struct my_queue *q, void **item)
 {
     CHECK_PT(pthread_mutex_lock(&q->lock));
-    bool got = q->count > 0;
-    if (got) {
-        *item = q->items[q->head];
-        q->head = (q->head + 1) % q->capacity;
-        q->count--;
-    }
+    bool got = deque_popleft(&q->items, item);
     CHECK_PT(pthread_mutex_unlock(&q->lock));
     return got;
 }
 
-/* len(q.items), and the peak, under the lock (the book reads len unlocked). */
+/* len(q.items), and the longest it has been, under the lock (the book reads
+ * len unlocked). */
 static size_t my_queue_len(struct my_queue *q, size_t *peak)
 {
     CHECK_PT(pthread_mutex_lock(&q->lock));
-    size_t n = q->count;
+    size_t n = q->items.count;
     if (peak)
-        *peak = q->peak;
+        *peak = q->items.peak;
     CHECK_PT(pthread_mutex_unlock(&q->lock));
     return n;
 }
@@ -90,12 +72,12 @@ static size_t my_queue_len(struct my_queue *q, size_t *peak)
 static void my_queue_fini(struct my_queue *q)
 {
     CHECK_PT(pthread_mutex_destroy(&q->lock));
-    free(q->items);
+    deque_fini(&q->items);
 }
 
-/* ---- Worker: polls its in-queue ---- */
+/* ---- the book's Worker(Thread): polls its in-queue ---- */
 
-struct worker {
+struct poller {
     pthread_t thread;
     void *(*func)(void *item, void *ctx);
     void *ctx;
@@ -106,7 +88,7 @@ struct worker {
 
 static void *run(void *arg)
 {
-    struct worker *self = arg;
+    struct poller *self = arg;
     while (!atomic_load(&self->stop)) {
         self->polled_count++;
         void *item;
@@ -134,10 +116,10 @@ int main(int argc, char **argv)
         my_queue_init(&queues[i]);
     struct my_queue *download_queue = &queues[DOWNLOAD], *done_queue = &queues[STAGES];
     void *(*funcs[STAGES])(void *, void *) = {download, resize, upload};
-    struct worker threads[STAGES];
+    struct poller threads[STAGES];
     struct run_clock clock = run_clock_start();
     for (int s = 0; s < STAGES; s++) {
-        threads[s] = (struct worker){.func = funcs[s], .ctx = &o};
+        threads[s] = (struct poller){.func = funcs[s], .ctx = &o};
         threads[s].in_queue = &queues[s];
         threads[s].out_queue = &queues[s + 1];
         CHECK_PT(pthread_create(&threads[s].thread, NULL, run, &threads[s]));
@@ -161,11 +143,10 @@ int main(int argc, char **argv)
     run_clock_report(&o, clock);
 
     printf("Processed %zu items after polling %ld times\n", my_queue_len(done_queue, NULL), polled);
-    if (o.slow != STAGES) {
-        size_t peak;
+    size_t peak = 0;
+    if (o.slow != STAGES)
         my_queue_len(&queues[o.slow], &peak);
-        printf("%s peaked at %zu items\n", stage_queue_names[o.slow], peak);
-    }
+    stage_print_peak(&o, peak);
     free_objects(objects);
     for (int i = 0; i <= STAGES; i++)
         my_queue_fini(&queues[i]);

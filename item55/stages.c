@@ -20,9 +20,10 @@ void stage_parse_flags(int argc, char **argv, const char *summary, const struct 
         {"--items", CLI_INT, &o->items, 1, 10000000, "N", "work items to process"},
         {"--work-us", CLI_INT, &o->work_us, 0, 1000000, "US",
          "simulated I/O per item in every stage (the book: 0)"},
-        {"--slow-stage", CLI_STRING, &o->slow_stage, 0, 0, "NAME",
+        {"--slow-stage", CLI_STRING, &o->slow_stage, 0, 0, "download|resize|upload",
          "make one stage slow: download, resize or upload"},
-        {"--slow-us", CLI_INT, &o->slow_us, 0, 1000000, "US", "the slow stage's work per item"},
+        {"--slow-us", CLI_INT, &o->slow_us, 0, 1000000, "US",
+         "the slow stage's work per item (with --slow-stage)"},
         {"--time", CLI_SWITCH, &o->time, 0, 0, NULL, "print wall and CPU time to stderr"},
         {0},
     };
@@ -31,8 +32,12 @@ void stage_parse_flags(int argc, char **argv, const char *summary, const struct 
     cli_parse_or_exit(&cli, argc, argv, NULL);
 
     o->slow = STAGES;
-    if (!o->slow_stage)
+    if (!o->slow_stage) {
+        for (int i = 1; i < argc; i++) /* a --slow-us with no slow stage would do nothing */
+            if (strcmp(argv[i], "--slow-us") == 0 || strncmp(argv[i], "--slow-us=", 10) == 0)
+                cli_usage_error(&cli, "--slow-us: needs --slow-stage, or no stage is slow");
         return;
+    }
     for (int s = 0; s < STAGES; s++)
         if (strcmp(o->slow_stage, stage_names[s]) == 0)
             o->slow = (enum stage)s;
@@ -62,6 +67,12 @@ void *resize(void *item, void *ctx)
 void *upload(void *item, void *ctx)
 {
     return work(UPLOAD, item, ctx);
+}
+
+void stage_print_peak(const struct stage_options *o, size_t peak)
+{
+    if (o->slow != STAGES)
+        printf("%s peaked at %zu item%s\n", stage_queue_names[o->slow], peak, peak == 1 ? "" : "s");
 }
 
 void **make_objects(long n)

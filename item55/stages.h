@@ -12,6 +12,7 @@
 #define ITEM55_STAGES_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "cli.h"
 
@@ -41,6 +42,9 @@ void *upload(void *item, void *ctx);
 
 extern const char *const stage_names[STAGES];       /* "download", ... */
 extern const char *const stage_queue_names[STAGES]; /* "download_queue", ... */
+
+/* With --slow-stage: "resize_queue peaked at 3000 items", on stdout. */
+void stage_print_peak(const struct stage_options *o, size_t peak);
 
 /* The book's work items: `object()`, one distinct address each. */
 void **make_objects(long n);

@@ -6,12 +6,13 @@
  *   ./item55/throughput --capacity 1024 --items 1000000 --producers 2 --consumers 2
  *   taskset -c 0 ./item55/throughput --capacity 1      (both threads on one core)
  *
- * Prints one line, e.g.
- *   capacity 1024, 1 producer(s), 1 consumer(s): 1000000 items in 0.210 s = 4.76 M items/s
+ * Prints one line: "capacity C, P producer(s), Q consumer(s): N items in T s
+ * = R items/s".
  *
  * Look for: a small capacity makes every item a hand-off between sleeping
- * threads, and on this VM waking a thread on the other vCPU costs ~43 us;
- * a large one lets each side work through a batch per wake-up.
+ * threads, and waking a thread on another core costs tens of microseconds
+ * (the README's Measured section has figures); a large one lets each side
+ * work through a batch per wake-up.
  */
 #include <pthread.h>
 #include <stdbool.h>

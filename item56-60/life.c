@@ -197,6 +197,9 @@ void life_start(struct life_run *run, int argc, char **argv, const char *summary
     struct life_options *o = &run->opt;
     /* The pairs parse into cli's own type; the game's struct yx gets them after. */
     struct cli_pair at = {o->at.y, o->at.x}, fail_at = {o->fail_at.y, o->fail_at.x};
+    char fail_at_help[128];
+    snprintf(fail_at_help, sizeof fail_at_help, "game_logic's I/O fails at this cell (\"%s\")",
+             o->fail_message);
     const struct cli_flag shared[] = {
         {"--height", CLI_INT, &o->height, 1, MAX_SIDE, "H", "grid rows"},
         {"--width", CLI_INT, &o->width, 1, MAX_SIDE, "W", "grid columns"},
@@ -210,7 +213,7 @@ void life_start(struct life_run *run, int argc, char **argv, const char *summary
          o->io_ms_help ? o->io_ms_help
                        : "simulated I/O latency in game_logic (a real blocking call)"},
         {"--fail-at", CLI_PAIR, &fail_at, 0, MAX_SIDE - 1, "Y,X",
-         "game_logic's I/O fails at this cell (\"Problem with I/O\")"},
+         o->fail_at_help ? o->fail_at_help : fail_at_help},
         {"--time", CLI_SWITCH, &o->time, 0, 0, NULL,
          "print the time per generation to stderr (always on when --io-ms is above 0)"},
         {0},
@@ -238,6 +241,8 @@ void life_start(struct life_run *run, int argc, char **argv, const char *summary
     if (o->pattern_file) {
         if (!pattern_load(o->pattern_file, &o->pattern, err, sizeof err))
             cli_usage_error(&cli, "--pattern %s: %s", o->pattern_file, err);
+    } else if (o->height == 1 && o->width == 1) { /* the book's Grid(1, 1) (Item 58): empty */
+        o->pattern = (struct pattern){"an empty grid", 0, 0, 0, NULL};
     } else {
         o->pattern = (struct pattern){"the book's glider", 3, 5, 5, xmalloc(sizeof book_glider)};
         memcpy(o->pattern.alive, book_glider, sizeof book_glider);

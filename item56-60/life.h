@@ -57,6 +57,7 @@ struct life_options {
     bool time;
     const char *fail_message; /* what the injected OSError says */
     const char *io_ms_help;   /* --io-ms's help line; NULL: "... (a real blocking call)" */
+    const char *fail_at_help; /* --fail-at's help line; NULL: game_logic's, with fail_message */
     struct pattern pattern;   /* loaded by life_start */
 };
 
@@ -77,7 +78,8 @@ struct life_run {
 
 /* Parse the shared flags plus `extra` (may be NULL; a zeroed entry ends it),
  * load the pattern, configure the socket. Bad flags, a bad or ill-fitting
- * pattern: one line naming it, the usage, exit 2. */
+ * pattern: one line naming it, the usage, exit 2. A 1 x 1 grid with no
+ * --pattern starts empty, as the book's Grid(1, 1) in Item 58 does. */
 void life_start(struct life_run *run, int argc, char **argv, const char *summary,
                 const struct cli_flag *extra);
 

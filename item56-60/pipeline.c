@@ -5,9 +5,12 @@
  * too, which now also does I/O (the second half of Item 58).
  *
  *   ./item56-60/pipeline                 the same columns as serial
- *   ./item56-60/pipeline --io-ms 100     45 cells / 5 workers = 9 waves: ~0.9 s per generation
+ *   ./item56-60/pipeline --io-ms 100     45 cells / 5 workers = 9 waves of 100 ms a generation
  *   ./item56-60/pipeline --fail-at 1,4   the error comes back through out_queue: exit 1
  *   ./item56-60/pipeline --phased --io-ms 100 --fail-at 1,4
+ *   ./item56-60/pipeline --height 1 --width 1 --fail-at 0,0   the book's Grid(1, 1)
+ *   ./item56-60/pipeline --after-error   that failure first, then the columns,
+ *                                        on the same (drained) queues and workers
  *
  * Look for: with --fail-at, stderr shows the worker's OSError, then "The
  * above exception was the direct cause of the following exception:", then
@@ -16,73 +19,14 @@
  * took (item structs, two or three queues, two pools) against pool.c, which
  * does the same with submit() and result().
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "cell_queue.h"
 #include "check.h"
 #include "life.h"
-#include "queue.h"
-#include "worker.h"
 
-/* One cell's trip through the pipeline. The book sends tuples:
- * (y, x, state, neighbors) or (y, x, state, get) in, (y, x, next_state) out,
- * where next_state may be the exception. Here one struct per cell makes the
- * whole trip and each stage fills in its part. */
-struct cell_item {
-    long y, x;
-    char state;
-    struct getter get; /* --phased: count_neighbors runs in a worker */
-    int neighbors;
-    char next_state;
-    struct error *error; /* the exception a stage caught, instead of a result */
-};
-
-/* ==== the plumbing both halves share: queues, fan out, fan in, workers ==== */
-
-static void put_item(struct queue *q, struct cell_item *item)
-{
-    enum queue_status status = queue_put(q, item);
-    if (status != QUEUE_OK)
-        die("queue_put: %s", queue_strstatus(status));
-}
-
-/* Take all `cells` results off out_queue; set each new state through set.
- * The book closes out_queue and iterates until the close, then raises at
- * the first error, leaving the rest (and its stop marker) queued. Our close
- * is final (Python 3.13's shutdown), and in_queue.join() has already made
- * every result arrive, so we take exactly `cells` items, and after an error
- * keep taking them: the queue is empty for the next generation or for a
- * clean stop. Returns SimulationError(y, x) from the first error, or NULL. */
-static struct error *fan_in(struct queue *out_queue, long cells, struct setter set)
-{
-    struct error *raised = NULL;
-    for (long i = 0; i < cells; i++) {
-        void *result;
-        enum queue_status status = queue_get(out_queue, &result);
-        if (status != QUEUE_OK)
-            die("queue_get: %s", queue_strstatus(status));
-        struct cell_item *item = result;
-        if (item->error && !raised)
-            raised = error_from(item->error, "SimulationError", "(%ld, %ld)", item->y, item->x);
-        else if (item->error)
-            error_free(item->error);
-        else if (!raised)
-            set_state(set, item->y, item->x, item->next_state);
-        item->error = NULL;
-    }
-    return raised;
-}
-
-static void start_workers(struct worker_threads *threads, long count, worker_fn *func,
-                          struct queue *in_queue, struct queue *out_queue)
-{
-    int err = start_threads(threads, (size_t)count, func, NULL, in_queue, out_queue);
-    if (err) { /* die() ends the process, and with it the workers that did start */
-        errno = err;
-        die_errno("start_threads: started %zu of %ld workers", threads->count, count);
-    }
-}
+static bool after_error; /* --after-error: the book's Grid(1, 1) failure first */
 
 /* ==== Item 58, first half: --workers threads (the book's 5) run game_logic ==== */
 
@@ -122,11 +66,36 @@ static struct grid *simulate_pipeline(struct grid *grid, struct queue *in_queue,
     return next_grid;
 }
 
+/* --after-error, first: the book's simulate_pipeline(Grid(1, 1), in_queue,
+ * out_queue) with game_logic raising, and the chain it raises on stderr. The
+ * run then goes on with the same queues, drained by the fan-in, and the same
+ * workers, as the book's next example does. The workers read the socket's
+ * settings only after taking an item, so changing them here is ordered by
+ * the queue. */
+static void book_grid_1x1(const struct life_run *run, struct queue *in_queue,
+                          struct queue *out_queue)
+{
+    socket_configure(run->opt.io_ms, (struct yx){0, 0}, run->opt.fail_message);
+    struct grid *grid = grid_create(1, 1);
+    struct error *err = NULL;
+    struct grid *next_grid = simulate_pipeline(grid, in_queue, out_queue, &err);
+    grid_destroy(grid);
+    if (next_grid) /* cannot happen: its one cell fails */
+        grid_destroy(next_grid);
+    if (err) {
+        error_print(stderr, err);
+        error_free(err);
+    }
+    socket_configure(run->opt.io_ms, run->opt.fail_at, run->opt.fail_message);
+}
+
 static struct error *run_pipeline(struct life_run *run)
 {
     struct queue *in_queue = queue_create(0), *out_queue = queue_create(0); /* ClosableQueue() */
     struct worker_threads threads;
     start_workers(&threads, run->opt.workers, game_logic_thread, in_queue, out_queue);
+    if (after_error)
+        book_grid_1x1(run, in_queue, out_queue);
 
     struct grid *grid = grid_create(run->opt.height, run->opt.width);
     life_seed(run, grid_setter(grid));
@@ -227,12 +196,26 @@ int main(int argc, char **argv)
     const struct cli_flag extra[] = {
         {"--phased", CLI_SWITCH, &phased, 0, 0, NULL,
          "count_neighbors does I/O too: a second stage with its own workers"},
+        {"--after-error", CLI_SWITCH, &after_error, 0, 0, NULL,
+         "first the book's Grid(1, 1) failing at 0,0, then this run on the same queues and "
+         "workers"},
         {0},
     };
     struct life_run run = {.opt = LIFE_OPTIONS_DEFAULTS};
     run.opt.workers = 5; /* for _ in range(5): StoppableWorker(...) */
     run.opt.fail_message = "Problem with I/O in game_logic";
+    run.opt.io_ms_help = "simulated I/O latency in game_logic (a real blocking call); with "
+                         "--phased, in count_neighbors too";
+    run.opt.fail_at_help = "the first I/O fails at this cell: game_logic's (\"Problem with I/O in "
+                           "game_logic\"), with --phased count_neighbors' (\"... in "
+                           "count_neighbors\")";
     life_start(&run, argc, argv, "Item 58: the Game of Life as a queue pipeline.", extra);
+    if (phased && after_error) {
+        fprintf(stderr, "pipeline: --after-error: not with --phased (it is the first half's "
+                        "example)\nusage: pipeline [flags] (pipeline --help lists them)\n");
+        life_abandon(&run);
+        return 2;
+    }
     if (phased) /* the first I/O a cell meets is now count_neighbors' */
         socket_configure(run.opt.io_ms, run.opt.fail_at, "Problem with I/O in count_neighbors");
 

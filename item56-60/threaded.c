@@ -24,9 +24,10 @@
 #include "check.h"
 #include "life.h"
 
-/* Python gives each thread 8 MiB of address space (Linux's default). 64 KiB
- * is plenty for step_cell and a message, and lets 10,000 threads fit in
- * 640 MiB of address space instead of 80 GiB. */
+/* Python gives each thread 8 MiB of address space (Linux's default): address
+ * space, not memory, so even 10,000 of them (80 GiB) fit in a 64-bit process.
+ * 64 KiB is plenty for step_cell and a message, and keeps 10,000 threads
+ * inside a 640 MiB `ulimit -v` (README: the book's "8 MB per thread"). */
 #define THREAD_STACK_SIZE (64 * 1024)
 
 /* Thread(target=step_cell, args=(y, x, grid.get, next_grid.set)) */
@@ -68,6 +69,32 @@ static void *run_step_cell(void *arg)
     return NULL;
 }
 
+/* A number from /proc/sys, or -1. */
+static long sysctl_value(const char *path)
+{
+    long value = -1;
+    FILE *f = fopen(path, "r");
+    if (f) {
+        if (fscanf(f, "%ld", &value) != 1)
+            value = -1;
+        fclose(f);
+    }
+    return value;
+}
+
+/* EAGAIN from pthread_create: not "out of memory" (a stack is address space,
+ * and only its touched pages are memory), but one of the system's ceilings. */
+static void name_the_ceilings(void)
+{
+    fprintf(stderr,
+            "threaded: one thread per cell does not scale: the system's ceilings are "
+            "kernel.pid_max (%ld: a thread takes an id while it runs), kernel.threads-max (%ld), "
+            "vm.max_map_count (%ld: each stack takes two mappings until its thread is joined), "
+            "ulimit -u and ulimit -v; try a smaller grid\n",
+            sysctl_value("/proc/sys/kernel/pid_max"), sysctl_value("/proc/sys/kernel/threads-max"),
+            sysctl_value("/proc/sys/vm/max_map_count"));
+}
+
 static struct locking_grid *simulate_threaded(struct locking_grid *grid, long generation)
 {
     long height = grid->grid.height, width = grid->grid.width, cells = height * width;
@@ -105,8 +132,7 @@ static struct locking_grid *simulate_threaded(struct locking_grid *grid, long ge
     free(threads);
     if (failed) {
         if (failed == EAGAIN)
-            fprintf(stderr, "threaded: the system ran out of threads (or memory for their "
-                            "stacks): one thread per cell does not scale; try a smaller grid\n");
+            name_the_ceilings();
         locking_grid_destroy(next_grid);
         return NULL;
     }

@@ -41,7 +41,9 @@
 /* send: the line plus '\n'. receive: the next line without its '\n', into
  * line[GUESS_LINE_MAX + 1]; at a clean end of input the book's
  * EOFError("Connection closed"); IncompleteReadError if the peer closed
- * mid-line, LimitOverrunError for a line over GUESS_LINE_MAX bytes. */
+ * mid-line, LimitOverrunError for a line over GUESS_LINE_MAX bytes; a bad
+ * line (which the session answers and survives) for a line with a NUL byte
+ * in it. */
 struct connection {
     struct error *(*send)(struct connection *conn, const char *line);
     struct error *(*receive)(struct connection *conn, char *line);
@@ -152,44 +154,9 @@ struct error *play_book_games(struct client *c, struct result *results, size_t *
  * second for odd g, each NUMBER's round trip logged in c->rtts. */
 struct error *play_load_game(struct client *c, long g);
 
-/* ==== plumbing both programs share ==== */
-
-/* "HOST:PORT" (HOST numeric or localhost, PORT 1-65535): false if malformed. */
-bool parse_host_port(const char *text, char *host, size_t size, int *port);
-
-/* Block SIGINT and SIGTERM in this thread (and in every thread it starts
- * later) and return a signalfd that becomes readable when one arrives: the
- * server's way to stop. Call before starting any thread. */
-int stop_signals_fd(void);
-/* Take every stop signal still pending (a second SIGTERM: `timeout` sends
- * its program one and its process group another), then close. A blocked
- * signal left pending at exit makes LeakSanitizer's exit-time check hang. */
-void stop_signals_close(int fd);
-
-/* Blocking TCP for guess_threads (TCP_NODELAY, as asyncio): a listening socket (SO_REUSEADDR; port
- * 0 takes a free one, *bound says which) and a connected one. OSError naming the call and the
- * address on failure. host: numeric IPv4 or localhost. */
-struct error *tcp_listen(const char *host, int port, int *fd, int *bound);
-struct error *tcp_connect(const char *host, int port, int *fd);
-/* accept4 with SOCK_CLOEXEC, and TCP_NODELAY set: -1 with errno on failure. */
-int tcp_accept(int listener);
-
-/* connection.makefile('rb').readline() for a blocking socket, with
- * aio_readline's contract: the next line, '\n' included, malloc'd and
- * NUL-terminated; at EOF what is left (no '\n'), then "" with *len 0;
- * LimitOverrunError if no '\n' comes within GUESS_LINE_MAX + 1 bytes;
- * ConnectionResetError if the peer resets. */
-struct socket_file {
-    int fd;
-    size_t start, end;
-    char buf[4096];
-};
-struct error *socket_readline(struct socket_file *f, char **line, size_t *len);
-/* socket.sendall: every byte, or OSError (EPIPE when the peer has gone). */
-struct error *socket_sendall(int fd, const char *data, size_t len);
-
 /* What both ConnectionBase.receive do with a readline's result: the book's
  * EOFError for "", IncompleteReadError for a last line without '\n',
+ * a bad line (answered, and the connection goes on) if it holds a NUL byte,
  * otherwise the line without its '\n' into line[GUESS_LINE_MAX + 1].
  * Frees data. */
 struct error *take_line(char *data, size_t len, char *line);

@@ -30,6 +30,7 @@
 #include "clock.h"
 #include "error.h"
 #include "guess.h"
+#include "guess_net.h"
 
 /* guess_threads' ConnectionBase, again: a blocking socket. */
 struct tcp_connection {

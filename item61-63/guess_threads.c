@@ -12,21 +12,18 @@
  * is printed after a message that proves the other side's lines came before.
  * Compare: diff guess_threads.c guess_async.c.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "check.h"
-#include "cli.h"
-#include "clock.h"
 #include "error.h"
 #include "guess.h"
+#include "guess_net.h"
 
 static struct guess_server server; /* the sessions' random, and --quiet */
 
@@ -35,8 +32,8 @@ static struct guess_server server; /* the sessions' random, and --quiet */
 struct tcp_connection {
     struct connection base;
     int fd;
-    struct socket_file file;             /* connection.makefile('rb') */
-    struct tcp_connection *next, **prev; /* the server's list of live connections */
+    struct socket_file file; /* connection.makefile('rb') */
+    struct live_member live; /* on the server's list of live connections */
 };
 
 static struct error *send_line(struct connection *conn, const char *command)
@@ -66,102 +63,55 @@ static struct tcp_connection *connection_new(int fd)
 
 /* ==== the server: a thread per connection ==== */
 
-/* Implementation notes: lock guards live (and every connection's list
- * links); changed is signalled when the server listens or fails to, and
- * when a connection thread ends. A connection's socket is closed only under
- * the lock, after it left the list, so stop_server's shutdown never hits a
- * descriptor that was closed and reused. */
-static struct {
-    pthread_mutex_t lock;
-    pthread_cond_t changed;
-    bool listening;
-    struct error *failed; /* why it could not listen */
-    int listener, port;
-    long count; /* connection threads alive */
-    struct tcp_connection *live;
-} srv = {.lock = PTHREAD_MUTEX_INITIALIZER, .changed = PTHREAD_COND_INITIALIZER};
+static struct live_list live = LIVE_LIST_INIT; /* so that SIGTERM can end every connection */
 
 static void *handle_connection(void *arg)
 {
     struct tcp_connection *c = arg;
     struct session session;
     session_init(&session, &c->base, &server);
-    session_finish(&session, session_loop(&session));
-    CHECK_PT(pthread_mutex_lock(&srv.lock));
-    if ((*c->prev = c->next))
-        c->next->prev = c->prev;
-    CHECK_SYS(close(c->fd));
-    srv.count--;
-    CHECK_PT(pthread_cond_broadcast(&srv.changed));
-    CHECK_PT(pthread_mutex_unlock(&srv.lock));
+    struct error *err = session_loop(&session);
+    if (live_stopping(&live)) /* the server shut the socket down: no client's doing */
+        error_free(err), err = NULL;
+    session_finish(&session, err);
+    live_remove(&live, &c->live); /* closes the socket */
     free(c);
     return NULL;
 }
 
-/* Accept until stop_server shuts the listener down (accept then fails with EINVAL). */
-static void accept_connections(void)
+/* The book's run_server after listen(): accept until stop_server shuts the
+ * listener down, a detached thread per connection. */
+static void *run_server(void *listener)
 {
     pthread_attr_t detached;
     CHECK_PT(pthread_attr_init(&detached));
     CHECK_PT(pthread_attr_setdetachstate(&detached, PTHREAD_CREATE_DETACHED));
-    for (;;) {
-        int fd = tcp_accept(srv.listener);
-        if (fd < 0 && errno == EINVAL)
-            break;
-        if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM))
-            clock_sleep(0.1); /* out of descriptors: let connections end before retrying */
-        if (fd < 0) {
-            if (errno != EINTR && errno != ECONNABORTED && !server.quiet)
-                warn("accept: %s", strerror(errno));
-            continue;
-        }
+    int fd;
+    while ((fd = tcp_accept(*(int *)listener, server.quiet)) >= 0) {
         struct tcp_connection *c = connection_new(fd);
         snprintf(c->base.name, sizeof c->base.name, "connection %ld", ++server.connections);
-        CHECK_PT(pthread_mutex_lock(&srv.lock));
-        if ((c->next = srv.live))
-            srv.live->prev = &c->next;
-        c->prev = &srv.live, srv.live = c, srv.count++;
+        live_add(&live, &c->live, fd);
         pthread_t thread;
         int err = pthread_create(&thread, &detached, handle_connection, c);
         if (err) { /* EAGAIN: too many threads; this client is turned away */
-            if ((*c->prev = c->next))
-                c->next->prev = c->prev;
-            srv.count--;
             if (!server.quiet)
                 warn("%s: dropped: pthread_create: %s", c->base.name, strerror(err));
-            CHECK_SYS(close(fd));
+            live_remove(&live, &c->live);
             free(c);
         }
-        CHECK_PT(pthread_mutex_unlock(&srv.lock));
     }
     CHECK_PT(pthread_attr_destroy(&detached));
-}
-
-static void *run_server(void *address)
-{
-    struct error *err = tcp_listen("127.0.0.1", *(int *)address, &srv.listener, &srv.port);
-    CHECK_PT(pthread_mutex_lock(&srv.lock));
-    srv.listening = !err, srv.failed = err;
-    CHECK_PT(pthread_cond_broadcast(&srv.changed)); /* the book's client does not wait for this */
-    CHECK_PT(pthread_mutex_unlock(&srv.lock));
-    if (!err)
-        accept_connections();
     return NULL;
 }
 
 /* Stop accepting; with close_clients, end every connection now (--serve on
  * SIGTERM); either way wait until every connection thread has ended. */
-static void stop_server(pthread_t thread, bool close_clients)
+static void stop_server(int listener, pthread_t thread, bool close_clients)
 {
-    CHECK_SYS(shutdown(srv.listener, SHUT_RDWR));
+    CHECK_SYS(shutdown(listener, SHUT_RDWR)); /* its accept fails with EINVAL */
     CHECK_PT(pthread_join(thread, NULL));
-    CHECK_SYS(close(srv.listener));
-    CHECK_PT(pthread_mutex_lock(&srv.lock));
-    for (struct tcp_connection *c = srv.live; close_clients && c; c = c->next)
-        shutdown(c->fd, SHUT_RDWR); /* its recv returns 0 and the session ends */
-    while (srv.count > 0)
-        CHECK_PT(pthread_cond_wait(&srv.changed, &srv.lock));
-    CHECK_PT(pthread_mutex_unlock(&srv.lock));
+    CHECK_SYS(close(listener));
+    live_stop(&live, close_clients);
 }
 
 /* ==== the client ==== */
@@ -183,60 +133,36 @@ static struct error *run_client(const char *host, int port, struct result *resul
 
 int main(int argc, char **argv)
 {
-    long port = 1234, seed = GUESS_BOOK_SEED;
-    bool serve = false, quiet = false;
-    const char *connect = NULL;
-    const struct cli_flag flags[] = {
-        {"--port", CLI_INT, &port, 0, 65535, "P", "the server's port (0: a free one)"},
-        {"--seed", CLI_INT, &seed, 0, 4294967295.0, "N", "random.seed(N) for the server's guesses"},
-        {"--serve", CLI_SWITCH, &serve, 0, 0, NULL, "only the server, until SIGINT or SIGTERM"},
-        {"--connect", CLI_STRING, &connect, 0, 0, "HOST:PORT",
-         "only the client, against any server"},
-        {"--quiet", CLI_SWITCH, &quiet, 0, 0, NULL, "the server prints no Server: and log lines"},
-        {0},
-    };
-    const struct cli cli = {"Item 61's guessing game on blocking sockets, a thread per connection.",
-                            flags, NULL};
-    cli_parse_or_exit(&cli, argc, argv, NULL);
-    int client_port = (int)port;
-    char host[64] = "127.0.0.1";
-    if (serve && connect)
-        cli_usage_error(&cli, "--serve and --connect: choose one");
-    if (connect && !parse_host_port(connect, host, sizeof host, &client_port))
-        cli_usage_error(&cli, "--connect: expected HOST:PORT, got '%s'", connect);
-
-    int stop = serve ? stop_signals_fd() : -1; /* before any thread starts */
-    guess_server_init(&server, (uint32_t)seed, quiet);
+    struct guess_options o;
+    guess_parse_flags(argc, argv,
+                      "Item 61's guessing game on blocking sockets, a thread per "
+                      "connection.",
+                      1234, GUESS_BOOK_SEED, 0, "random.seed(N) for the server's guesses", &o);
+    o.stop = o.serve ? stop_signals_fd() : -1; /* before any thread starts */
+    guess_server_init(&server, (uint32_t)o.seed, o.quiet);
+    int listener;
     pthread_t server_thread;
-    if (!connect) {
-        CHECK_PT(pthread_create(&server_thread, NULL, run_server, &client_port));
-        CHECK_PT(pthread_mutex_lock(&srv.lock)); /* the book connects without waiting */
-        while (!srv.listening && !srv.failed)
-            CHECK_PT(pthread_cond_wait(&srv.changed, &srv.lock));
-        CHECK_PT(pthread_mutex_unlock(&srv.lock));
-        if (srv.failed)
-            error_die(srv.failed);
-        client_port = srv.port;
+    if (!o.connect) { /* the book listens in the server thread, and its client races it */
+        struct error *err = tcp_listen("127.0.0.1", (int)o.port, &listener, &o.client_port);
+        if (err)
+            error_die(err);
+        CHECK_PT(pthread_create(&server_thread, NULL, run_server, &listener));
     }
-    if (serve) {
-        setvbuf(stdout, NULL, _IOLBF, 0); /* each Server: line as it happens */
-        printf("Listening on 127.0.0.1:%d\n", srv.port);
-        fflush(stdout);
-        struct signalfd_siginfo info;
-        while (read(stop, &info, sizeof info) < 0 && errno == EINTR)
-            ;
-        stop_server(server_thread, true);
-        stop_signals_close(stop);
+    if (o.serve) {
+        print_listening(o.client_port);
+        stop_signals_wait(o.stop);
+        stop_server(listener, server_thread, true);
+        stop_signals_close(o.stop);
         guess_server_fini(&server);
         return 0;
     }
     struct result results[GUESS_MAX_RESULTS];
     size_t count;
-    struct error *err = run_client(host, client_port, results, &count);
-    if (!connect) /* wait for the server to end the connection: its lines come first */
-        stop_server(server_thread, false);
+    struct error *err = run_client(o.host, o.client_port, results, &count);
     if (err)
         error_die(err);
+    if (!o.connect) /* wait for the server to end the connection: its lines come first */
+        stop_server(listener, server_thread, false);
     for (size_t i = 0; i < count; i++)
         printf("Client: %" PRId64 " is %s\n", results[i].number, results[i].outcome);
     guess_server_fini(&server);

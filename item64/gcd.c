@@ -4,16 +4,20 @@
  * pool of 2 (run_parallel: "the one change"), and on the thread pool again
  * with the emulated GIL, which is what Python's threads get.
  *
- *   ./item64/gcd                   four "Took" lines (the book's workload: ~0.05 s serial)
- *   ./item64/gcd --repeat 25       25 times the work: about 1 s serial, ratios you can read
+ *   ./item64/gcd                   four "Took" lines (the book's workload: a few
+ *                                  hundredths of a second serially in C)
+ *   ./item64/gcd --repeat 30       30 times the work: ratios you can read
  *   ./item64/gcd --show            the results list after each Took line
  *   ./item64/gcd --crash 3         task 3 segfaults in its worker process: the parent
  *                                  reports BrokenProcessPool, carries on, and exits 1
  *
  * Look for: C threads and C processes both halve the time on 2 cores; only
  * the GIL makes threads no faster than serial, which is the book's result.
- * Compare with item53 (the GIL and blocking I/O) and item59 (the thread pool).
+ * Compare with item53 (the GIL and CPU-bound threads) and item56-60's pool
+ * (the thread pool for blocking I/O, Item 59). The timing and checking
+ * around the four runs is in runs.c.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,15 +25,11 @@
 
 #include "check.h"
 #include "cli.h"
-#include "clock.h"
 #include "futures.h"
 #include "gil.h"
+#include "runs.h"
 
-/* The book's NUMBERS fit in an int; with long, every % is a 64-bit division
- * and the loop takes about 17% longer here (README, exercise 1). */
-struct pair {
-    int a, b;
-};
+#define MAX_REPEAT 1000 /* the book's work 1000 times: minutes, not hours */
 
 static const struct pair NUMBERS[] = {
     {1963309, 2265973}, {2030677, 3814172}, {1551645, 2229620}, {2039045, 2020802},
@@ -38,9 +38,9 @@ static const struct pair NUMBERS[] = {
 };
 #define NUMBERS_LEN (sizeof NUMBERS / sizeof NUMBERS[0])
 
-/* Under the GIL, a "bytecode boundary" every TICK_STEPS loop steps (about
- * 7 us here: the 20.6 million steps take 0.034 s), where the GIL may change
- * hands; CPython's interval is 5 ms. */
+/* Under the GIL, a "bytecode boundary" every TICK_STEPS loop steps (a few
+ * microseconds of work), where the GIL may change hands: far more often than
+ * CPython's 5 ms interval needs. */
 #define TICK_STEPS 4096
 
 #define CRASH_ME (-1) /* --crash: a pair with this `a` segfaults its worker */
@@ -95,15 +95,6 @@ static struct error *gcd_task_under_gil(void *arg, void **result)
     return error;
 }
 
-struct run {
-    size_t n;             /* NUMBERS repeated --repeat times */
-    struct pair *numbers; /* the inputs */
-    void **args;          /* &numbers[i], what map takes */
-    int *results;
-    long workers;
-    bool show;
-};
-
 /* `results = list(map(gcd, NUMBERS))` */
 static struct error *run_serial(struct run *r)
 {
@@ -118,10 +109,10 @@ static struct error *run_serial(struct run *r)
 /* `pool.map(gcd, NUMBERS)` on any executor. The pool is created and used
  * inside the timed region, as in the book, and shut down there too: the
  * book never shuts its pools down (a `with` block would). */
-static struct error *run_pool(struct run *r, struct executor *pool, task_fn *task)
+static struct error *run_pool(struct run *r, struct executor *pool, const char *kind, task_fn *task)
 {
-    if (!pool)
-        die_errno("cannot create the pool");
+    if (!pool) /* a failure like any other: the program carries on (as with --crash) */
+        return error_new("OSError", "cannot create the %s pool: %s", kind, strerror(errno));
     void **values = xcalloc(r->n, sizeof *values);
     struct error *e = executor_map(pool, task, r->args, r->n, values);
     executor_destroy(pool); /* shutdown(wait=True): joins the threads, reaps the processes */
@@ -136,34 +127,19 @@ static struct error *run_pool(struct run *r, struct executor *pool, task_fn *tas
 
 static struct error *run_threads(struct run *r)
 {
-    return run_pool(r, thread_pool_create((int)r->workers), gcd_task);
+    return run_pool(r, thread_pool_create((int)r->workers), "thread", gcd_task);
 }
 
 static struct error *run_parallel(struct run *r)
 {
     /* The one change. Forking is safe here: run_threads joined its threads. */
     return run_pool(r, process_pool_create((int)r->workers, sizeof(struct pair), sizeof(int)),
-                    gcd_task);
+                    "process", gcd_task);
 }
 
 static struct error *run_threads_under_gil(struct run *r)
 {
-    return run_pool(r, thread_pool_create((int)r->workers), gcd_task_under_gil);
-}
-
-/* The results as Python prints a list, in one printf. */
-static void print_results(const struct run *r)
-{
-    char *line = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&line, &len);
-    if (!f)
-        die_errno("open_memstream");
-    for (size_t i = 0; i < r->n; i++)
-        fprintf(f, "%s%d", i ? ", " : "[", r->results[i]);
-    fclose(f);
-    printf("%s]\n", line);
-    free(line);
+    return run_pool(r, thread_pool_create((int)r->workers), "thread", gcd_task_under_gil);
 }
 
 /* --crash: make task i of the next run crash its worker, and say so first,
@@ -176,35 +152,14 @@ static void plant_crash(struct run *r, long i)
     r->numbers[i].a = CRASH_ME;
 }
 
-/* Time one way of running; returns 0, or 1 if it failed. */
-static int measure(struct run *r, const char *label, struct error *(*way)(struct run *),
-                   const int *expected)
-{
-    memset(r->results, 0, r->n * sizeof *r->results);
-    double start = clock_now();
-    struct error *e = way(r);
-    double delta = clock_now() - start;
-    if (e) {
-        fprintf(stderr, "gcd: %s failed:\n", label);
-        error_print(stderr, e);
-        error_free(e);
-        return 1;
-    }
-    printf("%s: Took %.3f seconds\n", label, delta);
-    if (r->show)
-        print_results(r);
-    if (expected && memcmp(expected, r->results, r->n * sizeof *expected) != 0)
-        die("%s: the results differ from the serial run's", label);
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     long repeat = 1, crash = -1;
     struct run r = {.workers = 2};
     const struct cli_flag flags[] = {
         {"--workers", CLI_INT, &r.workers, 1, 64, "N", "max_workers of each pool"},
-        {"--repeat", CLI_INT, &repeat, 1, 100000, "R", "run over NUMBERS repeated R times"},
+        {"--repeat", CLI_INT, &repeat, 1, MAX_REPEAT, "R",
+         "run over NUMBERS repeated R times (each time a few hundredths of a second serially)"},
         {"--show", CLI_SWITCH, &r.show, 0, 0, NULL, "print the results after each Took line"},
         {"--crash", CLI_INT, &crash, -1, NUMBERS_LEN - 1, "I",
          "task I of the process run segfaults its worker (-1: none)"},
@@ -219,32 +174,19 @@ int main(int argc, char **argv)
         die("setvbuf failed");
     CHECK_PT(gil_init(true, GIL_DEFAULT_INTERVAL)); /* before any thread starts */
 
-    r.n = NUMBERS_LEN * (size_t)repeat;
-    r.numbers = xmalloc(r.n * sizeof *r.numbers);
-    r.args = xmalloc(r.n * sizeof *r.args);
-    r.results = xmalloc(r.n * sizeof *r.results);
-    int *expected = xmalloc(r.n * sizeof *expected);
-    for (size_t i = 0; i < r.n; i++) {
-        r.numbers[i] = NUMBERS[i % NUMBERS_LEN];
-        r.args[i] = &r.numbers[i];
-    }
+    run_init(&r, NUMBERS, NUMBERS_LEN, repeat);
 
-    int failed = measure(&r, "serial", run_serial, NULL);
-    memcpy(expected, r.results, r.n * sizeof *expected);
-    failed |= measure(&r, "threads", run_threads, expected);
+    int failed = run_measure(&r, "serial", run_serial);
+    failed |= run_measure(&r, "threads", run_threads);
     if (crash >= 0)
         plant_crash(&r, crash);
-    if (measure(&r, "processes", run_parallel, expected)) {
+    if (run_measure(&r, "processes", run_parallel)) {
         fprintf(stderr, "gcd: the parent is still running; carrying on without the process pool\n");
         failed = 1;
     }
     if (crash >= 0)
         r.numbers[crash] = NUMBERS[crash];
-    failed |= measure(&r, "threads under the GIL", run_threads_under_gil, expected);
-
-    free(expected);
-    free(r.results);
-    free(r.args);
-    free(r.numbers);
+    failed |= run_measure(&r, "threads under the GIL", run_threads_under_gil);
+    run_fini(&r);
     return failed;
 }

@@ -43,8 +43,12 @@ three_literals_of_10() {
     done
 }
 
-@test "bytes_len (the test's own helper) counts Python bytes literals and rejects others" {
+@test "bytes_len counts bytes literals; the book's first encrypt line has 9 bytes, its others 10 (README)" {
     [ "$(bytes_len "b'\\x8c\\xed\\xc7m1\\xf0F4\\xe6'")" = 9 ]
+    [ "$(bytes_len "b'\\x0eD\\x97\\xe9>\\x10h{\\xbd\\xf0'")" = 10 ]
+    [ "$(bytes_len "b'g\\x93)\\x14U\\xa9\\xdc\\xdd\\x04\\xd2'")" = 10 ]
+    [ "$(bytes_len "b'\\xe2j\\x98h\\xfd\\xec\\xe7T\\xd84'")" = 10 ]
+    [ "$(bytes_len "b'\\xf3.i\\x01\\xd74|\\xf2\\x94E'")" = 10 ]
     [ "$(bytes_len "b'5_n\\xc3-\\xe6j\\xeb[i'")" = 10 ]
     [ "$(bytes_len "b\"it's\"")" = 4 ]
     [ "$(bytes_len "b'\\\\\\'\\t'")" = 3 ]
@@ -158,6 +162,58 @@ three_literals_of_10() {
         [ "${#stderr_lines[@]}" -eq 1 ]
         [[ $stderr == "$prog: openssl is not installed"* ]]
     done
+}
+
+# run_left_behind LIMIT PROG ARGS...: run PROG under the shell limit LIMIT
+# ("-n 16"), its stdout and stderr (which its children inherit) a pipe to a
+# reader that stops at EOF, or after 20 s. Prints PROG's output, then
+# "status N" (PROG's), "reader N" (0 when the pipe closed as PROG exited, 124
+# when children PROG left behind still held it open), and "left N": how many
+# processes still carry the mark PROG's environment gave its children.
+run_left_behind() {
+    local limit=$1
+    shift
+    run bash -c '
+        limit=$1 mark=left-behind-$$
+        shift
+        { ulimit $limit; env LEFT_BEHIND=$mark "$@" 2>&1; echo "status $?"; } |
+            { timeout 20 cat; echo "reader $?"; }
+        echo "left $(grep -l -s -z -x "LEFT_BEHIND=$mark" /proc/[0-9]*/environ | wc -l)"
+    ' bash "$limit" "$@"
+}
+
+@test "fan_out: when a start fails (ulimit -u), the children already started are ended and reaped" {
+    [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null ||
+        skip "needs root and setpriv, to run as a user with no other processes"
+    # As root, ulimit -u does not apply: run as a uid nobody else uses, which
+    # owns no processes.
+    uid=$((40000 + $$ % 20000))
+    run_left_behind "-u 20" setpriv --reuid $uid --regid $uid --clear-groups \
+        "$BIN/item52/fan_out" --children 100 --seconds 60
+    [ "${lines[0]}" = "fan_out: OSError: [Errno 11] Resource temporarily unavailable: 'sleep'" ]
+    [ "${lines[1]}" = "status 1" ]
+    [ "${lines[2]}" = "reader 0" ]
+    [ "${lines[3]}" = "left 0" ]
+}
+
+@test "encrypt: when a start fails (ulimit -n), the openssl children already started are ended and reaped" {
+    need_openssl
+    run_left_behind "-n 16" "$BIN/item52/encrypt" --children 100
+    [ "${lines[0]}" = "encrypt: OSError: [Errno 24] Too many open files: 'openssl'" ]
+    [ "${lines[1]}" = "status 1" ]
+    [ "${lines[2]}" = "reader 0" ]
+    [ "${lines[3]}" = "left 0" ]
+    [ "${#lines[@]}" -eq 4 ] # no "Broken pipe" from an orphaned child
+}
+
+@test "pipeline: when a start fails (ulimit -n), every chain already started is ended and reaped" {
+    need_openssl
+    run_left_behind "-n 16" "$BIN/item52/pipeline" --chains 100 --sha256
+    [ "${lines[0]}" = "pipeline: OSError: [Errno 24] Too many open files: 'openssl'" ]
+    [ "${lines[1]}" = "status 1" ]
+    [ "${lines[2]}" = "reader 0" ]
+    [ "${lines[3]}" = "left 0" ]
+    [ "${#lines[@]}" -eq 4 ]
 }
 
 @test "spawn_cost: one line per way of starting a child, in ms per child" {

@@ -10,7 +10,7 @@ prog() {
     run --separate-stderr timeout 60 "$BIN/item55/$@"
 }
 
-peak_line='^(download|resize|upload)_queue peaked at ([0-9]+) items$'
+peak_line='^(download|resize|upload)_queue peaked at ([0-9]+) items?$'
 
 # ---- polling ----
 
@@ -64,13 +64,26 @@ Consumer working
 Consumer done
 Producer done"
 
+blocking_titles="== 1. get blocks until a put ==
+== 2. Queue(1): the second put blocks until a get ==
+== 3. task_done and join: waiting for the work to be done =="
+
 @test "blocking: the book's 16 lines in the book's order, in 20 runs out of 20" {
     for i in $(seq 20); do
         prog blocking
         [ "$status" -eq 0 ]
         [ "$output" = "$book_blocking" ]
-        [ "$stderr" = "" ]
+        [ "$stderr" = "$blocking_titles" ]
     done
+}
+
+@test "blocking: each demo's title on stderr, between the demos' lines when both go to one stream" {
+    run timeout 60 "$BIN/item55/blocking" 2>&1
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "== 1. get blocks until a put ==" ]
+    [ "${lines[5]}" = "== 2. Queue(1): the second put blocks until a get ==" ]
+    [ "${lines[12]}" = "== 3. task_done and join: waiting for the work to be done ==" ]
+    [ "${#lines[@]}" -eq 19 ]
 }
 
 @test "blocking: the book's order also pinned to one CPU, where the threads take turns (10 runs)" {
@@ -152,6 +165,7 @@ index_of() {
         [ "${BASH_REMATCH[2]}" -le $maxsize ]
         [ "${BASH_REMATCH[2]}" -ge 1 ]
     done
+    [ "${lines[1]}" = "resize_queue peaked at 1 item" ] # one item, not "1 items"
 }
 
 # ---- fan_out ----
@@ -208,7 +222,8 @@ index_of() {
 
 @test "bad flags: exit 2, one line naming the flag, then the usage, nothing on stdout" {
     for p in polling pipeline fan_out; do
-        for args in "--items 0" "--items abc" "--work-us -1" "--slow-stage nowhere" "--slow-us 1x"; do
+        for args in "--items 0" "--items abc" "--work-us -1" "--slow-stage nowhere" "--slow-us 1x" \
+            "--slow-us 500" "--slow-stage"; do
             prog $p $args
             [ "$status" -eq 2 ]
             [ "$output" = "" ]
@@ -217,6 +232,10 @@ index_of() {
             [[ ${stderr_lines[1]} == "usage: $p "* ]]
         done
     done
+    prog pipeline --slow-us 500
+    [ "${stderr_lines[0]}" = "pipeline: --slow-us: needs --slow-stage, or no stage is slow" ]
+    prog pipeline --slow-stage
+    [ "${stderr_lines[0]}" = "pipeline: --slow-stage: missing value (expected download|resize|upload)" ]
     prog pipeline --maxsize -1
     [ "$status" -eq 2 ]
     [[ ${stderr_lines[0]} == "pipeline: --maxsize: "* ]]

@@ -192,19 +192,35 @@ every_bad_line() {
     say "PARAMS 0 -1"
     bad_line NUMBER "no game: send PARAMS lower upper first"
     bad_line "REPORT" "REPORT takes 1 argument, got 0"
+    # a NUL byte is not the end of the line, and what is quoted back is escaped
+    printf 'PARAMS 1\0 5\n' >&5
+    hear
+    [ "$REPLY" = "ERROR a NUL byte in the line" ]
+    printf 'FOO\033[2J\377\n' >&5
+    hear
+    [ "$REPLY" = "ERROR unknown command 'FOO\\x1b[2J\\xff'" ]
+    # a line in many tiny writes is one line
+    local ch
+    for ch in P A R A M S ' ' 1 ' ' 5 $'\n' N U M B E R; do printf %s "$ch" >&5; done
+    printf '\n' >&5
+    hear
+    [[ $REPLY =~ ^[1-5]$ ]]
     play_on_fd5 1 5 3
     play_on_fd5 -3 3 -2
     exec 5>&-
     # one log line per bad line (the server logs before it answers)
     cat "$ERR"
-    [ "$(grep -c ': ERROR ' "$ERR")" -eq 14 ]
+    [ "$(grep -c ': ERROR ' "$ERR")" -eq 16 ]
     [ "$(grep -vc ': ERROR ' "$ERR")" -eq 0 ]
+    ! grep -q $'\033' "$ERR" # no client's bytes reach the operator's terminal
 }
 
 # long_line_and_vanished PROG: a 1 MiB line and a client killed mid-line each
 # lose their own connection only; a client already playing plays on.
 long_line_and_vanished() {
     start_server "$1" --seed 1234
+    local fds0 threads0
+    fds0=$(fds) threads0=$(threads)
     exec 5<>"/dev/tcp/127.0.0.1/$PORT" # the bystander
     say "PARAMS 1 5"
     say NUMBER
@@ -218,6 +234,10 @@ long_line_and_vanished() {
     timeout 60 bash -c 'exec 7<>"/dev/tcp/127.0.0.1/$1"; printf "PARAMS 1" >&7; kill -KILL $$' _ "$PORT" ||
         true
     wait_until 60 logged ': dropped: IncompleteReadError'
+    # a client that resets (closes with replies unread) and one that connects and vanishes
+    timeout 60 bash -c 'exec 7<>"/dev/tcp/127.0.0.1/$1"; printf "PARAMS 1 5\nNUMBER\nNUMBER\nNUMBER\n" >&7
+        read -r x <&7' _ "$PORT" || true
+    timeout 60 bash -c 'exec 7<>"/dev/tcp/127.0.0.1/$1"' _ "$PORT" || true
     say "REPORT Unsure"
     say NUMBER
     hear
@@ -227,6 +247,10 @@ long_line_and_vanished() {
     run -0 --separate-stderr timeout 60 "$G/guess_threads" --connect "127.0.0.1:$PORT"
     [ "${lines[0]}" = "Guess a number between 1 and 5! Shhhhh, it's 3." ]
     [[ ${lines[-1]} =~ ^Client:\ 1[0-5]\ is ]]
+    wait_until 120 eval '[ "$(fds)" -eq "$fds0" ] && [ "$(threads)" -eq "$threads0" ]' || {
+        echo "fds $(fds) (before: $fds0), threads $(threads) (before: $threads0)"
+        false
+    }
 }
 
 # load_200 PROG: 200 clients connected at once all finish their games, then
@@ -254,11 +278,23 @@ load_200() {
 # client's connection, and leaves no process behind.
 sigterm() {
     start_server "$1"
+    local fds0 idle=() fd i
+    fds0=$(fds)
     exec 5<>"/dev/tcp/127.0.0.1/$PORT"
     say "PARAMS 1 5"
     say NUMBER
     hear
     [[ $REPLY =~ ^[1-5]$ ]]
+    # 50 idle clients, one halfway through a line, one flooding NUMBERs it never reads
+    for i in $(seq 50); do
+        exec {fd}<>"/dev/tcp/127.0.0.1/$PORT"
+        idle+=("$fd")
+    done
+    printf 'PARAMS 1' >&"${idle[0]}"
+    timeout 120 bash -c 'exec 7<>"/dev/tcp/127.0.0.1/$1"; printf "PARAMS 1 1000000\n" >&7
+        yes NUMBER >&7' _ "$PORT" 2>/dev/null 3>&- &
+    STARTED+=("$!")
+    wait_until 60 eval '[ "$(fds)" -ge $((fds0 + 52)) ]'
     kill -TERM "$SPID"
     local status=0
     wait "$SERVER" || status=$?
@@ -266,7 +302,30 @@ sigterm() {
     ! kill -0 "$SPID" 2>/dev/null
     ! read -r -t 30 line <&5 # its connection was closed
     exec 5>&-
-    [ ! -s "$ERR" ]
+    for fd in "${idle[@]}"; do
+        ! read -r -t 30 line <&"$fd"
+        exec {fd}>&-
+    done
+    cat "$ERR"
+    [ ! -s "$ERR" ] # the server's own closing is not logged as clients dropping out
+}
+
+# load_1000 PROG: 1,000 clients connected at once all finish their games.
+load_1000() {
+    ulimit -n 4096 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+    [ "$(ulimit -n)" -ge 2100 ] ||
+        skip "1,000 clients need about 1,050 descriptors in each process; ulimit -Hn is $(ulimit -Hn)"
+    start_server "$1" --quiet
+    local fds0 threads0
+    fds0=$(fds) threads0=$(threads)
+    run -0 --separate-stderr timeout 300 "$G/guess_load" --connect "127.0.0.1:$PORT" --clients 1000 \
+        --games 2
+    echo "$output $stderr"
+    [[ $output =~ ^1000\ clients,\ 2000\ games\ in ]]
+    wait_until 120 eval '[ "$(fds)" -eq "$fds0" ] && [ "$(threads)" -eq "$threads0" ]' || {
+        echo "fds $(fds) (before: $fds0), threads $(threads) (before: $threads0)"
+        false
+    }
 }
 
 @test "guess_threads: the book's 16-line transcript, in the book's order, every run" {
@@ -305,7 +364,11 @@ sigterm() {
     load_200 guess_threads
 }
 
-@test "guess_threads --serve: SIGTERM closes the connections and exits 0, nothing left behind" {
+@test "guess_threads: 1,000 clients at once finish; fds and threads return to their count" {
+    load_1000 guess_threads
+}
+
+@test "guess_threads --serve: SIGTERM with 52 clients connected closes them all and exits 0, nothing left behind" {
     sigterm guess_threads
 }
 
@@ -371,7 +434,11 @@ sigterm() {
     load_200 guess_async
 }
 
-@test "guess_async --serve: SIGTERM closes the connections and exits 0, nothing left behind" {
+@test "guess_async: 1,000 clients at once finish; fds and threads return to their count" {
+    load_1000 guess_async
+}
+
+@test "guess_async --serve: SIGTERM with 52 clients connected closes them all and exits 0, nothing left behind" {
     sigterm guess_async
 }
 

@@ -74,6 +74,30 @@ no_gcd_left() {
     [[ $stderr =~ _RemoteTraceback:\ Process\ [0-9]+\ terminated\ abruptly\ with\ exit\ code\ -11\ \(killed\ by\ SIGSEGV\) ]]
 }
 
+@test "gcd: when the process pool cannot be created, it says which pool and carries on to the GIL run, exit 1" {
+    [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null ||
+        skip "needs root and setpriv, to run as a user with no other processes"
+    # A uid nobody else uses, so that ulimit -u counts only gcd's own tasks.
+    # Find the limit that lets the thread pool start but not the process pool's
+    # forks (a sanitizer may add a thread of its own).
+    uid=$((40000 + $$ % 20000))
+    for n in 3 4 5 6; do
+        run --separate-stderr timeout 60 setpriv --reuid $uid --regid $uid --clear-groups \
+            bash -c 'ulimit -u $1; exec "$2"' bash $n "$BIN/item64/gcd"
+        if [[ $output == *"threads: Took "* &&
+            $stderr == *$'gcd: processes failed:\nOSError: cannot create the process pool: '* ]]; then
+            break
+        fi
+    done
+    echo "ulimit -u $n: $output / $stderr"
+    [ "$status" -eq 1 ]
+    [[ $stderr == *$'gcd: processes failed:\nOSError: cannot create the process pool: Resource temporarily unavailable\n'* ]]
+    [[ $stderr == *"gcd: the parent is still running; carrying on without the process pool"* ]]
+    [[ ${lines[0]} == "serial: Took "* ]]
+    [[ ${lines[1]} == "threads: Took "* ]]
+    [[ ${lines[-1]} == "threads under the GIL: Took "* ]]
+}
+
 @test "gcd: no worker process outlives a normal run" {
     run -0 timeout 60 "$BIN/item64/gcd"
     no_gcd_left

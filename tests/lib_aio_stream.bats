@@ -64,6 +64,25 @@ load helpers
     run_unit 30 test_aio_stream accept_emfile_is_logged_and_retried
 }
 
+@test "readline at the limit's edges (exactly limit bytes, one more, with and without the newline, at EOF); an 8 MiB line at an 8 MiB limit arrives whole" {
+    run_unit 60 test_aio_stream readline_limit_edges readline_of_a_huge_line_at_its_limit
+}
+
+@test "server close while every connection is mid-drain, or flushing what its callback left queued, returns; aio_run returns with a connection mid-drain to a client who never reads (no flush after a cancel)" {
+    run_unit 90 test_aio_stream server_close_while_connections_drain \
+        server_close_while_connections_flush_on_return aio_run_returns_with_a_connection_mid_drain
+}
+
+@test "a callback that queues a 4 MiB reply and then fails: the reply still arrives whole, then EOF (asyncio's transport.close() flushes)" {
+    run_unit 60 test_aio_stream a_failing_callbacks_reply_is_still_sent
+    [[ $stderr == *"Unhandled exception in client_connected_cb: Exception: after the reply"* ]]
+}
+
+@test "a cancelled drain keeps its queue: every byte arrives once the peer reads; refused connections leave no descriptor" {
+    run_unit 60 test_aio_stream a_cancelled_drain_keeps_its_queue \
+        refused_connections_leave_no_descriptor
+}
+
 @test "every case in the unit program is run by one of the tests above" {
     run -0 "$BIN/tests/unit/test_aio_stream" --list
     listed=$(printf '%s\n' "${lines[@]}" | sort)

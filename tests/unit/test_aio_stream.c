@@ -16,6 +16,9 @@
  * sockets and the pickling of exceptions.
  */
 #include <dirent.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -26,6 +29,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "aio.h"
@@ -1240,6 +1244,415 @@ static void accept_emfile_is_logged_and_retried(void)
     RUN(emfile);
 }
 
+/* ---- edges found in review ---- */
+
+/* Run fn in a child with a watchdog (alarm: a hang becomes that case's
+ * failure instead of the end of the run); true if it exited 0. */
+static bool in_child(void (*fn)(void))
+{
+    fflush(stdout);
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        alarm(30);
+        fn();
+        fflush(stdout);
+        _exit(atomic_load(&expect_case_failed) ? 1 : 0);
+    }
+    int status;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    if (WIFSIGNALED(status))
+        printf("  the child died of signal %d%s\n", WTERMSIG(status),
+               WTERMSIG(status) == SIGALRM ? " (the watchdog: it hung)" : "");
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/* The limit's edges, as asyncio's readuntil draws them: a line of exactly
+ * limit bytes before its '\n' is returned, one byte more is "found, but
+ * longer"; with no '\n', limit bytes wait for more (and at EOF are the
+ * partial line), limit + 1 bytes are "not found" even at EOF. */
+static struct error *limit_edges(void *arg, void **result)
+{
+    (void)arg, (void)result;
+    int peer;
+    struct aio_stream *s = connect_peer(8, &peer);
+    feed(peer, "12345678\n");
+    expect_line(s, "12345678\n");
+    feed(peer, "123456789\nafter\n");
+    expect_error(s, "ValueError", FOUND);
+    expect_line(s, "after\n");
+    feed(peer, "12345678");
+    feed_eof(peer);
+    expect_line(s, "12345678");
+    expect_line(s, "");
+    aio_close(s);
+    close(peer);
+
+    s = connect_peer(8, &peer);
+    feed(peer, "123456789");
+    feed_eof(peer);
+    expect_error(s, "ValueError", NOT_FOUND);
+    expect_line(s, "");
+    aio_close(s);
+    close(peer);
+    return NULL;
+}
+
+static void readline_limit_edges(void)
+{
+    RUN(limit_edges);
+}
+
+/* A line of 8 MiB (limit 8 MiB) sent by a blocking peer thread in one go
+ * arrives whole and in order, and the line after it too. */
+enum { HUGE_LINE = 8 << 20 };
+
+struct huge_peer {
+    int fd;
+    char *data;
+};
+
+static void *send_huge(void *arg)
+{
+    struct huge_peer *h = arg;
+    size_t len = HUGE_LINE + 1, off = 0;
+    while (off < len) {
+        ssize_t n = send(h->fd, h->data + off, len - off, MSG_NOSIGNAL);
+        if (n <= 0)
+            break;
+        off += (size_t)n;
+    }
+    feed(h->fd, "tail\n");
+    return NULL;
+}
+
+static struct error *huge_line(void *arg, void **result)
+{
+    (void)arg, (void)result;
+    struct huge_peer h;
+    struct aio_stream *s = connect_peer(HUGE_LINE, &h.fd);
+    h.data = xmalloc(HUGE_LINE + 1);
+    for (size_t i = 0; i < HUGE_LINE; i++)
+        h.data[i] = (char)('a' + i % 26);
+    h.data[HUGE_LINE] = '\n';
+    pthread_t t;
+    CHECK_PT(pthread_create(&t, NULL, send_huge, &h));
+    char *line;
+    size_t len;
+    struct error *err = aio_readline(s, &line, &len);
+    EXPECT(err == NULL);
+    if (!err) {
+        EXPECT(len == HUGE_LINE + 1);
+        EXPECT(len == HUGE_LINE + 1 && memcmp(line, h.data, len) == 0);
+        free(line);
+    }
+    error_free(err);
+    expect_line(s, "tail\n");
+    CHECK_PT(pthread_join(t, NULL));
+    free(h.data);
+    aio_close(s);
+    close(h.fd);
+    return NULL;
+}
+
+static void readline_of_a_huge_line_at_its_limit(void)
+{
+    RUN(huge_line);
+}
+
+/* A server's connection that floods a client who never reads: it writes
+ * until drain suspends, and says so. */
+static struct {
+    size_t in_drain, cancelled;
+} flood_state;
+
+static struct error *flood(struct aio_stream *s, void *arg)
+{
+    (void)arg;
+    static char chunk[64 * 1024];
+    for (;;) {
+        struct error *err = aio_write(s, chunk, sizeof chunk);
+        if (err)
+            return err;
+        if (aio_write_buffer_size(s) > sizeof chunk) {
+            flood_state.in_drain++; /* the drain below will suspend */
+            err = aio_drain(s);
+            flood_state.in_drain--;
+            if (err && strcmp(err->type, "CancelledError") == 0)
+                flood_state.cancelled++;
+            if (err)
+                return err;
+        }
+    }
+}
+
+enum { FLOODED = 20 };
+
+/* Connect n plain clients that never read; wait until each connection's
+ * task is suspended in drain. */
+static struct aio_server *flooded_server(aio_client_connected_fn *cb, int *clients, size_t n,
+                                         struct aio_task **serving)
+{
+    struct aio_server *sv;
+    REQUIRE(aio_start_server(cb, NULL, "127.0.0.1", 0, 0, &sv) == NULL);
+    REQUIRE(aio_create_task(serving, serve, sv) == NULL);
+    struct sockaddr_in sin = {.sin_family = AF_INET,
+                              .sin_port = htons((uint16_t)aio_server_port(sv)),
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    for (size_t i = 0; i < n; i++) {
+        clients[i] = CHECK_SYS(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        CHECK_SYS(connect(clients[i], (struct sockaddr *)&sin, sizeof sin));
+    }
+    while (flood_state.in_drain < n) /* an event: each connection reaches drain */
+        REQUIRE(aio_sleep(0) == NULL);
+    return sv;
+}
+
+/* aio_server_close while every connection is suspended mid-drain: it
+ * cancels them (their queues dropped, not flushed to a peer who does not
+ * read), returns, and leaves /proc/self/fd as it was. */
+static struct error *close_mid_drain(void *arg, void **result)
+{
+    (void)arg, (void)result;
+    memset(&flood_state, 0, sizeof flood_state);
+    int before = count_fds();
+    int clients[FLOODED];
+    struct aio_task *serving;
+    struct aio_server *sv = flooded_server(flood, clients, FLOODED, &serving);
+    aio_server_close(sv);
+    EXPECT(flood_state.cancelled == FLOODED);
+    EXPECT(aio_await(serving, NULL) == NULL);
+    for (int i = 0; i < FLOODED; i++)
+        close(clients[i]);
+    EXPECT(count_fds() == before);
+    return NULL;
+}
+
+static void server_close_while_connections_drain(void)
+{
+    RUN(close_mid_drain);
+}
+
+/* A callback that queues more than the kernel takes and returns: its
+ * connection's task flushes the queue before closing, suspended while the
+ * client does not read. (It counts itself in flood_state.in_drain.) */
+static struct error *queue_and_return(struct aio_stream *s, void *arg)
+{
+    (void)arg;
+    static char chunk[64 * 1024];
+    while (aio_write_buffer_size(s) <= sizeof chunk) {
+        struct error *err = aio_write(s, chunk, sizeof chunk);
+        if (err)
+            return err;
+    }
+    flood_state.in_drain++;
+    return NULL;
+}
+
+/* aio_server_close while every connection's task is in that final flush:
+ * the flush is cancelled, the queue dropped, close returns, no descriptor
+ * is left. */
+static struct error *close_mid_flush(void *arg, void **result)
+{
+    (void)arg, (void)result;
+    memset(&flood_state, 0, sizeof flood_state);
+    int before = count_fds();
+    int clients[FLOODED];
+    struct aio_task *serving;
+    struct aio_server *sv = flooded_server(queue_and_return, clients, FLOODED, &serving);
+    aio_server_close(sv);
+    EXPECT(aio_await(serving, NULL) == NULL);
+    for (int i = 0; i < FLOODED; i++)
+        close(clients[i]);
+    EXPECT(count_fds() == before);
+    return NULL;
+}
+
+static void server_close_while_connections_flush_on_return(void)
+{
+    RUN(close_mid_flush);
+}
+
+/* A callback that queues a long reply and then fails: the reply is still
+ * sent whole before the socket closes (asyncio closes the transport after
+ * logging, and transport.close() flushes), then the client sees EOF. The
+ * error is logged on stderr. */
+enum { REPLY = 4 << 20 };
+
+static struct error *reply_then_fail(struct aio_stream *s, void *arg)
+{
+    (void)arg;
+    char *reply = xmalloc(REPLY + 1);
+    memset(reply, 'r', REPLY);
+    reply[REPLY] = '\n';
+    struct error *err = aio_write(s, reply, REPLY + 1);
+    free(reply);
+    if (err)
+        return err;
+    return error_new("Exception", "after the reply");
+}
+
+static struct error *reply_kept(void *arg, void **result)
+{
+    (void)arg, (void)result;
+    struct aio_server *sv;
+    REQUIRE(aio_start_server(reply_then_fail, NULL, "127.0.0.1", 0, 0, &sv) == NULL);
+    struct aio_task *t;
+    REQUIRE(aio_create_task(&t, serve, sv) == NULL);
+    struct aio_stream *c;
+    REQUIRE(aio_open_connection("127.0.0.1", aio_server_port(sv), REPLY, &c) == NULL);
+    char *line;
+    size_t len;
+    struct error *err = aio_readline(c, &line, &len);
+    EXPECT(err == NULL);
+    if (!err) {
+        EXPECT(len == REPLY + 1);
+        free(line);
+    }
+    error_free(err);
+    expect_line(c, "");
+    aio_close(c);
+    aio_server_close(sv);
+    error_free(aio_await(t, NULL));
+    return NULL;
+}
+
+static void a_failing_callbacks_reply_is_still_sent(void)
+{
+    RUN(reply_kept);
+}
+
+/* asyncio.run returning while a connection's task is suspended in drain to
+ * a client who never reads: the task is cancelled, and the loop closes. The
+ * connection's task must not then go on to flush what is queued, waiting for
+ * a reader that will never come (aio_run would never return). The server
+ * is freed afterwards, outside the loop, as aio_server_close allows. */
+static struct aio_server *left_server;
+static int left_clients[FLOODED];
+
+static struct error *leave_mid_drain(void *arg, void **result)
+{
+    (void)arg, (void)result;
+    struct aio_task *serving;
+    left_server = flooded_server(flood, left_clients, 1, &serving);
+    return NULL; /* main returns: aio_run cancels the rest */
+}
+
+static void run_leaving_a_drain(void)
+{
+    memset(&flood_state, 0, sizeof flood_state);
+    int before = count_fds();
+    RUN(leave_mid_drain);
+    EXPECT(flood_state.cancelled == 1);
+    aio_server_close(left_server);
+    close(left_clients[0]);
+    EXPECT(count_fds() == before);
+}
+
+static void aio_run_returns_with_a_connection_mid_drain(void)
+{
+    EXPECT(in_child(run_leaving_a_drain));
+}
+
+/* A drain cancelled while it waits keeps its queue: the background writer
+ * sends it once the peer reads, every byte, in order. The writer writes
+ * until more than the high-water mark is queued (the kernel takes a few MiB
+ * first on loopback), so the drain does suspend. */
+enum { KEPT_CHUNK = 64 * 1024 };
+
+struct drainer {
+    struct aio_stream *s;
+    int peer;
+    size_t total; /* bytes written */
+    bool waiting;
+};
+
+static struct error *write_and_drain(void *arg, void **result)
+{
+    (void)result;
+    struct drainer *d = arg;
+    char chunk[256];
+    while (aio_write_buffer_size(d->s) <= KEPT_CHUNK) {
+        for (size_t i = 0; i < sizeof chunk; i++)
+            chunk[i] = (char)((d->total + i) * 7);
+        struct error *err = aio_write(d->s, chunk, sizeof chunk);
+        if (err)
+            return err;
+        d->total += sizeof chunk;
+    }
+    d->waiting = true;
+    return aio_drain(d->s);
+}
+
+static struct error *read_all(void *arg, void **result)
+{
+    (void)result;
+    struct drainer *d = arg;
+    char got[4096];
+    size_t off = 0;
+    while (off < d->total) {
+        size_t want = d->total - off < sizeof got ? d->total - off : sizeof got;
+        ssize_t n = recv(d->peer, got, want, 0);
+        if (n <= 0)
+            return error_new("OSError", "the peer read %zu bytes, then %zd", off, n);
+        for (ssize_t i = 0; i < n; i++)
+            if (got[i] != (char)((off + (size_t)i) * 7))
+                return error_new("ValueError", "byte %zu differs", off + (size_t)i);
+        off += (size_t)n;
+    }
+    return NULL;
+}
+
+static struct error *cancelled_drain(void *arg, void **result)
+{
+    (void)arg, (void)result;
+    struct drainer d = {0};
+    d.s = connect_peer(0, &d.peer);
+    struct aio_task *t;
+    REQUIRE(aio_create_task(&t, write_and_drain, &d) == NULL);
+    while (!d.waiting) /* it runs while it can write, then suspends in drain */
+        REQUIRE(aio_sleep(0) == NULL);
+    aio_cancel(t);
+    struct error *err = aio_await(t, NULL);
+    EXPECT(err && strcmp(err->type, "CancelledError") == 0);
+    error_free(err);
+    EXPECT(aio_write_buffer_size(d.s) > KEPT_CHUNK);
+    EXPECT(aio_run_in_executor(NULL, read_all, &d, NULL) == NULL);
+    EXPECT(aio_write_buffer_size(d.s) == 0);
+    aio_close(d.s);
+    close(d.peer);
+    return NULL;
+}
+
+static void a_cancelled_drain_keeps_its_queue(void)
+{
+    RUN(cancelled_drain);
+}
+
+/* A hundred refused connections and a hundred cancelled ones leave no
+ * descriptor behind. */
+static struct error *refused_many(void *arg, void **result)
+{
+    (void)arg, (void)result;
+    int port;
+    int fd = raw_socket(false, &port); /* bound, not listening: refused */
+    int before = count_fds();
+    for (int i = 0; i < 100; i++) {
+        struct aio_stream *s;
+        struct error *err = aio_open_connection("127.0.0.1", port, 0, &s);
+        EXPECT(err && strcmp(err->type, "ConnectionRefusedError") == 0);
+        error_free(err);
+    }
+    EXPECT(count_fds() == before);
+    close(fd);
+    return NULL;
+}
+
+static void refused_connections_leave_no_descriptor(void)
+{
+    RUN(refused_many);
+}
+
 static const struct expect_case cases[] = {
     EXPECT_CASE(test_readline),
     EXPECT_CASE(test_readline_limit),
@@ -1268,6 +1681,14 @@ static const struct expect_case cases[] = {
     EXPECT_CASE(calls_outside_a_loop),
     EXPECT_CASE(names_are_not_looked_up),
     EXPECT_CASE(accept_emfile_is_logged_and_retried),
+    EXPECT_CASE(readline_limit_edges),
+    EXPECT_CASE(readline_of_a_huge_line_at_its_limit),
+    EXPECT_CASE(server_close_while_connections_drain),
+    EXPECT_CASE(server_close_while_connections_flush_on_return),
+    EXPECT_CASE(aio_run_returns_with_a_connection_mid_drain),
+    EXPECT_CASE(a_failing_callbacks_reply_is_still_sent),
+    EXPECT_CASE(a_cancelled_drain_keeps_its_queue),
+    EXPECT_CASE(refused_connections_leave_no_descriptor),
 };
 
 int main(int argc, char **argv)

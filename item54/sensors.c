@@ -5,7 +5,7 @@
  * around blocking calls. The start barrier is such a blocking call: a thread
  * that waited on it while holding the GIL would deadlock the others.
  */
-#include "worker.h"
+#include "sensors.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -15,12 +15,11 @@
 #include "clock.h"
 #include "gil.h"
 
-/* The emulated interpreter spins this many empty steps per bytecode: about
- * 50 ns here, so one reading plus one increment (11 bytecodes) takes about
- * 0.6 us and the book's 500,000 take 0.3 s or more: some 60 switch intervals,
- * so every run sees dozens of switches. That is slower than CPython (3.9 runs
- * the book's Counter in about 0.1 s, 3.11 in 0.03 s), but at C's own speed the
- * run would end inside the first 5 ms interval and the GIL would never switch. */
+/* The emulated interpreter spins this many empty steps per bytecode, so that
+ * the book's 500,000 increments (11 bytecodes each, with the reading) span
+ * many 5 ms switch intervals and every run sees the GIL change hands. At C's
+ * own speed the run would end inside the first interval and the GIL would
+ * never switch. The cost per bytecode is in the README's Measured section. */
 #define BYTECODE_COST 150
 
 /* Reading a sensor: "..." in the book; the loop, the call and the read are
@@ -99,10 +98,12 @@ void run_sensor_workers(const struct sensor_run *run, increment_fn *increment, v
 void sensor_parse_flags(int argc, char **argv, const char *summary, struct sensor_run *run)
 {
     double interval_ms = run->switch_interval * 1e3;
+    bool no_gil = false;
     const struct cli_flag flags[] = {
         {"--threads", CLI_INT, &run->threads, 1, 1024, "N", "worker threads, one per sensor"},
         {"--count", CLI_INT, &run->how_many, 0, 100000000, "N", "readings per sensor (how_many)"},
-        {"--gil", CLI_SWITCH, &run->gil, 0, 0, NULL, "run the workers under the emulated GIL"},
+        {"--gil", CLI_SWITCH, &run->gil, 0, 0, NULL, "run the threads under the emulated GIL only"},
+        {"--no-gil", CLI_SWITCH, &no_gil, 0, 0, NULL, "run the threads free (no GIL) only"},
         {"--switch-interval-ms", CLI_DOUBLE, &interval_ms, 0.001, 1000, "MS",
          "the emulated GIL's switch interval"},
         {"--time", CLI_SWITCH, &run->time, 0, 0, NULL, "print the time taken to stderr"},
@@ -110,5 +111,7 @@ void sensor_parse_flags(int argc, char **argv, const char *summary, struct senso
     };
     const struct cli cli = {summary, flags, NULL};
     cli_parse_or_exit(&cli, argc, argv, NULL);
+    if (run->gil && no_gil)
+        cli_usage_error(&cli, "--gil and --no-gil: choose one");
     run->switch_interval = interval_ms / 1e3;
 }

@@ -1,8 +1,9 @@
-/* The book's `worker` and its thread harness, shared by race, locked and
- * atomic, which differ only in their Counter (as the book re-runs the same
- * workers with a LockingCounter). */
-#ifndef ITEM54_WORKER_H
-#define ITEM54_WORKER_H
+/* sensors: the book's light-sensor run (its `worker` and the loop that
+ * starts and joins one thread per sensor), shared by race, locked and atomic,
+ * which differ only in their Counter, as the book re-runs the same workers
+ * with a LockingCounter. */
+#ifndef ITEM54_SENSORS_H
+#define ITEM54_SENSORS_H
 
 #include <stdbool.h>
 
@@ -22,7 +23,8 @@ struct sensor_run {
 
 typedef void increment_fn(void *counter, long offset);
 
-/* Parse the flags every counter program shares; exits 2 on bad input. */
+/* Parse the flags every counter program shares; exits 2 on bad input.
+ * The threads are free C threads unless --gil is given. */
 void sensor_parse_flags(int argc, char **argv, const char *summary, struct sensor_run *run);
 
 /* Start run->threads workers together (a barrier), each reading its sensor
