@@ -10,6 +10,8 @@
  *   after the read would be wrong: the writer could write and end between the
  *   read and the load, and its last line would be lost. The same holds for a
  *   watched process: its writes are done before its pidfd turns readable.
+ *   merge_failed is atomic: any tailer sets it when it fails, every readline
+ *   loads it (a stop signal only; the error itself travels back by return).
  *   The stats arrays are written at distinct slots (one writer thread per
  *   input row; output writes are serialised by each program) and read after
  *   every thread has been joined.

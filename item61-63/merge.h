@@ -26,6 +26,9 @@
  *   written to it was read: readline returns no line (NULL, no error) only
  *   then. An input ends when its writer thread has finished (the built-in
  *   demo), or when process --until-pid has exited (external mode).
+ * - External mode, like tail -f: an input cut shorter while tailed is read
+ *   again from its start; a tailer that fails (a write to a full disk) ends
+ *   every other tailer, so the program exits 1 at once instead of tailing on.
  * - confirm_merge matches a line to its input by the exact name (the book
  *   matches by prefix, so input `1` would claim the lines of input `10`), and
  *   says which input differs and how, instead of a bare assert.
