@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
-# Items 56-59: the Game of Life, serial and fanned out with threads, a queue
-# pipeline and a thread pool (item56-60/*.c, tests/unit/test_life.c).
+# Items 56-60: the Game of Life, serial and fanned out with threads, a queue
+# pipeline, a thread pool and coroutines, stackful and stackless
+# (item56-60/*.c, tests/unit/test_life.c).
 bats_require_minimum_version 1.5.0
 load helpers
 
@@ -8,6 +9,9 @@ setup() {
     L=$BIN/item56-60
     P=$PWD/item56-60/patterns
     VARIANTS=(threaded pipeline "pipeline --phased" pool)
+    # Item 60: stackful tasks on common/aio, and stackless frames on its loop layer.
+    COROUTINES=(coroutines "coroutines --async-neighbors" "coroutines --loop-per-generation"
+        stackless "stackless --async-neighbors")
 }
 
 # The book's five columns (identical in Items 56-60).
@@ -50,9 +54,9 @@ final() {
     [ ! -s "$BATS_TEST_TMPDIR/err" ]
 }
 
-@test "threaded, pipeline, pipeline --phased, pool: with no flags print the book's five columns, byte for byte" {
+@test "threaded, pipeline, pool, coroutines, stackless (each way): with no flags print the book's five columns, byte for byte" {
     book_columns >"$BATS_TEST_TMPDIR/want"
-    for v in "${VARIANTS[@]}"; do
+    for v in "${VARIANTS[@]}" "${COROUTINES[@]}"; do
         timeout 10 "$L/"$v >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err"
         cmp "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/want"
         [ ! -s "$BATS_TEST_TMPDIR/err" ]
@@ -88,7 +92,7 @@ expect_aligned() {
 }
 
 @test "columns stay aligned for even widths and two-digit indices, in every variant" {
-    for v in serial threaded pool pipeline; do
+    for v in serial threaded pool pipeline coroutines stackless; do
         run -0 timeout 10 "$L/$v" --pattern "$P/blinker.cells" --height 4 --width 6 --at 1,1 --generations 11
         rows=("${lines[@]: -5}") # serial prints the starting grid first
         [ "${rows[0]}" = "  0    |   1    |   2    |   3    |   4    |   5    |   6    |   7    |   8    |   9    |   10   |   11  " ]
@@ -135,7 +139,7 @@ expect_aligned() {
         read -r name h w at n <<<"$case"
         args=(--pattern "$P/$name.cells" --height "$h" --width "$w" --at "$at" --generations "$n")
         want=$(final serial "${args[@]}")
-        for v in "${VARIANTS[@]}"; do
+        for v in "${VARIANTS[@]}" "${COROUTINES[@]}"; do
             got=$(final $v "${args[@]}")
             [ "$got" = "$want" ] || {
                 echo "$v ${args[*]}: got"$'\n'"$got"$'\n'"want"$'\n'"$want"
@@ -152,8 +156,8 @@ expect_aligned() {
         args=(--pattern "$BATS_TEST_TMPDIR/soup.cells" --height "$h" --width "$w" --generations 6)
         want=$(final serial "${args[@]}")
         [[ $want == *"*"* ]] || [ "$h" -lt 3 ] # a real soup keeps something alive
-        for v in "${VARIANTS[@]}"; do
-            [ "$v" = threaded ] && workers=() || workers=(--workers 3)
+        for v in "${VARIANTS[@]}" "${COROUTINES[@]}"; do
+            [[ $v == pool* || $v == pipeline* ]] && workers=(--workers 3) || workers=()
             got=$(final $v "${args[@]}" "${workers[@]}")
             [ "$got" = "$want" ]
         done
@@ -165,7 +169,7 @@ expect_aligned() {
         read -r name h w period <<<"$case"
         args=(--pattern "$P/$name.cells" --height "$h" --width "$w" --at 1,1)
         start=$(final serial "${args[@]}" --generations 0)
-        for v in serial "${VARIANTS[@]}"; do
+        for v in serial "${VARIANTS[@]}" "${COROUTINES[@]}"; do
             got=$(final $v "${args[@]}" --generations "$period")
             [ "$got" = "$start" ]
             got=$(final $v "${args[@]}" --generations 1)
@@ -176,7 +180,7 @@ expect_aligned() {
 
 @test "a glider crosses an 8x8 torus and comes back to where it started after 32 steps" {
     start=$(final serial --pattern "$P/glider.cells" --height 8 --width 8 --generations 0)
-    for v in serial threaded pool; do
+    for v in serial threaded pool coroutines stackless; do
         got=$(final $v --pattern "$P/glider.cells" --height 8 --width 8 --generations 32)
         [ "$got" = "$start" ]
     done
@@ -298,6 +302,86 @@ expect_aligned() {
     [[ ${stderr_lines[1]} == *"vm.max_map_count ("* ]]
 }
 
+# ---- Item 60: coroutines (a task per cell) and stackless (a frame per cell) ----
+
+@test "coroutines and stackless agree with serial on --final for larger soups (2,400 and 10,000 cells), awaited neighbours or not" {
+    cases=("40 60 11 3" "100 100 12 2")
+    # Under a sanitizer a task's stack costs far more (TSan: about 850 KB of
+    # shadow and fiber state per live task), so the soup is smaller there.
+    [ "${SANITIZED:-0}" = 1 ] && cases=("16 20 11 3")
+    for case in "${cases[@]}"; do
+        read -r h w seed n <<<"$case"
+        soup "$BATS_TEST_TMPDIR/soup.cells" "$h" "$w" "$seed"
+        args=(--pattern "$BATS_TEST_TMPDIR/soup.cells" --height "$h" --width "$w" --generations "$n")
+        want=$(final serial "${args[@]}")
+        for v in "${COROUTINES[@]}"; do
+            got=$(final $v "${args[@]}")
+            [ "$got" = "$want" ] || {
+                echo "$v ${args[*]} differs from serial"
+                false
+            }
+        done
+    done
+}
+
+@test "coroutines --fail-at: the error comes out of gather and out of aio_run: OSError on stderr, nothing on stdout, exit 1" {
+    for v in coroutines "coroutines --async-neighbors" "coroutines --loop-per-generation"; do
+        run -1 --separate-stderr timeout 10 "$L/"$v --fail-at 2,3
+        [ "$output" = "" ]
+        [ "$stderr" = "OSError: Problem with I/O" ]
+    done
+}
+
+@test "stackless --fail-at: the first error ends the run the same way: OSError on stderr, nothing on stdout, exit 1" {
+    for v in stackless "stackless --async-neighbors"; do
+        run -1 --separate-stderr timeout 10 "$L/"$v --fail-at 2,3
+        [ "$output" = "" ]
+        [ "$stderr" = "OSError: Problem with I/O" ]
+    done
+}
+
+@test "coroutines, stackless --fail-at on a 16x16 grid: the first, last or middle cell fails, the other 255 still finish, exit 1" {
+    # With a round trip to wait for, the failing cell's error arrives while
+    # the others are suspended: they must still be waited for and freed
+    # (ASan's leak check sees any task or frame left behind).
+    for v in "${COROUTINES[@]}"; do
+        for at in 0,0 15,15 8,7; do
+            run -1 --separate-stderr timeout 20 "$L/"$v --height 16 --width 16 --io-ms 1 --fail-at $at --final
+            [ "$output" = "" ]
+            [ "${stderr_lines[-1]}" = "OSError: Problem with I/O" ]
+        done
+    done
+}
+
+@test "--stats: time per generation and resident bytes per suspended task on stderr; stdout unchanged" {
+    for v in "${COROUTINES[@]}"; do
+        want=$(final $v --height 16 --width 16 --generations 2)
+        run -0 --separate-stderr timeout 20 "$L/"$v --height 16 --width 16 --generations 2 --final --stats
+        [ "$output" = "$want" ]
+        [[ ${stderr_lines[0]} =~ ^Resident\ memory\ per\ suspended\ task:\ -?[0-9]+\ bytes\ \(256\ tasks,\ VmRSS\ [+-][0-9]+\.[0-9]\ MiB\)$ ]]
+        [[ ${stderr_lines[1]} =~ ^Generation\ 1:\ Took\ [0-9]+\.[0-9]{3}\ seconds$ ]]
+        [[ ${stderr_lines[3]} =~ ^Per\ generation:\ Took\ [0-9]+\.[0-9]{3}\ seconds$ ]]
+        [ "${#stderr_lines[@]}" -eq 4 ]
+    done
+}
+
+@test "coroutines, stackless --io-ms: the time per generation on stderr, the columns on stdout" {
+    for v in coroutines stackless; do
+        run -0 --separate-stderr timeout 20 "$L/$v" --io-ms 1 --generations 2
+        [ "${#lines[@]}" -eq 6 ]
+        [ "${lines[0]}" = "    0     |     1     |     2    " ]
+        [[ ${stderr_lines[0]} =~ ^Generation\ 1:\ Took\ [0-9]+\.[0-9]{3}\ seconds$ ]]
+        [[ ${stderr_lines[-1]} =~ ^Per\ generation:\ Took\ [0-9]+\.[0-9]{3}\ seconds$ ]]
+    done
+}
+
+@test "coroutines, stackless: --generations 0 prints the starting grid alone and runs no loop" {
+    for v in "${COROUTINES[@]}"; do
+        run -0 timeout 10 "$L/"$v --generations 0
+        [ "$output" = "$(printf '%s\n' '    0    ' '---*-----' '----*----' '--***----' '---------' '---------')" ]
+    done
+}
+
 # ---- bad input ----
 
 # bad_pattern PROG FILE MESSAGE ARGS...: PROG --pattern FILE exits 2, prints
@@ -390,7 +474,7 @@ bad_pattern() {
 @test "bad flags exit 2 with one line naming the flag, then the usage, nothing on stdout" {
     for args in "--height 0" "--width abc" "--at 1" "--fail-at x,1" "--generations -1" \
         "--io-ms -5" "--height 1001" "--at 1,-2" "--io-ms"; do
-        for v in serial threaded; do
+        for v in serial threaded coroutines stackless; do
             run -2 --separate-stderr timeout 10 "$L/$v" $args
             [ "$output" = "" ]
             [[ ${stderr_lines[0]} == "$v: ${args%% *}: "* ]]
@@ -403,6 +487,20 @@ bad_pattern() {
     [ "${stderr_lines[0]}" = "serial: unknown flag '--workers'" ]
     run -2 --separate-stderr timeout 10 "$L/threaded" --phased
     [ "${stderr_lines[0]}" = "threaded: unknown flag '--phased'" ]
+    for v in coroutines stackless; do # one thread, no workers: --workers is not theirs
+        run -2 --separate-stderr timeout 10 "$L/$v" --workers 3
+        [ "$output" = "" ]
+        [ "${stderr_lines[0]}" = "$v: unknown flag '--workers'" ]
+        [[ ${stderr_lines[1]} == "usage: $v "* ]]
+        run -2 --separate-stderr timeout 10 "$L/$v" --fail-at 2,9
+        [ "${stderr_lines[0]}" = "$v: --fail-at: 2,9 is outside the 5 x 9 grid" ]
+        run -2 --separate-stderr timeout 10 "$L/$v" --stats=yes
+        [[ ${stderr_lines[0]} == "$v: --stats"* ]]
+    done
+    run -2 --separate-stderr timeout 10 "$L/stackless" --loop-per-generation
+    [ "${stderr_lines[0]}" = "stackless: unknown flag '--loop-per-generation'" ]
+    run -2 --separate-stderr timeout 10 "$L/serial" --async-neighbors
+    [ "${stderr_lines[0]}" = "serial: unknown flag '--async-neighbors'" ]
     for v in pool pipeline; do
         run -2 --separate-stderr timeout 10 "$L/$v" --workers 0
         [ "${stderr_lines[0]}" = "$v: --workers: expected an integer from 1 to 1024, got '0'" ]
@@ -410,7 +508,7 @@ bad_pattern() {
 }
 
 @test "--help: usage and every flag on stdout, exit 0" {
-    for v in serial threaded pipeline pool; do
+    for v in serial threaded pipeline pool coroutines stackless; do
         run -0 --separate-stderr timeout 10 "$L/$v" --help
         [[ ${lines[0]} == "usage: $v [--height H] [--width W] [--pattern FILE] [--at Y,X] [--generations N]"* ]]
         [[ $output == *"--fail-at Y,X"* ]]
@@ -420,4 +518,9 @@ bad_pattern() {
     [[ $output == *"--phased"* && $output == *"--workers N"*"(default 5)"* ]]
     run -0 timeout 10 "$L/pool" --help
     [[ $output == *"--workers N"*"(default 10)"* ]]
+    run -0 timeout 10 "$L/coroutines" --help
+    [[ $output == *"--async-neighbors"* && $output == *"--loop-per-generation"* && $output == *"--stats"* ]]
+    [[ $output == *"--io-ms MS"*"an awaited sleep"* && $output != *"--workers"* ]]
+    run -0 timeout 10 "$L/stackless" --help
+    [[ $output == *"--async-neighbors"* && $output == *"--stats"* && $output != *"--workers"* ]]
 }

@@ -1,0 +1,197 @@
+/* coroutines: Item 60, the Game of Life on coroutines (common/aio): simulate
+ * fans out one task per cell and gathers them; game_logic awaits its round
+ * trip instead of blocking a thread. One thread, one event loop, no locks.
+ *
+ *   ./item56-60/coroutines                       the same columns as serial
+ *   ./item56-60/coroutines --io-ms 100           one round trip per generation: ~0.1 s
+ *   ./item56-60/coroutines --height 250 --width 400 --io-ms 100 --generations 3 --stats
+ *   ./item56-60/coroutines --fail-at 2,3         the error comes out of gather: exit 1
+ *   ./item56-60/coroutines --async-neighbors     count_neighbors awaits each of its 8 reads
+ *   ./item56-60/coroutines --loop-per-generation the book's asyncio.run in every generation
+ *
+ * Look for: 100,000 cells still take about one round trip per generation,
+ * where threaded needs a thread per cell and pool a wave per 10 cells;
+ * --stats shows what each waiting task holds (its stack's touched pages).
+ * Each `if ((err = ...)) return err;` after a call that can suspend is where
+ * the book writes await. Because a task has its own stack, only the calls
+ * that wait are awaits: compare with stackless, which has no stack per cell
+ * and pays for it with a resume point in every caller.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "aio.h"
+#include "check.h"
+#include "life.h"
+#include "rss.h"
+
+static bool async_neighbors; /* --async-neighbors: count_neighbors does I/O too */
+static bool measure_pending; /* --stats: measure the first generation's waiting tasks */
+
+/* async def count_neighbors(y, x, get): each of the 8 reads (N, NE, E, SE,
+ * S, SW, W, NW, as life.c's) is now a round trip that suspends once. */
+static struct error *async_count_neighbors(long y, long x, struct getter get, int *count)
+{
+    static const int dy[8] = {-1, -1, 0, 1, 1, 1, 0, -1};
+    static const int dx[8] = {0, 1, 1, 1, 0, -1, -1, -1};
+    struct error *err;
+    *count = 0;
+    for (int i = 0; i < 8; i++) {
+        if ((err = aio_sleep(0))) /* await the read */
+            return err;
+        if (get_state(get, y + dy[i], x + dx[i]) == ALIVE)
+            (*count)++;
+    }
+    return NULL;
+}
+
+/* async def game_logic(state, neighbors), with data = await my_socket.read(50). */
+static struct error *async_game_logic(char state, int neighbors, long y, long x, char *next_state)
+{
+    struct error *err;
+    if ((err = aio_sleep(socket_latency()))) /* await the round trip */
+        return err;
+    if ((err = socket_reply(y, x))) /* what came back: OSError at --fail-at */
+        return err;
+    *next_state = conway_rules(state, neighbors);
+    return NULL;
+}
+
+struct cell { /* step_cell(y, x, grid.get, next_grid.set) */
+    long y, x;
+    struct getter get;
+    struct setter set;
+};
+
+/* async def step_cell(y, x, get, set): each task runs this. */
+AIO_COROUTINE(async_step_cell)
+static struct error *async_step_cell(void *arg, void **result)
+{
+    struct cell *c = arg;
+    struct error *err;
+    *result = NULL;
+    char state = get_state(c->get, c->y, c->x);
+    int neighbors;
+    if (!async_neighbors)
+        neighbors = count_neighbors(c->y, c->x, c->get);
+    else if ((err = async_count_neighbors(c->y, c->x, c->get, &neighbors))) /* await */
+        return err;
+    char next_state;
+    if ((err = async_game_logic(state, neighbors, c->y, c->x, &next_state))) /* await */
+        return err;
+    set_state(c->set, c->y, c->x, next_state);
+    return NULL;
+}
+
+/* async def simulate(grid): returns the next grid. No LockingGrid: every
+ * task runs in this one thread, and only while the others wait. */
+AIO_COROUTINE(simulate)
+static struct error *simulate(void *arg, void **result)
+{
+    struct grid *grid = arg;
+    long width = grid->width, cells = grid->height * width;
+    long rss_before = measure_pending ? resident_bytes() : 0;
+    struct grid *next_grid = grid_create(grid->height, width);
+    struct cell *args = xcalloc((size_t)cells, sizeof *args);
+    struct aio_task **tasks = xcalloc((size_t)cells, sizeof *tasks);
+
+    struct error *err = NULL;
+    long created = 0;
+    for (; created < cells; created++) {
+        args[created] = (struct cell){created / width, created % width, grid_getter(grid),
+                                      grid_setter(next_grid)};
+        if ((err = aio_create_task(&tasks[created], async_step_cell, &args[created]))) /* Fan out */
+            break; /* no stack for one more task (OSError) */
+    }
+    if (!err && measure_pending && !(err = aio_sleep(0))) { /* every task runs to its first await */
+        rss_report(cells, rss_before);
+        measure_pending = false;
+    }
+    if (err) /* stop the tasks made so far; gather still waits for them: they use args */
+        for (long i = 0; i < created; i++)
+            aio_cancel(tasks[i]);
+    struct error *raised = aio_gather(tasks, (size_t)created, NULL); /* Fan in */
+    if (err)
+        error_free(raised); /* the CancelledErrors we caused */
+    else
+        err = raised; /* the first step_cell that failed: gather re-raises it here */
+    free(tasks);
+    free(args);
+    if (err) {
+        grid_destroy(next_grid);
+        return err;
+    }
+    *result = next_grid;
+    return NULL;
+}
+
+struct generations {
+    struct life_run *run;
+    struct grid *grid;
+    bool loop_per_generation;
+};
+
+/* The driving loop: columns.append(str(grid)); grid = ... N times. Each
+ * grid is recorded as soon as it exists, so that a generation's time is its
+ * simulation (and, --loop-per-generation, its loop), not the final close. */
+AIO_COROUTINE(run_generations)
+static struct error *run_generations(void *arg, void **result)
+{
+    struct generations *g = arg;
+    struct error *err = NULL;
+    *result = NULL;
+    life_record(g->run, grid_str(g->grid));
+    for (long i = 0; i < g->run->opt.generations && !err; i++) {
+        void *next_grid = NULL;
+        if (g->loop_per_generation) /* the book: grid = asyncio.run(simulate(grid)) */
+            err = aio_run(simulate, g->grid, &next_grid);
+        else /* grid = await simulate(grid), on the loop that is already running */
+            err = simulate(g->grid, &next_grid);
+        if (!err) {
+            grid_destroy(g->grid);
+            g->grid = next_grid;
+            life_record(g->run, grid_str(g->grid));
+        }
+    }
+    return err;
+}
+
+int main(int argc, char **argv)
+{
+    bool stats = false;
+    struct generations g = {0};
+    const struct cli_flag extra[] = {
+        {"--async-neighbors", CLI_SWITCH, &async_neighbors, 0, 0, NULL,
+         "count_neighbors awaits each of its 8 reads (Item 60's last example)"},
+        {"--loop-per-generation", CLI_SWITCH, &g.loop_per_generation, 0, 0, NULL,
+         "a new event loop for every generation, as the book's asyncio.run(simulate(grid))"},
+        {"--stats", CLI_SWITCH, &stats, 0, 0, NULL,
+         "stderr: seconds per generation, resident bytes per suspended task"},
+        {0},
+    };
+    struct life_run run = {.opt = LIFE_OPTIONS_DEFAULTS};
+    run.opt.io_ms_help = "simulated I/O latency in game_logic (an awaited sleep)";
+    life_start(&run, argc, argv, "Item 60: the Game of Life on coroutines, a task per cell.",
+               extra);
+    run.opt.time |= stats;
+    measure_pending = stats;
+
+    g.run = &run;
+    g.grid = grid_create(run.opt.height, run.opt.width);
+    life_seed(&run, grid_setter(g.grid));
+    void *unused;
+    /* One loop for all generations; the book starts and closes one per generation. */
+    struct error *err = g.loop_per_generation ? run_generations(&g, &unused)
+                                              : aio_run(run_generations, &g, &unused);
+    if (err) { /* out of gather, out of aio_run: uncaught, as in Python */
+        fflush(stdout);
+        error_print(stderr, err);
+        error_free(err);
+        grid_destroy(g.grid);
+        life_abandon(&run);
+        return 1;
+    }
+    grid_destroy(g.grid);
+    life_finish(&run);
+    return 0;
+}
