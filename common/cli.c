@@ -171,6 +171,10 @@ enum cli_status cli_parse(const struct cli *cli, int argc, char **argv, char ***
         }
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
             return CLI_HELP;
+        if (strncmp(arg, "--help=", 7) == 0) {
+            snprintf(errbuf, errlen, "--help: takes no value, got '%s'", arg + 7);
+            return CLI_ERROR;
+        }
         if (arg[0] == '-' && arg[1] != '-' && arg[1] != '\0') {
             snprintf(errbuf, errlen, "unknown flag '%s' (flags start with --)", arg);
             return CLI_ERROR;
@@ -231,17 +235,34 @@ void cli_usage(const struct cli *cli, FILE *out)
     fputc('\n', out);
 }
 
+/* The range a number must lie in, then its default: ", 1 to 1024 (default 5)".
+ * A default outside the range is a "none" the flag cannot be set to (run's
+ * --timeout defaults to waiting for ever, which no number means): say so
+ * instead of printing a value that would be refused. */
 static void print_default(const struct cli_flag *f, FILE *out)
 {
     switch (f->kind) {
-    case CLI_INT:
-        fprintf(out, " (default %ld)", *(long *)f->value);
+    case CLI_INT: {
+        long v = *(long *)f->value;
+        fprintf(out, ", %.0f to %.0f", f->min, f->max);
+        if (v >= f->min && v <= f->max)
+            fprintf(out, " (default %ld)", v);
+        else
+            fprintf(out, " (default: none)");
         break;
-    case CLI_DOUBLE:
-        fprintf(out, " (default %g)", *(double *)f->value);
+    }
+    case CLI_DOUBLE: {
+        double v = *(double *)f->value;
+        fprintf(out, ", %.15g to %.15g", f->min, f->max);
+        if (v >= f->min && v <= f->max)
+            fprintf(out, " (default %g)", v);
+        else
+            fprintf(out, " (default: none)");
         break;
+    }
     case CLI_PAIR: { /* a default below min means "none" (Life's --fail-at -1,-1) */
         const struct cli_pair *pair = f->value;
+        fprintf(out, ", each %.0f to %.0f", f->min, f->max);
         if (pair->first >= f->min && pair->second >= f->min)
             fprintf(out, " (default %ld,%ld)", pair->first, pair->second);
         break;

@@ -17,16 +17,13 @@
  * that wait are awaits: compare with stackless, which has no stack per cell
  * and pays for it with a resume point in every caller.
  */
-#include <stdio.h>
 #include <stdlib.h>
 
 #include "aio.h"
 #include "check.h"
-#include "life.h"
-#include "rss.h"
+#include "coro_life.h"
 
-static bool async_neighbors; /* --async-neighbors: count_neighbors does I/O too */
-static bool measure_pending; /* --stats: measure the first generation's waiting tasks */
+static struct coro_flags flags; /* --async-neighbors, --loop-per-generation, --stats */
 
 /* async def count_neighbors(y, x, get): each of the 8 reads (N, NE, E, SE,
  * S, SW, W, NW, as life.c's) is now a round trip that suspends once. */
@@ -72,7 +69,7 @@ static struct error *async_step_cell(void *arg, void **result)
     *result = NULL;
     char state = get_state(c->get, c->y, c->x);
     int neighbors;
-    if (!async_neighbors)
+    if (!flags.async_neighbors)
         neighbors = count_neighbors(c->y, c->x, c->get);
     else if ((err = async_count_neighbors(c->y, c->x, c->get, &neighbors))) /* await */
         return err;
@@ -90,7 +87,7 @@ static struct error *simulate(void *arg, void **result)
 {
     struct grid *grid = arg;
     long width = grid->width, cells = grid->height * width;
-    long rss_before = measure_pending ? resident_bytes() : 0;
+    coro_stats_before(); /* --stats: VmRSS before this generation's tasks exist */
     struct grid *next_grid = grid_create(grid->height, width);
     struct cell *args = xcalloc((size_t)cells, sizeof *args);
     struct aio_task **tasks = xcalloc((size_t)cells, sizeof *tasks);
@@ -103,10 +100,8 @@ static struct error *simulate(void *arg, void **result)
         if ((err = aio_create_task(&tasks[created], async_step_cell, &args[created]))) /* Fan out */
             break; /* no stack for one more task (OSError) */
     }
-    if (!err && measure_pending && !(err = aio_sleep(0))) { /* every task runs to its first await */
-        rss_report(cells, rss_before);
-        measure_pending = false;
-    }
+    if (!err && coro_stats_pending() && !(err = aio_sleep(0))) /* each task to its first await */
+        coro_stats_report(cells);
     if (err) /* stop the tasks made so far; gather still waits for them: they use args */
         for (long i = 0; i < created; i++)
             aio_cancel(tasks[i]);
@@ -125,73 +120,23 @@ static struct error *simulate(void *arg, void **result)
     return NULL;
 }
 
-struct generations {
-    struct life_run *run;
-    struct grid *grid;
-    bool loop_per_generation;
-};
-
-/* The driving loop: columns.append(str(grid)); grid = ... N times. Each
- * grid is recorded as soon as it exists, so that a generation's time is its
- * simulation (and, --loop-per-generation, its loop), not the final close. */
-AIO_COROUTINE(run_generations)
-static struct error *run_generations(void *arg, void **result)
+/* One generation of the driving loop: grid = await simulate(grid), on the
+ * loop that runs them all; --loop-per-generation, the book's
+ * grid = asyncio.run(simulate(grid)), a loop built and closed each time. */
+static struct error *next_generation(void *grid, void **next_grid)
 {
-    struct generations *g = arg;
-    struct error *err = NULL;
-    *result = NULL;
-    life_record(g->run, grid_str(g->grid));
-    for (long i = 0; i < g->run->opt.generations && !err; i++) {
-        void *next_grid = NULL;
-        if (g->loop_per_generation) /* the book: grid = asyncio.run(simulate(grid)) */
-            err = aio_run(simulate, g->grid, &next_grid);
-        else /* grid = await simulate(grid), on the loop that is already running */
-            err = simulate(g->grid, &next_grid);
-        if (!err) {
-            grid_destroy(g->grid);
-            g->grid = next_grid;
-            life_record(g->run, grid_str(g->grid));
-        }
-    }
-    return err;
+    if (flags.loop_per_generation)
+        return aio_run(simulate, grid, next_grid);
+    return simulate(grid, next_grid);
 }
 
 int main(int argc, char **argv)
 {
-    bool stats = false;
-    struct generations g = {0};
-    const struct cli_flag extra[] = {
-        {"--async-neighbors", CLI_SWITCH, &async_neighbors, 0, 0, NULL,
-         "count_neighbors awaits each of its 8 reads (Item 60's last example)"},
-        {"--loop-per-generation", CLI_SWITCH, &g.loop_per_generation, 0, 0, NULL,
-         "a new event loop for every generation, as the book's asyncio.run(simulate(grid))"},
-        {"--stats", CLI_SWITCH, &stats, 0, 0, NULL,
-         "stderr: seconds per generation, resident bytes per suspended task"},
-        {0},
-    };
     struct life_run run = {.opt = LIFE_OPTIONS_DEFAULTS};
-    run.opt.io_ms_help = "simulated I/O latency in game_logic (an awaited sleep)";
-    life_start(&run, argc, argv, "Item 60: the Game of Life on coroutines, a task per cell.",
-               extra);
-    run.opt.time |= stats;
-    measure_pending = stats;
+    coro_life_start(&run, &flags, CORO_STACKFUL, argc, argv);
 
-    g.run = &run;
-    g.grid = grid_create(run.opt.height, run.opt.width);
-    life_seed(&run, grid_setter(g.grid));
-    void *unused;
-    /* One loop for all generations; the book starts and closes one per generation. */
-    struct error *err = g.loop_per_generation ? run_generations(&g, &unused)
-                                              : aio_run(run_generations, &g, &unused);
-    if (err) { /* out of gather, out of aio_run: uncaught, as in Python */
-        fflush(stdout);
-        error_print(stderr, err);
-        error_free(err);
-        grid_destroy(g.grid);
-        life_abandon(&run);
-        return 1;
-    }
-    grid_destroy(g.grid);
-    life_finish(&run);
-    return 0;
+    struct grid *grid = grid_create(run.opt.height, run.opt.width);
+    life_seed(&run, grid_setter(grid));
+    /* One loop for all generations (one task); the book starts and closes one per generation. */
+    return coro_life_run(&run, grid, next_generation, !flags.loop_per_generation);
 }

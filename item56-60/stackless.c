@@ -16,13 +16,11 @@
  * called again (see poll_step_cell). That is function colouring: make
  * count_neighbors wait and step_cell gains a resume point too.
  */
-#include <stdio.h>
 #include <stdlib.h>
 
 #include "aio.h"
 #include "check.h"
-#include "life.h"
-#include "rss.h"
+#include "coro_life.h"
 
 enum poll { READY, PENDING }; /* what a step of an async function returns */
 
@@ -37,17 +35,14 @@ struct cell {
     char state;                       /* step_cell's `state`, then game_logic's result */
 };
 
+static struct coro_flags flags; /* --async-neighbors, --stats */
+
 static struct {
     struct aio_loop *loop;
-    struct life_run *run;
-    struct grid *grid, *next_grid;
+    struct grid *grid, *next_grid; /* this generation's */
     struct cell *cells;
     long pending;        /* cells still running this generation: the fan-in */
-    long generation;     /* generations simulated so far */
-    struct error *error; /* the first error this generation (gather's) */
-    bool async_neighbors;
-    long rss_before;            /* --stats: VmRSS before the cells existed; -1: done */
-    struct aio_handle measured; /* --stats: runs once every cell waits */
+    struct error *error; /* the first error (gather's): it ends the run */
 } sim;
 
 static void resume(void *arg);
@@ -108,7 +103,7 @@ static enum poll poll_step_cell(struct cell *c, struct error **err)
         c->step_cell_at = 1;
         /* fall through */
     case 1: /* neighbors = await count_neighbors(y, x, get) */
-        if (!sim.async_neighbors)
+        if (!flags.async_neighbors)
             c->neighbors = (unsigned char)count_neighbors(y, x, grid_getter(sim.grid));
         else if (poll_count_neighbors(c, y, x) == PENDING)
             return PENDING;
@@ -124,8 +119,6 @@ static enum poll poll_step_cell(struct cell *c, struct error **err)
     return READY;
 }
 
-static void start_generation(void);
-
 /* What a task's step is in asyncio: the loop calls this for a cell whose
  * wait is over. A finished cell counts down the fan-in. */
 static void resume(void *arg)
@@ -137,78 +130,44 @@ static void resume(void *arg)
         sim.error = err; /* gather keeps the first error; the other cells still finish */
     else
         error_free(err);
-    if (--sim.pending > 0)
-        return;
-    grid_destroy(sim.grid); /* Fan in: every cell is done */
-    sim.grid = sim.next_grid;
-    sim.next_grid = NULL;
-    if (!sim.error) /* columns.append(str(grid)) */
-        life_record(sim.run, grid_str(sim.grid));
-    if (sim.error || ++sim.generation == sim.run->opt.generations)
+    if (--sim.pending == 0) /* Fan in: every cell is done */
         aio_loop_stop(sim.loop);
-    else
-        start_generation();
 }
 
-static void measured(void *arg)
+/* simulate(grid): a step for every cell (Fan out), then the loop runs
+ * until the last cell's fan-in stops it. */
+static struct error *simulate(void *arg, void **result)
 {
-    (void)arg;
-    rss_report(sim.pending, sim.rss_before);
-    sim.rss_before = -1;
-}
-
-/* A step for every cell: Fan out. */
-static void start_generation(void)
-{
-    long cells = sim.grid->height * sim.grid->width;
-    sim.next_grid = grid_create(sim.grid->height, sim.grid->width);
+    struct grid *grid = arg;
+    long cells = grid->height * grid->width;
+    if (!sim.loop && (sim.error = aio_loop_create(&sim.loop))) /* one loop for every generation */
+        return sim.error;
+    sim.grid = grid;
+    sim.next_grid = grid_create(grid->height, grid->width);
     sim.pending = cells;
     for (long i = 0; i < cells; i++)
         aio_call_soon(sim.loop, &sim.cells[i].wakeup, resume, &sim.cells[i]);
-    if (sim.rss_before >= 0) /* after every cell's first step: each is waiting */
-        aio_call_soon(sim.loop, &sim.measured, measured, NULL);
+    coro_stats_report_soon(sim.loop, cells); /* --stats: after every cell's first step */
+    aio_loop_run_forever(sim.loop);
+    if (sim.error)
+        grid_destroy(sim.next_grid);
+    else
+        *result = sim.next_grid;
+    return sim.error;
 }
 
 int main(int argc, char **argv)
 {
-    bool stats = false;
-    const struct cli_flag extra[] = {
-        {"--async-neighbors", CLI_SWITCH, &sim.async_neighbors, 0, 0, NULL,
-         "count_neighbors awaits each of its 8 reads: 8 more resume points"},
-        {"--stats", CLI_SWITCH, &stats, 0, 0, NULL,
-         "stderr: seconds per generation, resident bytes per suspended cell"},
-        {0},
-    };
     struct life_run run = {.opt = LIFE_OPTIONS_DEFAULTS};
-    run.opt.io_ms_help = "simulated I/O latency in game_logic (a timer on the loop)";
-    life_start(&run, argc, argv, "Beyond Item 60: the Game of Life on stackless coroutines.",
-               extra);
-    run.opt.time |= stats;
+    coro_life_start(&run, &flags, CORO_STACKLESS, argc, argv);
 
-    sim.run = &run;
-    sim.grid = grid_create(run.opt.height, run.opt.width);
-    life_seed(&run, grid_setter(sim.grid));
-    sim.rss_before = stats ? resident_bytes() : -1;
+    struct grid *grid = grid_create(run.opt.height, run.opt.width);
+    life_seed(&run, grid_setter(grid));
+    coro_stats_before(); /* --stats: VmRSS before the cells exist */
     sim.cells = xcalloc((size_t)(run.opt.height * run.opt.width), sizeof *sim.cells);
-    life_record(&run, grid_str(sim.grid));
-    struct error *err = aio_loop_create(&sim.loop);
-    if (!err && run.opt.generations > 0) {
-        start_generation();
-        aio_loop_run_forever(sim.loop); /* until the last generation's fan-in stops it */
-        err = sim.error;
-    }
+    int status = coro_life_run(&run, grid, simulate, false); /* simulate runs the loop */
     if (sim.loop)
         aio_loop_close(sim.loop);
     free(sim.cells);
-    if (err) {
-        fflush(stdout);
-        error_print(stderr, err);
-        error_free(err);
-        grid_destroy(sim.grid);
-        life_abandon(&run);
-        return 1;
-    }
-    grid_destroy(sim.grid);
-    life_finish(&run);
-    return 0;
+    return status;
 }

@@ -10,6 +10,8 @@
  *   after the read would be wrong: the writer could write and end between the
  *   read and the load, and its last line would be lost. The same holds for a
  *   watched process: its writes are done before its pidfd turns readable.
+ *   merge_failed is atomic: any tailer sets it when it fails, every readline
+ *   loads it (a stop signal only; the error itself travels back by return).
  *   The stats arrays are written at distinct slots (one writer thread per
  *   input row; output writes are serialised by each program) and read after
  *   every thread has been joined.
@@ -79,12 +81,37 @@ static void make_room(struct input_handle *h)
     h->held = xrealloc(h->held, h->cap);
 }
 
+/* Set when a tailer fails (a write to a full disk, say): every other tailer
+ * stops at its next readline instead of tailing on until its input ends. */
+static atomic_bool merge_failed;
+
+static struct error *tailer_failed(struct error *err)
+{
+    atomic_store(&merge_failed, true);
+    return err;
+}
+
+/* The read found nothing: was the file cut shorter than where we are? Then
+ * start again from its beginning, as tail -f does. */
+static bool truncated(struct input_handle *h)
+{
+    struct stat st;
+    off_t at = lseek(h->fd, 0, SEEK_CUR);
+    if (at <= 0 || fstat(h->fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size >= at)
+        return false;
+    warn("%s: file truncated", h->name);
+    CHECK_SYS(lseek(h->fd, 0, SEEK_SET));
+    return true;
+}
+
 struct error *readline(struct input_handle *handle, struct line **line)
 {
     struct input_handle *h = handle;
     *line = NULL;
     if (atomic_load_explicit(&h->end->closed, memory_order_acquire))
         return NULL; /* the book's handle.close(): stop, read or not */
+    if (atomic_load(&merge_failed))
+        return NULL; /* another tailer failed: the merge is over */
     for (;;) {
         char *start = h->held + h->pos;
         char *newline = h->len > h->pos ? memchr(start, '\n', h->len - h->pos) : NULL;
@@ -101,6 +128,13 @@ struct error *readline(struct input_handle *handle, struct line **line)
             return error_new("OSError", "read %s: %s", h->name, strerror(errno));
         if (got > 0) {
             h->len += (size_t)got;
+            continue;
+        }
+        if (!h->book_readline && truncated(h)) {
+            if (h->len > h->pos) { /* the old file's last line: it will never be finished */
+                *line = take(h, h->len - h->pos, true);
+                return NULL;
+            }
             continue;
         }
         /* The book's readline hands on whatever it finds, half a line too. */
@@ -133,13 +167,13 @@ struct error *tail_file(struct input_handle *handle, double interval, write_fn *
             continue;
         }
         if (err)
-            return err;
+            return tailer_failed(err);
         if (!line)
             return NULL;
         err = write_func(ctx, line);
         free(line);
         if (err)
-            return err;
+            return tailer_failed(err);
     }
 }
 
@@ -172,8 +206,11 @@ static struct merge_run *current; /* set once by merge_start, before any thread 
 
 /* ==== the output ==== */
 
+static const char *output_name = "the output"; /* for output_write's errors */
+
 int output_open(const char *path)
 {
+    output_name = path;
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         die_errno("cannot create the output %s", path);
@@ -209,7 +246,7 @@ struct error *output_write(int fd, const struct line *line)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
-            return error_new("OSError", "write to the output: %s", strerror(errno));
+            return error_new("OSError", "write %s: %s", output_name, strerror(errno));
         done += (size_t)n;
     }
     if (current && current->stats && current->state->output_time)
@@ -696,16 +733,95 @@ struct error *tail_async(void *arg, void **result)
         if (is_no_new_data(err)) {
             error_free(err);
             if ((err = aio_sleep(args->interval)))
-                return err;
+                return tailer_failed(err);
             continue;
         }
         if (err)
-            return err;
+            return tailer_failed(err);
         if (!line)
             return NULL;
         err = args->write_func(args->ctx, line); /* await write_func(line) */
         free(line);
         if (err)
-            return err;
+            return tailer_failed(err);
     }
+}
+
+struct error *gather_tail_async(struct input_handle *handles, size_t n, double interval,
+                                write_fn *write_func, void *ctx)
+{
+    struct aio_task **tasks = xcalloc(n, sizeof *tasks);
+    struct tail_args *args = xcalloc(n, sizeof *args);
+    struct error *err = NULL;
+    size_t started = 0;
+    for (; started < n; started++) {
+        args[started] = (struct tail_args){&handles[started], interval, write_func, ctx, NULL};
+        if ((err = aio_create_task(&tasks[started], tail_async, &args[started])))
+            break; /* no stack for another task: wait for the ones running, then fail */
+    }
+    err = first_error(err, aio_gather(tasks, started, NULL));
+    free(args);
+    free(tasks);
+    return err;
+}
+
+/* ==== plumbing for merge_write_thread ==== */
+
+struct error *first_error(struct error *a, struct error *b)
+{
+    if (!a)
+        return b;
+    error_free(b);
+    return a;
+}
+
+struct error *await_threadsafe(struct future *future)
+{
+    struct error *err = aio_await_future(future, NULL);
+    if (!future_done(future))
+        error_free(future_result(future, NULL));
+    future_destroy(future);
+    return err;
+}
+
+struct thread_call {
+    pthread_t *thread;
+    void *(*body)(void *);
+    void *arg;
+};
+
+static struct error *start_job(void *arg, void **result)
+{
+    struct thread_call *call = arg;
+    (void)result;
+    CHECK_PT(pthread_create(call->thread, NULL, call->body, call->arg));
+    return NULL;
+}
+
+static struct error *join_job(void *arg, void **result)
+{
+    struct thread_call *call = arg;
+    (void)result;
+    CHECK_PT(pthread_join(*call->thread, NULL));
+    return NULL;
+}
+
+struct error *thread_start_in_executor(pthread_t *thread, void *(*body)(void *), void *arg)
+{
+    struct thread_call call = {thread, body, arg};
+    return aio_run_in_executor(NULL, start_job, &call, NULL);
+}
+
+struct error *thread_join_in_executor(pthread_t thread)
+{
+    struct thread_call call = {&thread, NULL, NULL};
+    return aio_run_in_executor(NULL, join_job, &call, NULL);
+}
+
+bool thread_is_running(pid_t tid)
+{
+    char task[64];
+    snprintf(task, sizeof task, "/proc/self/task/%d", (int)tid);
+    struct stat st;
+    return stat(task, &st) == 0;
 }

@@ -26,6 +26,9 @@
  *   written to it was read: readline returns no line (NULL, no error) only
  *   then. An input ends when its writer thread has finished (the built-in
  *   demo), or when process --until-pid has exited (external mode).
+ * - External mode, like tail -f: an input cut shorter while tailed is read
+ *   again from its start; a tailer that fails (a write to a full disk) ends
+ *   every other tailer, so the program exits 1 at once instead of tailing on.
  * - confirm_merge matches a line to its input by the exact name (the book
  *   matches by prefix, so input `1` would claim the lines of input `10`), and
  *   says which input differs and how, instead of a bare assert.
@@ -37,10 +40,13 @@
 #ifndef ITEM61_63_MERGE_H
 #define ITEM61_63_MERGE_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
+#include "aio.h"
 #include "cli.h"
 #include "error.h"
 
@@ -93,6 +99,26 @@ struct tail_args {
 /* The coroutine: readline in the loop's default executor, aio_sleep on
  * NoNewData, write_func for each line. A task_fn: tail_async(args, result). */
 struct error *tail_async(void *args, void **result);
+
+/* A task per handle running tail_async(handle, interval, write_func, ctx),
+ * then await gather: merge_async's run_tasks loop, for run_fully_async. */
+struct error *gather_tail_async(struct input_handle *handles, size_t n, double interval,
+                                write_fn *write_func, void *ctx);
+
+/* ---- plumbing for merge_write_thread ---- */
+
+/* await asyncio.wrap_future(future) on a future of aio_run_coroutine_threadsafe,
+ * then destroy it; if the awaiting task is cancelled, still wait for the
+ * other loop to finish with what it was given. */
+struct error *await_threadsafe(struct future *future);
+/* pthread_create and pthread_join, run in the default executor (they are
+ * system calls, kept off the loop). */
+struct error *thread_start_in_executor(pthread_t *thread, void *(*body)(void *), void *arg);
+struct error *thread_join_in_executor(pthread_t thread);
+/* Is thread tid (gettid) of this process still alive? */
+bool thread_is_running(pid_t tid);
+/* a if there is one (b freed), else b. */
+struct error *first_error(struct error *a, struct error *b);
 
 /* The output file, opened as the book's open(output_path, 'wb'); exits 1
  * naming the path if it cannot be created. */

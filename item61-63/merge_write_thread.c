@@ -15,9 +15,6 @@
  * merge_async, where every write runs on the main loop.
  */
 #include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "aio.h"
@@ -62,22 +59,12 @@ static struct error *real_write(void *arg, void **result)
     return output_write(job->self->output, job->line);
 }
 
-/* await asyncio.wrap_future(future): if the awaiting task is cancelled,
- * still wait for the other loop to finish with what it was given. */
-static struct error *await_and_destroy(struct future *future)
-{
-    struct error *err = aio_await_future(future, NULL);
-    if (!future_done(future))
-        error_free(future_result(future, NULL));
-    future_destroy(future);
-    return err;
-}
-
 /* async def write(self, data): a coroutine on the main loop. */
 static struct error *write_thread_write(void *ctx, const struct line *line)
 {
     struct write_job job = {ctx, line};
-    return await_and_destroy(aio_run_coroutine_threadsafe(job.self->loop, real_write, &job));
+    struct future *future = aio_run_coroutine_threadsafe(job.self->loop, real_write, &job);
+    return await_threadsafe(future); /* await asyncio.wrap_future(future) */
 }
 
 /* async def real_stop(self): self.loop.stop() */
@@ -90,22 +77,6 @@ static struct error *real_stop(void *arg, void **result)
     return NULL;
 }
 
-static struct error *start_thread(void *arg, void **result)
-{
-    struct write_thread *self = arg;
-    (void)result;
-    CHECK_PT(pthread_create(&self->thread, NULL, write_thread_run, self));
-    return NULL;
-}
-
-static struct error *join_thread(void *arg, void **result)
-{
-    struct write_thread *self = arg;
-    (void)result;
-    CHECK_PT(pthread_join(self->thread, NULL));
-    return NULL;
-}
-
 /* __init__ and __aenter__: make the loop, start the thread (in the
  * executor, as the book does, so that not even clone(2) runs on the loop). */
 static struct error *write_thread_enter(struct write_thread *self, const char *output_path)
@@ -114,20 +85,15 @@ static struct error *write_thread_enter(struct write_thread *self, const char *o
     struct error *err = aio_loop_create(&self->loop); /* asyncio.new_event_loop() */
     if (err)
         return err;
-    return aio_run_in_executor(NULL, start_thread, self, NULL);
+    return thread_start_in_executor(&self->thread, write_thread_run, self);
 }
 
 /* __aexit__: stop the loop through itself, then join the thread. */
 static struct error *write_thread_exit(struct write_thread *self)
 {
-    struct error *err =
-        await_and_destroy(aio_run_coroutine_threadsafe(self->loop, real_stop, self));
-    struct error *joined = aio_run_in_executor(NULL, join_thread, self, NULL);
-    if (err) {
-        error_free(joined);
-        return err;
-    }
-    return joined;
+    struct future *future = aio_run_coroutine_threadsafe(self->loop, real_stop, self);
+    struct error *err = await_threadsafe(future);
+    return first_error(err, thread_join_in_executor(self->thread));
 }
 
 struct run_args {
@@ -147,30 +113,11 @@ static struct error *run_fully_async(void *arg, void **result)
     struct error *err = write_thread_enter(&output, a->output_path);
     if (err)
         return err;
-
-    struct aio_task **tasks = xcalloc(a->n, sizeof *tasks);
-    struct tail_args *args = xcalloc(a->n, sizeof *args);
-    size_t started = 0;
-    for (; started < a->n; started++) {
-        args[started] = (struct tail_args){&a->handles[started], a->interval, write_thread_write,
-                                           &output, NULL};
-        if ((err = aio_create_task(&tasks[started], tail_async, &args[started])))
-            break;
-    }
-    struct error *gathered = aio_gather(tasks, started, NULL);
-    if (err)
-        error_free(gathered);
-    else
-        err = gathered;
-
-    struct error *stopped = write_thread_exit(&output); /* leaving the async with */
-    if (err)
-        error_free(stopped);
-    else
-        err = stopped;
+    /* tasks = [create_task(tail_async(handle, interval, output.write)) ...];
+     * await asyncio.gather(*tasks): merge_async's run_tasks, in merge.c */
+    err = gather_tail_async(a->handles, a->n, a->interval, write_thread_write, &output);
+    err = first_error(err, write_thread_exit(&output)); /* leaving the async with */
     a->write_tid = output.tid;
-    free(args);
-    free(tasks);
     return err;
 }
 
@@ -182,10 +129,7 @@ int main(int argc, char **argv)
     struct error *err = aio_run(run_fully_async, &args, NULL);
     if (err)
         error_die(err);
-    char task[64];
-    snprintf(task, sizeof task, "/proc/self/task/%d", (int)args.write_tid);
-    struct stat st;
-    if (stat(task, &st) == 0)
+    if (thread_is_running(args.write_tid))
         die("the WriteThread (thread %d) is still running", (int)args.write_tid);
     return merge_finish(&run);
 }

@@ -83,6 +83,31 @@ merge_ok() {
     done
 }
 
+@test "every merge program: 100 and 200 inputs, and SIGSTOP/SIGCONT at random points of a split run, lose nothing" {
+    for prog in $MERGES; do
+        merge_ok "$prog" 200 100 --inputs 100 --lines 2
+        merge_ok "$prog" 400 200 --inputs 200 --lines 2
+        rm -rf "$TMPDIR"/merge-*
+        "$BIN/item61-63/$prog" --inputs 40 --lines 20 --split >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+        local pid=$!
+        bg_pids+=("$pid")
+        # Stop and continue it at random points until it has finished.
+        for _ in $(seq 3000); do
+            kill -STOP "$pid" 2>/dev/null || break
+            sleep "0.0$((RANDOM % 10))"
+            kill -CONT "$pid" 2>/dev/null || true
+            sleep "0.0$((RANDOM % 10))"
+        done
+        kill -CONT "$pid" 2>/dev/null || true
+        local status=0
+        wait "$pid" || status=$?
+        cat "$BATS_TEST_TMPDIR/err"
+        [ "$status" -eq 0 ]
+        [ "$(cat "$BATS_TEST_TMPDIR/out")" = "merged 800 lines from 40 inputs: OK" ]
+        [ ! -s "$BATS_TEST_TMPDIR/err" ]
+    done
+}
+
 @test "confirm_merge names the input and the missing line when the inputs are closed early (the book's timer)" {
     # --close-after closes every input as the book's close_all does, long
     # before the writers (0.5 s pauses) are done.
@@ -131,6 +156,41 @@ merge_ok() {
         grep -qx 'b-last-without-newline' out
         grep -qx 'c-in-three-pieces' out
         [ "$(grep -n b- out | cut -d: -f2 | tr '\n' ' ')" = "b-one b-last-without-newline " ]
+    done
+}
+
+@test "external mode: a failed write (a full disk) ends every tailer at once, exit 1 naming the output" {
+    cd "$BATS_TEST_TMPDIR"
+    echo a-one >a
+    : >b # an input with nothing to read: its tailer must not wait for the PID
+    sleep 1000 &
+    local spid=$!
+    bg_pids+=("$spid")
+    for prog in $MERGES; do
+        run -1 --separate-stderr timeout 60 "$BIN/item61-63/$prog" --output /dev/full --until-pid "$spid" a b
+        echo "$prog: $stderr"
+        [[ "$stderr" == *"/dev/full: No space left on device"* ]]
+    done
+}
+
+@test "external mode: an input truncated while tailed is read again from its start, as tail -f does" {
+    cd "$BATS_TEST_TMPDIR"
+    for prog in $MERGES; do
+        rm -f a out
+        : >a
+        (
+            echo a-before-the-truncation >>a
+            until grep -q before out 2>/dev/null; do sleep 0.05; done
+            : >a
+            echo a-after >>a
+        ) 3>&- &
+        local wpid=$!
+        bg_pids+=("$wpid")
+        run -0 --separate-stderr timeout 60 "$BIN/item61-63/$prog" --output out --until-pid "$wpid" a
+        echo "$prog: $stderr"
+        cat out
+        [ "$stderr" = "$prog: a: file truncated" ]
+        [ "$(cat out)" = "$(printf 'a-before-the-truncation\na-after')" ]
     done
 }
 

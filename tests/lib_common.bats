@@ -36,6 +36,21 @@ setup() {
     [[ $output == *"--name TEXT"*"(default default)"* ]]
 }
 
+@test "cli: --help shows every number's range, and a default no value can give as none" {
+    run -0 --separate-stderr timeout 10 "$T" demo --help
+    [[ $output == *"--n N "*"an integer, 1 to 1024 (default 5)"* ]]
+    [[ $output == *"--ms MS "*"a number, 0 to 1000 (default 1.5)"* ]]
+    [[ $output == *"--at Y,X "*"a pair, each 0 to 99"* ]]
+    run -0 timeout 10 "$BIN/item52/run" --help
+    [[ $output == *"--timeout S"*"0 to 1000000 (default: none)"* ]]
+}
+
+@test "cli: --help=VALUE is refused as a value given to a switch, exit 2" {
+    run -2 --separate-stderr timeout 10 "$T" demo --help=1
+    [ "$output" = "" ]
+    [ "${stderr_lines[0]}" = "test_common: --help: takes no value, got '1'" ]
+}
+
 @test "clock: monotonic, and clock_sleep sleeps at least as long as asked, even through signals" {
     run_unit 20 test_common clock
 }
