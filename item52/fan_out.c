@@ -8,8 +8,8 @@
  * Look for: the time stays close to one child's sleep, however many children
  * (until starting them costs something: about a millisecond each, see
  * spawn_cost). If a start fails, the children already started are ended
- * and reaped before the program exits 1 (children.c). Compare with poll (one child) and encrypt (children that
- * also take input and give output).
+ * and reaped before the program exits 1 (children.c). Compare with poll (one child) and encrypt
+ * (children that also take input and give output).
  */
 #include <stdio.h>
 #include <stdlib.h>
