@@ -1,5 +1,5 @@
 /* test_merge: unit tests for item61-63/merge.c (readline, confirm_merge),
- * driven by tests/item62-63.bats, run again under ASan+UBSan and TSan by
+ * driven by tests/item61-63.bats, run again under ASan+UBSan and TSan by
  * make check.
  *
  *   test_merge                   run every case
