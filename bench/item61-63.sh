@@ -9,10 +9,12 @@ source bench/lib.sh
 # Each server (--serve --quiet) against item61-63/guess_load --tasks: N
 # clients, each a task on one common/aio loop, all connected before any
 # plays, each playing G of the book's games. A load client must cost the
-# machine less than the server it measures: with a thread per client
-# (guess_load's default), 1,000 client threads spend the same two cores on
-# their own wakeups, for either server alike, and the servers' difference
-# drowns in it. The rows "1000 t" keep that driver, to show the effect.
+# machine less than the server it measures, or it measures itself: with a
+# thread per client (guess_load's default), 1,000 client threads spend the
+# two cores the server needs on their own wakeups, for either server alike,
+# and the servers' difference drowns in it. On one loop the client costs
+# about what guess_async does (the client CPU column). The rows "1000 t"
+# keep the thread-per-client driver, to show the effect.
 #
 # Per run: games/s, NUMBER round trips per second, the median and
 # 99th-percentile round trip of one NUMBER, and the CPU time per 1,000 games
@@ -26,6 +28,9 @@ source bench/lib.sh
 # clients the round trip measures the queue, not the server; the p99 target
 # (under 10 ms with 1,000 clients) is the paced rows': 1,000 clients
 # connected, each pausing about 0.5 s before each game.
+#
+# Server and client share the machine's cores, so games/s can reach at most
+# cores / (server's + client's CPU per game): the "CPU bound" limit rows.
 #
 # The fd soft limit is raised to the hard one first (1,000 clients need
 # 1,000 descriptors in each process).
@@ -102,7 +107,7 @@ item61_row() { # item61_row SERVER CLIENTS GAMES/S RTS/S MEDIAN LITTLE P99 CPU C
 item61_bench() {
     ulimit -n "$(ulimit -Hn)" || echo "item61: could not raise the fd limit" >&2
     local prog clients games_s rtt_s median little p99 cpu ccpu
-    declare -A rate p99_at median_at little_at
+    declare -A rate p99_at median_at little_at cpu_limit
     echo "## Item 61: the guessing game under load ($(nproc) CPUs, load average" \
         "$(cut -d' ' -f1-3 /proc/loadavg); fd limit $(ulimit -n); median of $ITEM61_RUNS runs;" \
         "about $ITEM61_GAMES games a run)"
@@ -116,6 +121,8 @@ item61_bench() {
             read -r games_s rtt_s median little p99 cpu ccpu < \
                 <(item61_cell "$prog" tasks "$clients")
             rate[$prog.$clients]=$games_s p99_at[$prog.$clients]=$p99
+            cpu_limit[$prog.$clients]=$(awk -v s="$cpu" -v c="$ccpu" -v n="$(nproc)" \
+                'BEGIN { print (s + c ? n * 1e6 / (s + c) : 0) }')
             median_at[$prog.$clients]=$median little_at[$prog.$clients]=$little
             item61_row "$prog" "$clients" "$games_s" "$rtt_s" "$median" "$little" "$p99" "$cpu" \
                 "$ccpu"
@@ -139,7 +146,8 @@ item61_bench() {
     echo "(driver guess_load --tasks; 1000 p: paced, each client pausing about 0.5 s before each"
     echo "game; 1000 t: guess_load with a thread per client. RTs/s: NUMBER round trips per second;"
     echo "N/rate: clients / RTs/s, Little's law's round trip for clients that never pause;"
-    echo "CPU: user + system ms per 1,000 games)"
+    echo "CPU: user + system ms per 1,000 games. CPU bound: the most games/s the machine's $(nproc)"
+    echo "cores allow at that CPU per game, server's and client's together)"
     echo
     header
     row "async, 1000 paced: p99 RTT (ms)" "${p99_at[guess_async.paced]}" 10 "< 10 ms"
@@ -150,6 +158,10 @@ item61_bench() {
         "${little_at[guess_threads.1000]}" "~ N/rate"
     row "async, 1000 back to back: p99 RTT (ms)" "${p99_at[guess_async.1000]}" \
         "${little_at[guess_async.1000]}" "report"
+    row "async, 1000 back to back: games/s" "${rate[guess_async.1000]}" \
+        "${cpu_limit[guess_async.1000]}" "~ CPU bound"
+    row "threads, 1000 back to back: games/s" "${rate[guess_threads.1000]}" \
+        "${cpu_limit[guess_threads.1000]}" "~ CPU bound"
     row "async / threads games/s at 1000 clients (x)" \
         "$(awk -v a="${rate[guess_async.1000]}" -v t="${rate[guess_threads.1000]}" \
             'BEGIN { print (t ? a / t : 0) }')" 1 ">= 1x"
