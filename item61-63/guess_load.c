@@ -13,8 +13,9 @@
  *   trip: median 0.612 ms, p99 3.118 ms (6500 round trips)
  *
  * Look for: games/s and the round trip as --clients grows (bench/item61-63.sh
- * runs 1, 10, 100 and 1,000 against both servers). Exit 1 if any client
- * failed, with the first failure on stderr.
+ * runs 1, 10, 100 and 1,000 against both servers, with --tasks: 1,000 client
+ * threads would spend the cores the server needs on their own wakeups).
+ * Exit 1 if any client failed, with the first failure on stderr.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -32,7 +33,10 @@
 #include "guess.h"
 #include "guess_net.h"
 
-/* guess_threads' ConnectionBase, again: a blocking socket. */
+/* guess_threads' ConnectionBase, again: a blocking socket. A copy, as is
+ * guess_async's below: each program keeps its own in view, so that
+ * diff guess_threads.c guess_async.c shows the whole port, and a shared one
+ * would only move this copy into guess_net.c. */
 struct tcp_connection {
     struct connection base;
     int fd;
@@ -56,7 +60,7 @@ static struct error *receive_line(struct connection *conn, char *line)
     return err ? err : take_line(data, len, line);
 }
 
-/* guess_async's ConnectionBase, again: an aio stream. */
+/* guess_async's ConnectionBase, again: an aio stream (--tasks). */
 struct stream_connection {
     struct connection base;
     struct aio_stream *stream;
