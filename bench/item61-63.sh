@@ -16,6 +16,11 @@ source bench/lib.sh
 # about what guess_async does (the client CPU column). The rows "1000 t"
 # keep the thread-per-client driver, to show the effect.
 #
+# The two servers of a cell run at once, the one not measured idle, and
+# their runs alternate, so that what else the shared machine does falls on
+# both alike; each run waits first for the machine to be quiet (bench/lib.sh's
+# wait_idle), and the table says how much of the CPUs others took meanwhile.
+#
 # Per run: games/s, NUMBER round trips per second, the median and
 # 99th-percentile round trip of one NUMBER, and the CPU time per 1,000 games
 # of the server (from /proc/PID/stat) and of the load client (from
@@ -52,52 +57,81 @@ item61_start_server() {
     ITEM61_PORT=${line##*:}
 }
 
-# item61_cpu PID: the process's user + system CPU time so far, in seconds.
+# item61_cpu PID: the process's user + system CPU time so far, in jiffies.
 item61_cpu() {
-    awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13) / hz }' "/proc/$1/stat"
+    awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
 }
 
-# item61_cell PROG DRIVER CLIENTS [GAMES THINK_MS]: "games/s round_trips/s
-# median_ms little_ms p99_ms server_cpu client_cpu" (CPU in ms per 1,000
-# games), each the median over the
-# runs, against a fresh server. DRIVER: tasks (guess_load --tasks) or threads
-# (a thread per client). Without GAMES, about ITEM61_GAMES games a run, back
-# to back.
-item61_cell() {
-    local prog=$1 driver=$2 clients=$3 games=${4:-} think=${5:-0} i out c0 c1 f
-    local rates=() rtts=() medians=() littles=() p99s=() cpus=() client_cpus=() tasks=()
+# item61_run PROG PID PORT DRIVER CLIENTS GAMES THINK_MS: one guess_load run
+# against the server PID: "games/s round_trips/s median_ms little_ms p99_ms
+# server_cpu client_cpu" (CPU in ms per 1,000 games). Appends to
+# $item61_others the share of the machine's CPU that other processes took
+# meanwhile.
+item61_others=$bench_dir/item61_others
+item61_run() {
+    local prog=$1 pid=$2 port=$3 driver=$4 clients=$5 games=$6 think=$7 out s0 s1 b0 t0 b1 t1 f
+    local tasks=()
     [ "$driver" = tasks ] && tasks=(--tasks)
+    wait_idle # bench/lib.sh: until the others use under 5% of the CPUs (at most 5 s)
+    s0=$(item61_cpu "$pid")
+    read -r b0 t0 < <(cpu_jiffies)
+    out=$(timeout 600 /usr/bin/time -o "$bench_time" -f '%U %S' item61-63/guess_load \
+        --connect "127.0.0.1:$port" --clients "$clients" --games "$games" \
+        --think-ms "$think" "${tasks[@]}") || {
+        echo "$prog: guess_load failed: $out" >&2
+        return 1
+    }
+    read -r b1 t1 < <(cpu_jiffies)
+    s1=$(item61_cpu "$pid")
+    # "N clients, G games in S seconds: R games/s; NUMBER round trip:
+    #  median M ms, p99 P ms (K round trips)"
+    read -r -a f <<<"$out"
+    awk -v hz="$bench_hz" -v b="$((b1 - b0))" -v t="$((t1 - t0))" -v s="$((s1 - s0))" \
+        'END { c = ($1 + $2) * hz; printf "%.0f\n", t ? 100 * (b - s - c) / t : 0 }' \
+        "$bench_time" >>"$item61_others"
+    awk -v n="$clients" -v sec="${f[5]}" -v rate="${f[7]}" -v med="${f[13]}" -v p99="${f[16]}" \
+        -v k="${f[18]#(}" -v g="$((clients * games))" -v s="$((s1 - s0))" -v hz="$bench_hz" \
+        'END { printf "%s %.0f %s %.3g %s %.1f %.1f\n", rate, k / sec, med, n * sec * 1e3 / k,
+                      p99, s * 1e6 / hz / g, ($1 + $2) * 1e6 / g }' "$bench_time"
+}
+
+# item61_cells DRIVER CLIENTS [GAMES THINK_MS]: for each server, a line
+# "PROG games/s round_trips/s median_ms little_ms p99_ms server_cpu
+# client_cpu", each the median of ITEM61_RUNS runs. Both servers run at once
+# (the one not measured is idle) and their runs alternate, so that what else
+# the machine does meanwhile falls on both alike. DRIVER: tasks (guess_load
+# --tasks) or threads (a thread per client). Without GAMES, about
+# ITEM61_GAMES games a run, back to back.
+item61_cells() {
+    local driver=$1 clients=$2 games=${3:-} think=${4:-0} i j prog v
+    local progs=(guess_threads guess_async) order
+    declare -A pid port results
     if [ -z "$games" ]; then
         games=$((ITEM61_GAMES / clients))
         [ "$games" -ge 5 ] || games=5
     fi
-    item61_start_server "$prog"
-    for i in $(seq "$ITEM61_RUNS"); do
-        c0=$(item61_cpu "$ITEM61_PID")
-        out=$(timeout 600 /usr/bin/time -o "$bench_time" -f '%U %S' item61-63/guess_load \
-            --connect "127.0.0.1:$ITEM61_PORT" --clients "$clients" --games "$games" \
-            --think-ms "$think" "${tasks[@]}") ||
-            { echo "guess_load failed: $out" >&2; break; }
-        c1=$(item61_cpu "$ITEM61_PID")
-        # "N clients, G games in S seconds: R games/s; NUMBER round trip:
-        #  median M ms, p99 P ms (K round trips)"
-        read -r -a f <<<"$out"
-        rates+=("${f[7]}")
-        rtts+=("$(awk -v k="${f[18]#(}" -v s="${f[5]}" 'BEGIN { printf "%.0f\n", k / s }')")
-        medians+=("${f[13]}")
-        littles+=("$(awk -v k="${f[18]#(}" -v s="${f[5]}" -v n="$clients" \
-            'BEGIN { printf "%.3g\n", n * s * 1e3 / k }')")
-        p99s+=("${f[16]}")
-        cpus+=("$(awk -v a="$c0" -v b="$c1" -v g="$((clients * games))" \
-            'BEGIN { printf "%.1f\n", (b - a) * 1e6 / g }')")
-        client_cpus+=("$(awk -v g="$((clients * games))" \
-            'END { printf "%.1f\n", ($1 + $2) * 1e6 / g }' "$bench_time")")
+    for prog in "${progs[@]}"; do
+        item61_start_server "$prog"
+        pid[$prog]=$ITEM61_PID port[$prog]=$ITEM61_PORT results[$prog]=
     done
-    kill -TERM "$ITEM61_PID"
-    wait "$ITEM61_PID"
-    echo "$(median "${rates[@]}") $(median "${rtts[@]}") $(median "${medians[@]}")" \
-        "$(median "${littles[@]}") $(median "${p99s[@]}") $(median "${cpus[@]}")" \
-        "$(median "${client_cpus[@]}")"
+    for i in $(seq "$ITEM61_RUNS"); do
+        order=("${progs[@]}")
+        [ $((i % 2)) -eq 0 ] && order=("${progs[1]}" "${progs[0]}")
+        for prog in "${order[@]}"; do
+            results[$prog]+="$(item61_run "$prog" "${pid[$prog]}" "${port[$prog]}" "$driver" \
+                "$clients" "$games" "$think")"$'\n'
+        done
+    done
+    for prog in "${progs[@]}"; do
+        kill -TERM "${pid[$prog]}"
+        wait "${pid[$prog]}"
+        v=()
+        for j in 1 2 3 4 5 6 7; do
+            # shellcheck disable=SC2046 # one number per word
+            v+=("$(median $(awk -v j="$j" 'NF { print $j }' <<<"${results[$prog]}"))")
+        done
+        echo "$prog ${v[*]}"
+    done
 }
 
 item61_row() { # item61_row SERVER CLIENTS GAMES/S RTS/S MEDIAN LITTLE P99 CPU CLIENT_CPU
@@ -106,8 +140,9 @@ item61_row() { # item61_row SERVER CLIENTS GAMES/S RTS/S MEDIAN LITTLE P99 CPU C
 
 item61_bench() {
     ulimit -n "$(ulimit -Hn)" || echo "item61: could not raise the fd limit" >&2
-    local prog clients games_s rtt_s median little p99 cpu ccpu
-    declare -A rate p99_at median_at little_at cpu_limit
+    local prog clients key games_s rtt_s median little p99 cpu ccpu
+    declare -A rate p99_at median_at little_at cpu_limit line
+    : >"$item61_others"
     echo "## Item 61: the guessing game under load ($(nproc) CPUs, load average" \
         "$(cut -d' ' -f1-3 /proc/loadavg); fd limit $(ulimit -n); median of $ITEM61_RUNS runs;" \
         "about $ITEM61_GAMES games a run)"
@@ -116,31 +151,37 @@ item61_bench() {
         "client CPU"
     printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' "---------------" "---------" "---------" "--------" \
         "-----------" "-----------" "----------" "------------" "------------"
-    for prog in guess_threads guess_async; do
-        for clients in 1 10 100 1000; do
-            read -r games_s rtt_s median little p99 cpu ccpu < \
-                <(item61_cell "$prog" tasks "$clients")
+    # Each cell's two servers are measured together (item61_cells); the table
+    # shows one server's rows, then the other's.
+    for clients in 1 10 100 1000; do
+        while read -r prog games_s rtt_s median little p99 cpu ccpu; do
             rate[$prog.$clients]=$games_s p99_at[$prog.$clients]=$p99
+            median_at[$prog.$clients]=$median little_at[$prog.$clients]=$little
             cpu_limit[$prog.$clients]=$(awk -v s="$cpu" -v c="$ccpu" -v n="$(nproc)" \
                 'BEGIN { print (s + c ? n * 1e6 / (s + c) : 0) }')
-            median_at[$prog.$clients]=$median little_at[$prog.$clients]=$little
-            item61_row "$prog" "$clients" "$games_s" "$rtt_s" "$median" "$little" "$p99" "$cpu" \
-                "$ccpu"
-        done
+            line[$prog.$clients]=$(item61_row "$prog" "$clients" "$games_s" "$rtt_s" "$median" \
+                "$little" "$p99" "$cpu" "$ccpu")
+        done < <(item61_cells tasks "$clients")
     done
     # Paced: 1,000 clients connected, each pausing 0.25-0.75 s before each of
     # its games, so the server is offered about 2,000 games/s, not all it can
     # take: the round trip of a server holding 1,000 clients, not a queue's.
-    for prog in guess_threads guess_async; do
-        read -r games_s rtt_s median little p99 cpu ccpu < <(item61_cell "$prog" tasks 1000 6 500)
+    while read -r prog games_s rtt_s median little p99 cpu ccpu; do
         p99_at[$prog.paced]=$p99
-        item61_row "$prog" "1000 p" "$games_s" "$rtt_s" "$median" "-" "$p99" "$cpu" "$ccpu"
-    done
+        line[$prog.paced]=$(item61_row "$prog" "1000 p" "$games_s" "$rtt_s" "$median" "-" "$p99" \
+            "$cpu" "$ccpu")
+    done < <(item61_cells tasks 1000 6 500)
     # The same back-to-back load from a thread per client.
-    for prog in guess_threads guess_async; do
-        read -r games_s rtt_s median little p99 cpu ccpu < <(item61_cell "$prog" threads 1000)
+    while read -r prog games_s rtt_s median little p99 cpu ccpu; do
         rate[$prog.threads]=$games_s
-        item61_row "$prog" "1000 t" "$games_s" "$rtt_s" "$median" "$little" "$p99" "$cpu" "$ccpu"
+        line[$prog.threads]=$(item61_row "$prog" "1000 t" "$games_s" "$rtt_s" "$median" "$little" \
+            "$p99" "$cpu" "$ccpu")
+    done < <(item61_cells threads 1000)
+    for prog in guess_threads guess_async; do
+        for key in 1 10 100 1000; do echo "${line[$prog.$key]}"; done
+    done
+    for key in paced threads; do
+        for prog in guess_threads guess_async; do echo "${line[$prog.$key]}"; done
     done
     echo
     echo "(driver guess_load --tasks; 1000 p: paced, each client pausing about 0.5 s before each"
@@ -148,6 +189,11 @@ item61_bench() {
     echo "N/rate: clients / RTs/s, Little's law's round trip for clients that never pause;"
     echo "CPU: user + system ms per 1,000 games. CPU bound: the most games/s the machine's $(nproc)"
     echo "cores allow at that CPU per game, server's and client's together)"
+    echo
+    sort -n "$item61_others" | awk '{ v[NR] = $1 } END {
+        printf "Other processes and kernel threads took a median %d%% (at most %d%%) of the CPUs",
+            v[int((NR + 1) / 2)], v[NR]
+        printf " in the %d runs.\n", NR }'
     echo
     header
     row "async, 1000 paced: p99 RTT (ms)" "${p99_at[guess_async.paced]}" 10 "< 10 ms"
