@@ -64,9 +64,9 @@ item61_cpu() {
 
 # item61_run PROG PID PORT DRIVER CLIENTS GAMES THINK_MS: one guess_load run
 # against the server PID: "games/s round_trips/s median_ms little_ms p99_ms
-# server_cpu client_cpu" (CPU in ms per 1,000 games). Appends to
-# $item61_others the share of the machine's CPU that other processes took
-# meanwhile.
+# server_cpu client_cpu others" (CPU in ms per 1,000 games; others: the
+# percentage of the machine's CPUs that other processes took meanwhile, also
+# appended to $item61_others).
 item61_others=$bench_dir/item61_others
 item61_run() {
     local prog=$1 pid=$2 port=$3 driver=$4 clients=$5 games=$6 think=$7 out s0 s1 b0 t0 b1 t1 f
@@ -87,17 +87,19 @@ item61_run() {
     #  median M ms, p99 P ms (K round trips)"
     read -r -a f <<<"$out"
     awk -v hz="$bench_hz" -v b="$((b1 - b0))" -v t="$((t1 - t0))" -v s="$((s1 - s0))" \
-        'END { c = ($1 + $2) * hz; printf "%.0f\n", t ? 100 * (b - s - c) / t : 0 }' \
+        'END { c = ($1 + $2) * hz; o = t ? 100 * (b - s - c) / t : 0
+               printf "%.0f\n", o > 0 ? o : 0 }' \
         "$bench_time" >>"$item61_others"
     awk -v n="$clients" -v sec="${f[5]}" -v rate="${f[7]}" -v med="${f[13]}" -v p99="${f[16]}" \
         -v k="${f[18]#(}" -v g="$((clients * games))" -v s="$((s1 - s0))" -v hz="$bench_hz" \
-        'END { printf "%s %.0f %s %.3g %s %.1f %.1f\n", rate, k / sec, med, n * sec * 1e3 / k,
-                      p99, s * 1e6 / hz / g, ($1 + $2) * 1e6 / g }' "$bench_time"
+        -v others="$(tail -n 1 "$item61_others")" \
+        'END { printf "%s %.0f %s %.3g %s %.1f %.1f %s\n", rate, k / sec, med, n * sec * 1e3 / k,
+                      p99, s * 1e6 / hz / g, ($1 + $2) * 1e6 / g, others }' "$bench_time"
 }
 
 # item61_cells DRIVER CLIENTS [GAMES THINK_MS]: for each server, a line
 # "PROG games/s round_trips/s median_ms little_ms p99_ms server_cpu
-# client_cpu", each the median of ITEM61_RUNS runs. Both servers run at once
+# client_cpu others", each the median of ITEM61_RUNS runs. Both servers run at once
 # (the one not measured is idle) and their runs alternate, so that what else
 # the machine does meanwhile falls on both alike. DRIVER: tasks (guess_load
 # --tasks) or threads (a thread per client). Without GAMES, about
@@ -126,7 +128,7 @@ item61_cells() {
         kill -TERM "${pid[$prog]}"
         wait "${pid[$prog]}"
         v=()
-        for j in 1 2 3 4 5 6 7; do
+        for j in 1 2 3 4 5 6 7 8; do
             # shellcheck disable=SC2046 # one number per word
             v+=("$(median $(awk -v j="$j" 'NF { print $j }' <<<"${results[$prog]}"))")
         done
@@ -134,13 +136,13 @@ item61_cells() {
     done
 }
 
-item61_row() { # item61_row SERVER CLIENTS GAMES/S RTS/S MEDIAN LITTLE P99 CPU CLIENT_CPU
-    printf '| %-13s | %7s | %7s | %6s | %9s | %9s | %8s | %10s | %10s |\n' "$@"
+item61_row() { # item61_row SERVER CLIENTS GAMES/S RTS/S MEDIAN LITTLE P99 CPU CLIENT_CPU OTHERS
+    printf '| %-13s | %7s | %7s | %6s | %9s | %9s | %8s | %10s | %10s | %6s |\n' "$@"
 }
 
 item61_bench() {
     ulimit -n "$(ulimit -Hn)" || echo "item61: could not raise the fd limit" >&2
-    local prog clients key games_s rtt_s median little p99 cpu ccpu
+    local prog clients key games_s rtt_s median little p99 cpu ccpu others
     declare -A rate p99_at median_at little_at cpu_limit line
     : >"$item61_others"
     echo "## Item 61: the guessing game under load ($(nproc) CPUs, load average" \
@@ -148,34 +150,35 @@ item61_bench() {
         "about $ITEM61_GAMES games a run)"
     echo
     item61_row server clients games/s "RTs/s" "median ms" "N/rate ms" "p99 ms" "server CPU" \
-        "client CPU"
-    printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' "---------------" "---------" "---------" "--------" \
-        "-----------" "-----------" "----------" "------------" "------------"
+        "client CPU" "others"
+    printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' "---------------" "---------" "---------" \
+        "--------" "-----------" "-----------" "----------" "------------" "------------" \
+        "--------"
     # Each cell's two servers are measured together (item61_cells); the table
     # shows one server's rows, then the other's.
     for clients in 1 10 100 1000; do
-        while read -r prog games_s rtt_s median little p99 cpu ccpu; do
+        while read -r prog games_s rtt_s median little p99 cpu ccpu others; do
             rate[$prog.$clients]=$games_s p99_at[$prog.$clients]=$p99
             median_at[$prog.$clients]=$median little_at[$prog.$clients]=$little
             cpu_limit[$prog.$clients]=$(awk -v s="$cpu" -v c="$ccpu" -v n="$(nproc)" \
                 'BEGIN { print (s + c ? n * 1e6 / (s + c) : 0) }')
             line[$prog.$clients]=$(item61_row "$prog" "$clients" "$games_s" "$rtt_s" "$median" \
-                "$little" "$p99" "$cpu" "$ccpu")
+                "$little" "$p99" "$cpu" "$ccpu" "$others")
         done < <(item61_cells tasks "$clients")
     done
     # Paced: 1,000 clients connected, each pausing 0.25-0.75 s before each of
     # its games, so the server is offered about 2,000 games/s, not all it can
     # take: the round trip of a server holding 1,000 clients, not a queue's.
-    while read -r prog games_s rtt_s median little p99 cpu ccpu; do
+    while read -r prog games_s rtt_s median little p99 cpu ccpu others; do
         p99_at[$prog.paced]=$p99
         line[$prog.paced]=$(item61_row "$prog" "1000 p" "$games_s" "$rtt_s" "$median" "-" "$p99" \
-            "$cpu" "$ccpu")
+            "$cpu" "$ccpu" "$others")
     done < <(item61_cells tasks 1000 6 500)
     # The same back-to-back load from a thread per client.
-    while read -r prog games_s rtt_s median little p99 cpu ccpu; do
+    while read -r prog games_s rtt_s median little p99 cpu ccpu others; do
         rate[$prog.threads]=$games_s
         line[$prog.threads]=$(item61_row "$prog" "1000 t" "$games_s" "$rtt_s" "$median" "$little" \
-            "$p99" "$cpu" "$ccpu")
+            "$p99" "$cpu" "$ccpu" "$others")
     done < <(item61_cells threads 1000)
     for prog in guess_threads guess_async; do
         for key in 1 10 100 1000; do echo "${line[$prog.$key]}"; done
@@ -188,7 +191,8 @@ item61_bench() {
     echo "game; 1000 t: guess_load with a thread per client. RTs/s: NUMBER round trips per second;"
     echo "N/rate: clients / RTs/s, Little's law's round trip for clients that never pause;"
     echo "CPU: user + system ms per 1,000 games. CPU bound: the most games/s the machine's $(nproc)"
-    echo "cores allow at that CPU per game, server's and client's together)"
+    echo "cores allow at that CPU per game, server's and client's together. others: the % of the"
+    echo "CPUs that other processes and kernel threads took during the runs)"
     echo
     sort -n "$item61_others" | awk '{ v[NR] = $1 } END {
         printf "Other processes and kernel threads took a median %d%% (at most %d%%) of the CPUs",
