@@ -88,7 +88,7 @@ item61_run() {
     read -r -a f <<<"$out"
     awk -v hz="$bench_hz" -v b="$((b1 - b0))" -v t="$((t1 - t0))" -v s="$((s1 - s0))" \
         'END { c = ($1 + $2) * hz; o = t ? 100 * (b - s - c) / t : 0
-               printf "%.0f\n", o > 0 ? o : 0 }' \
+               printf "%.0f\n", (o > 0 ? o : 0) }' \
         "$bench_time" >>"$item61_others"
     awk -v n="$clients" -v sec="${f[5]}" -v rate="${f[7]}" -v med="${f[13]}" -v p99="${f[16]}" \
         -v k="${f[18]#(}" -v g="$((clients * games))" -v s="$((s1 - s0))" -v hz="$bench_hz" \
