@@ -12,9 +12,9 @@ source bench/lib.sh
 # machine less than the server it measures, or it measures itself: with a
 # thread per client (guess_load's default), 1,000 client threads spend the
 # two cores the server needs on their own wakeups, for either server alike,
-# and the servers' difference drowns in it. On one loop the client costs
-# about what guess_async does (the client CPU column). The rows "1000 t"
-# keep the thread-per-client driver, to show the effect.
+# and part of every figure is their scheduling, not the server's. On one
+# loop the client costs about what guess_async does (the client CPU column).
+# The rows "1000 t" keep the thread-per-client driver, to show the effect.
 #
 # The two servers of a cell run at once, the one not measured idle, and
 # their runs alternate, so that what else the shared machine does falls on
