@@ -36,20 +36,6 @@ static double median5(double v[5])
     return v[2];
 }
 
-static long vm_rss_kib(void)
-{
-    FILE *f = fopen("/proc/self/status", "re");
-    if (!f)
-        die_errno("/proc/self/status");
-    char line[256];
-    long kib = -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-            break;
-    fclose(f);
-    return kib;
-}
-
 struct yield_arg {
     long n;
 };
@@ -89,7 +75,7 @@ static struct error *sleep_long(void *arg, void **result)
 
 struct memory {
     long tasks;
-    long before_kib, during_kib;
+    long before_bytes, during_bytes;
     double start_seconds;
 };
 
@@ -99,7 +85,7 @@ static struct error *suspend_many(void *arg, void **result)
     struct memory *m = arg;
     struct aio_task **t = xcalloc((size_t)m->tasks, sizeof *t);
     struct error *err = NULL;
-    m->before_kib = vm_rss_kib();
+    m->before_bytes = clock_resident_bytes();
     double t0 = clock_now();
     long made = 0;
     for (; made < m->tasks && !err; made++)
@@ -108,7 +94,7 @@ static struct error *suspend_many(void *arg, void **result)
         made--;
     struct error *e2 = aio_sleep(0); /* every task takes its first step and waits */
     m->start_seconds = clock_now() - t0;
-    m->during_kib = vm_rss_kib();
+    m->during_bytes = clock_resident_bytes();
     for (long i = 0; i < made; i++)
         aio_cancel(t[i]);
     struct error *e3 = aio_gather(t, (size_t)made, NULL);
@@ -166,10 +152,10 @@ int main(int argc, char **argv)
     struct error *err = aio_run(suspend_many, &m, NULL);
     if (err)
         error_die(err);
-    double bytes = (double)(m.during_kib - m.before_kib) * 1024.0 / (double)tasks;
+    double grown = (double)(m.during_bytes - m.before_bytes);
     printf("memory (%s): %.0f bytes per suspended task (%ld tasks, VmRSS +%.1f MiB), "
            "%.2f us each to create and start (cold stacks)\n",
-           kind, bytes, tasks, (double)(m.during_kib - m.before_kib) / 1024.0,
+           kind, grown / (double)tasks, tasks, grown / 1048576.0,
            m.start_seconds * 1e6 / (double)tasks);
     return 0;
 }

@@ -35,6 +35,8 @@
  *   await server.serve_forever()             aio_server_serve_forever(server)
  *   server.close(); server.close_clients()   aio_server_close(server)
  *   await reader.readline()                  aio_readline(stream, &line, &len)
+ *   await reader.readuntil(sep)              aio_readuntil(stream, sep, seplen, &data, &len)
+ *   await reader.readexactly(n)              aio_readexactly(stream, n, &data, &len)
  *   writer.write(data)                       aio_write(stream, data, len)
  *   await writer.drain()                     aio_drain(stream)
  *   writer.close(); await wait_closed()      aio_close(stream)
@@ -266,8 +268,9 @@ struct aio_server;
  * aio_server_close waits for it. */
 typedef struct error *aio_client_connected_fn(struct aio_stream *stream, void *arg);
 
-/* limit: the longest line aio_readline returns, '\n' not counted (0: the
- * default, AIO_STREAM_LIMIT). host is numeric or "localhost". Where asyncio
+/* limit: the longest line aio_readline returns, '\n' not counted, and the
+ * most aio_readuntil reads before its separator (0: the default,
+ * AIO_STREAM_LIMIT). host is numeric or "localhost". Where asyncio
  * differs: limit 0 is ValueError there; one task drains a stream at a time
  * here (a second gets RuntimeError; 3.12 lets several wait); a server binds
  * the first address of host, asyncio every one. */
@@ -294,6 +297,21 @@ void aio_server_close(struct aio_server *server);
  * through its '\n', or the whole buffer if it has none. A peer that
  * resets: ConnectionResetError. One task reads a stream at a time. */
 struct error *aio_readline(struct aio_stream *stream, char **line, size_t *len);
+/* The bytes through the first sep (seplen bytes; 0 is ValueError), as a
+ * malloc'd NUL-terminated string and its length. EOF first:
+ * IncompleteReadError, with all that was left in *data and *len (asyncio's
+ * e.partial). Separator not found in more than limit bytes, or found past
+ * them: LimitOverrunError with asyncio's message; *data is NULL, *len is
+ * asyncio's e.consumed, and the bytes stay in the stream (readexactly(*len)
+ * takes them). Otherwise as aio_readline. asyncio 3.13's tuple of
+ * separators is not here. */
+struct error *aio_readuntil(struct aio_stream *stream, const char *sep, size_t seplen, char **data,
+                            size_t *len);
+/* Exactly n bytes, however many recvs it takes (no limit), as a malloc'd
+ * NUL-terminated string; *len is n. EOF first: IncompleteReadError ("3
+ * bytes read on a total of 10 expected bytes"), with the bytes that came in
+ * *data and *len (e.partial). Otherwise as aio_readline. */
+struct error *aio_readexactly(struct aio_stream *stream, size_t n, char **data, size_t *len);
 /* Queue bytes to send; never suspends. An error if the connection has
  * already failed. */
 struct error *aio_write(struct aio_stream *stream, const void *data, size_t len);

@@ -15,15 +15,18 @@
  *
  * Reading. A stream has one read buffer, [rstart, rstart + rlen) of rbuf,
  * that grows by doubling and keeps at least READ_CHUNK bytes free for the
- * next recv. aio_readline looks for '\n' in what it has; only when there is
- * no whole line does it recv, and only when recv says EAGAIN does it suspend
+ * next recv. aio_readline and aio_readuntil look for the separator in what
+ * they have (until(), asyncio's readuntil); only when it is not there do
+ * they recv, and only when recv says EAGAIN do they suspend
  * (aio_wait_readable). The limit is asyncio's: a line of up to `limit` bytes
- * before its '\n' is returned; past that, readline fails with asyncio's
- * message ("Separator is found, but chunk is longer than limit" and the line
- * is dropped through its '\n'; "Separator is not found, and chunk exceed the
- * limit" and the whole buffer is dropped), so the buffer never holds more
- * than limit + READ_CHUNK bytes before a recv: a client cannot make the
- * server buffer an endless line. One task reads a stream at a time.
+ * before its separator is returned; past that, the call fails with asyncio's
+ * message ("Separator is found, but chunk is longer than limit";
+ * "Separator is not found, and chunk exceed the limit"), so the buffer never
+ * holds more than limit + READ_CHUNK bytes before a recv: a client cannot
+ * make the server buffer an endless line. readline then drops the line
+ * through its '\n', or the whole buffer if it has none; readuntil leaves
+ * the bytes for the caller, as asyncio does. aio_readexactly(n) has no
+ * limit: the buffer grows to n. One task reads a stream at a time.
  *
  * Writing. aio_write never suspends: with nothing queued it tries send()
  * directly (the usual case: the whole reply goes out in that one call, no
@@ -57,9 +60,9 @@
  * close with unread input still queued (the rest of an overlong line) with
  * RST rather than FIN, so such a client sees ConnectionResetError.
  *
- * Cancellation. A readline cancelled while it waits returns CancelledError
+ * Cancellation. A read cancelled while it waits returns CancelledError
  * and loses nothing: the bytes it had read stay in the buffer for the next
- * readline. A cancelled drain keeps its queue (the background writer goes on
+ * read. A cancelled drain keeps its queue (the background writer goes on
  * sending it). A cancelled open_connection closes its socket.
  *
  * Ownership. aio_open_connection's stream is the caller's (aio_close frees
@@ -254,61 +257,173 @@ static void make_room(struct aio_stream *s)
     }
 }
 
-struct error *aio_readline(struct aio_stream *s, char **line, size_t *len)
+/* A read may start: NULL, or the connection's kept failure, or RuntimeError
+ * while another task waits in a read (asyncio's _wait_for_data). */
+static struct error *may_read(struct aio_stream *s, const char *call)
 {
-    *line = NULL;
-    if (len)
-        *len = 0;
     if (s->error)
         return error_copy(s->error);
     if (s->reading)
         return error_new("RuntimeError",
-                         "readline() called while another task is already waiting for incoming "
-                         "data");
-    size_t scanned = 0; /* bytes already searched for '\n' */
+                         "%s() called while another task is already waiting for incoming data",
+                         call);
+    return NULL;
+}
+
+/* recv more into the read buffer, suspending while there is nothing: NULL
+ * once some bytes or EOF came, else the error (CancelledError, and what was
+ * read stays buffered for the next call; the connection's failure). */
+static struct error *fill(struct aio_stream *s)
+{
     for (;;) {
-        char *start = s->rbuf ? s->rbuf + s->rstart : NULL;
-        char *nl = s->rlen > scanned ? memchr(start + scanned, '\n', s->rlen - scanned) : NULL;
-        if (nl) {
-            size_t isep = (size_t)(nl - start);
-            if (isep > s->limit) {
-                drop(s, isep + 1);
-                return limit_error("Separator is found, but chunk is longer than limit");
-            }
-            *line = take(s, isep + 1);
-            if (len)
-                *len = isep + 1;
-            return NULL;
-        }
-        scanned = s->rlen;
-        if (s->rlen > s->limit) {
-            drop(s, s->rlen);
-            return limit_error("Separator is not found, and chunk exceed the limit");
-        }
-        if (s->eof) { /* the partial line, then "" */
-            size_t n = s->rlen;
-            *line = take(s, n);
-            if (len)
-                *len = n;
-            return NULL;
-        }
         make_room(s);
         ssize_t n = recv(s->fd, s->rbuf + s->rstart + s->rlen, s->rcap - s->rstart - s->rlen, 0);
         if (n > 0) {
             s->rlen += (size_t)n;
-        } else if (n == 0) {
+            return NULL;
+        }
+        if (n == 0) {
             s->eof = true;
-        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            return NULL;
+        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
             s->reading = true;
             struct error *err = aio_wait_readable(s->fd);
             s->reading = false;
             if (err)
-                return err; /* what was read stays buffered for the next call */
+                return err;
         } else if (errno != EINTR) {
             fail(s, errno);
             return error_copy(s->error);
         }
     }
+}
+
+enum until {
+    SEP_FOUND,    /* *at: where the separator starts */
+    SEP_TOO_FAR,  /* found, but more than limit bytes before it (*at, asyncio's consumed) */
+    SEP_NOT_SEEN, /* not found in more than limit bytes (*at: the bytes searched) */
+    SEP_EOF,      /* EOF first: the buffer holds all there is */
+};
+
+/* asyncio's readuntil up to its outcome, which leaves the buffer as it is:
+ * each of readline and readuntil does what asyncio's does with it. Only new
+ * bytes are searched, from seplen - 1 back, so a separator split between two
+ * recvs is found. */
+static struct error *until(struct aio_stream *s, const char *sep, size_t seplen,
+                           enum until *outcome, size_t *at)
+{
+    size_t offset = 0; /* the separator does not start before it */
+    for (;;) {
+        if (s->rlen >= offset + seplen) {
+            const char *start = s->rbuf + s->rstart;
+            const char *found = memmem(start + offset, s->rlen - offset, sep, seplen);
+            if (found) {
+                *at = (size_t)(found - start);
+                *outcome = *at > s->limit ? SEP_TOO_FAR : SEP_FOUND;
+                return NULL;
+            }
+            offset = s->rlen + 1 - seplen;
+            if (offset > s->limit) {
+                *at = offset;
+                *outcome = SEP_NOT_SEEN;
+                return NULL;
+            }
+        }
+        if (s->eof) {
+            *at = s->rlen;
+            *outcome = SEP_EOF;
+            return NULL;
+        }
+        struct error *err = fill(s);
+        if (err)
+            return err;
+    }
+}
+
+static const char SEP_FOUND_LONG[] = "Separator is found, but chunk is longer than limit";
+static const char SEP_NOT_FOUND[] = "Separator is not found, and chunk exceed the limit";
+
+struct error *aio_readline(struct aio_stream *s, char **line, size_t *len)
+{
+    *line = NULL;
+    if (len)
+        *len = 0;
+    enum until outcome;
+    size_t at, n;
+    struct error *err = may_read(s, "readline");
+    if (err || (err = until(s, "\n", 1, &outcome, &at)))
+        return err;
+    switch (outcome) {
+    case SEP_TOO_FAR: /* asyncio: drop the line through its '\n' */
+        drop(s, at + 1);
+        return limit_error(SEP_FOUND_LONG);
+    case SEP_NOT_SEEN: /* and here the whole buffer */
+        drop(s, s->rlen);
+        return limit_error(SEP_NOT_FOUND);
+    case SEP_FOUND:
+        n = at + 1;
+        break;
+    default: /* SEP_EOF: the partial line, then "" */
+        n = s->rlen;
+        break;
+    }
+    *line = take(s, n);
+    if (len)
+        *len = n;
+    return NULL;
+}
+
+struct error *aio_readuntil(struct aio_stream *s, const char *sep, size_t seplen, char **data,
+                            size_t *len)
+{
+    *data = NULL;
+    *len = 0;
+    if (seplen == 0)
+        return error_new("ValueError", "Separator should be at least one-byte string");
+    enum until outcome;
+    size_t at;
+    struct error *err = may_read(s, "readuntil");
+    if (err || (err = until(s, sep, seplen, &outcome, &at)))
+        return err;
+    switch (outcome) {
+    case SEP_FOUND:
+        *len = at + seplen;
+        *data = take(s, *len);
+        return NULL;
+    case SEP_TOO_FAR: /* the bytes stay: readexactly(*len) takes them */
+        *len = at;
+        return error_new("LimitOverrunError", "%s", SEP_FOUND_LONG);
+    case SEP_NOT_SEEN:
+        *len = at;
+        return error_new("LimitOverrunError", "%s", SEP_NOT_FOUND);
+    default: /* SEP_EOF */
+        *len = s->rlen;
+        *data = take(s, *len);
+        return error_new("IncompleteReadError",
+                         "%zu bytes read on a total of undefined expected bytes", *len);
+    }
+}
+
+struct error *aio_readexactly(struct aio_stream *s, size_t n, char **data, size_t *len)
+{
+    *data = NULL;
+    *len = 0;
+    struct error *err = may_read(s, "readexactly");
+    while (!err && s->rlen < n) {
+        if (s->eof) {
+            *len = s->rlen;
+            *data = take(s, *len);
+            return error_new("IncompleteReadError",
+                             "%zu bytes read on a total of %zu expected bytes", *len, n);
+        }
+        err = fill(s);
+    }
+    if (err)
+        return err;
+    *len = n;
+    *data = take(s, n);
+    return NULL;
 }
 
 /* ---- writing ---- */

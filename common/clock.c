@@ -2,6 +2,7 @@
 #include "clock.h"
 
 #include <errno.h>
+#include <stdio.h>
 
 #include "check.h"
 
@@ -60,4 +61,20 @@ int clock_cond_init(pthread_cond_t *cond)
         err = pthread_cond_init(cond, &attr);
     CHECK_PT(pthread_condattr_destroy(&attr));
     return err;
+}
+
+long clock_resident_bytes(void)
+{
+    FILE *f = fopen("/proc/self/status", "re");
+    if (!f)
+        die_errno("fopen /proc/self/status");
+    char line[256];
+    long kib = -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+            break;
+    fclose(f);
+    if (kib < 0)
+        die("no VmRSS line in /proc/self/status");
+    return kib * 1024;
 }

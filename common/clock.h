@@ -1,4 +1,5 @@
-/* clock: time.perf_counter and time.sleep.
+/* clock: time.perf_counter and time.sleep, and the resident memory that a
+ * measurement reads beside the time.
  *
  *   clock_now()             seconds on CLOCK_MONOTONIC (perf_counter): only
  *                           differences mean anything; never jumps backwards
@@ -12,6 +13,14 @@
  *                           stretch or cut a timeout; returns 0 or the
  *                           error number, as pthread_cond_init does (the
  *                           caller CHECK_PTs it, as it would that call)
+ *   clock_resident_bytes()  the process's resident memory now (VmRSS in
+ *                           /proc/self/status), in bytes: read before and
+ *                           after, it gives what a batch of tasks costs
+ *                           (psutil's memory_info().rss; resource's ru_maxrss
+ *                           is the peak, not the present)
+ *
+ * Linux only, as the workbook is: without /proc, clock_resident_bytes dies
+ * naming the file, as a broken call does.
  */
 #ifndef COMMON_CLOCK_H
 #define COMMON_CLOCK_H
@@ -24,5 +33,6 @@ void clock_sleep(double seconds);
 void clock_sleep_until(double deadline);
 struct timespec clock_deadline(double seconds);
 int clock_cond_init(pthread_cond_t *cond);
+long clock_resident_bytes(void);
 
 #endif

@@ -4,8 +4,9 @@
  * Implementation notes: the future
  *   mutex guards done, value and error; `finished` is broadcast once, when the
  *   future is resolved, because any number of threads may wait for it.
- *   Invariant: done goes false -> true exactly once; value/error never change
- *   after that, so future_result may copy them out under the mutex.
+ *   Invariant: done goes false -> true exactly once (a second set dies);
+ *   value/error never change after that, so future_result may copy them out
+ *   under the mutex.
  *   Done callbacks (add_done_callback) wait in a FIFO until then; resolve
  *   takes the list under the mutex and runs it without, in the resolving
  *   thread, with in_callbacks set so that future_destroy waits for them.
@@ -68,10 +69,16 @@ struct future *future_create(void)
 
 /* The callbacks run without the mutex (a callback may call future_result),
  * after done is set; in_callbacks keeps future_destroy waiting until they
- * have returned. */
-static void resolve(struct future *f, void *value, struct error *error)
+ * have returned. Setting a done future again is the caller's bug (Python
+ * raises InvalidStateError): it dies, since a second value would either be
+ * lost or change what future_result already handed out. */
+static void resolve(struct future *f, void *value, struct error *error, const char *call)
 {
     CHECK_PT(pthread_mutex_lock(&f->mutex));
+    if (f->done) {
+        CHECK_PT(pthread_mutex_unlock(&f->mutex));
+        die("%s: the future is already done (a future is set once)", call);
+    }
     f->done = true;
     f->value = value;
     f->error = error;
@@ -131,12 +138,12 @@ bool future_remove_done_callback(struct future *f, void (*cb)(struct future *f, 
 
 void future_set_result(struct future *f, void *value)
 {
-    resolve(f, value, NULL);
+    resolve(f, value, NULL, "future_set_result");
 }
 
 void future_set_error(struct future *f, struct error *error)
 {
-    resolve(f, NULL, error);
+    resolve(f, NULL, error, "future_set_error");
 }
 
 bool future_done(struct future *f)

@@ -58,7 +58,10 @@
  *
  * The future core (future_* below) is also usable on its own: a producer
  * calls future_set_result or future_set_error exactly once, any number of
- * threads may wait in future_result.
+ * threads may wait in future_result. Setting a future that is already done
+ * is a bug in the program, so it dies ("future_set_result: the future is
+ * already done (a future is set once)"), where Python raises
+ * InvalidStateError.
  *
  * tests/unit/test_cpython_futures.c carries CPython's Lib/test/test_concurrent_futures/, case by
  * case under the same names. Where common/futures differs, or a case does not apply:
@@ -73,7 +76,7 @@
  *   no wait(), as_completed(): test_wait.py, test_as_completed.py.
  *   add_done_callback: FutureTests.test_done_callback_* are in test_aio.c; *_cancel* n/a.
  *   no initializer, chunksize, max_tasks_per_child, mp_context, thread names: test_init.py, ...
- *   setting a future twice is not checked (test_multiple_set_*: InvalidStateError).
+ *   setting a future twice dies (test_multiple_set_*: InvalidStateError).
  *   arguments are flat bytes, nothing is pickled: test_deadlock's *_pickle cases.
  *   no interpreter exit, no GC: test_interpreter_shutdown, test_no_stale_references, ...
  */

@@ -91,6 +91,7 @@
 #include "clock.h"
 #include "fd.h"
 #include "futures_impl.h"
+#include "pyrepr.h"
 
 #define BROKEN_FUTURE                                                                              \
     "A process in the process pool was terminated abruptly while the future was running or "       \
@@ -408,14 +409,15 @@ static void reap_workers(struct process_pool *pool, bool kill_them)
 }
 
 /* The cause, as recent CPython words it: which process died and how; for a
- * signal, Python's negative exit code and the signal's name. */
+ * signal, Python's negative exit code and the signal's name as Python names
+ * it. */
 static struct error *death_cause(pid_t pid, int status)
 {
     if (WIFSIGNALED(status)) {
-        const char *name = sigabbrev_np(WTERMSIG(status));
+        const char *name = pyrepr_signal_name(WTERMSIG(status));
         return error_new("_RemoteTraceback",
-                         "Process %d terminated abruptly with exit code %d (killed by SIG%s)",
-                         (int)pid, -WTERMSIG(status), name ? name : "?");
+                         "Process %d terminated abruptly with exit code %d (killed by %s)",
+                         (int)pid, -WTERMSIG(status), name ? name : "SIG?");
     }
     return error_new("_RemoteTraceback", "Process %d terminated abruptly with exit code %d",
                      (int)pid, WEXITSTATUS(status));

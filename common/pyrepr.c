@@ -2,6 +2,7 @@
 #include "pyrepr.h"
 
 #include <math.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,4 +156,44 @@ char *pyrepr_float_repr(char *buf, size_t size, double x)
     }
     snprintf(buf, size, "%s", text);
     return buf;
+}
+
+/* Where Linux has two
+ * names for one number, Python's enum keeps the first in alphabetical order
+ * (SIGABRT, not SIGIOT; SIGIO, not SIGPOLL; SIGCHLD, not SIGCLD), which is
+ * why this is a table and not sigabbrev_np (it says POLL for 29). Python
+ * knows the real-time signals only by their ends, SIGRTMIN and SIGRTMAX;
+ * 32 and 33 are glibc's own, below SIGRTMIN, and have no name at all. */
+const char *pyrepr_signal_name(int sig)
+{
+    static const struct {
+        int number;
+        const char *name;
+    } names[] = {
+        {SIGHUP, "SIGHUP"},       {SIGINT, "SIGINT"},   {SIGQUIT, "SIGQUIT"},
+        {SIGILL, "SIGILL"},       {SIGTRAP, "SIGTRAP"}, {SIGABRT, "SIGABRT"},
+        {SIGBUS, "SIGBUS"},       {SIGFPE, "SIGFPE"},   {SIGKILL, "SIGKILL"},
+        {SIGUSR1, "SIGUSR1"},     {SIGSEGV, "SIGSEGV"}, {SIGUSR2, "SIGUSR2"},
+        {SIGPIPE, "SIGPIPE"},     {SIGALRM, "SIGALRM"}, {SIGTERM, "SIGTERM"},
+#ifdef SIGSTKFLT
+        {SIGSTKFLT, "SIGSTKFLT"},
+#endif
+        {SIGCHLD, "SIGCHLD"},     {SIGCONT, "SIGCONT"}, {SIGSTOP, "SIGSTOP"},
+        {SIGTSTP, "SIGTSTP"},     {SIGTTIN, "SIGTTIN"}, {SIGTTOU, "SIGTTOU"},
+        {SIGURG, "SIGURG"},       {SIGXCPU, "SIGXCPU"}, {SIGXFSZ, "SIGXFSZ"},
+        {SIGVTALRM, "SIGVTALRM"}, {SIGPROF, "SIGPROF"}, {SIGWINCH, "SIGWINCH"},
+        {SIGIO, "SIGIO"},
+#ifdef SIGPWR
+        {SIGPWR, "SIGPWR"},
+#endif
+        {SIGSYS, "SIGSYS"},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (names[i].number == sig)
+            return names[i].name;
+    if (sig == SIGRTMIN)
+        return "SIGRTMIN";
+    if (sig == SIGRTMAX)
+        return "SIGRTMAX";
+    return NULL;
 }

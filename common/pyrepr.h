@@ -1,5 +1,6 @@
 /* pyrepr: Python's repr() and format() for the values the workbook prints,
- * so that the C output and messages read the same as the book's.
+ * and the names Python gives signals, so that the C output and messages read
+ * the same as the book's.
  *
  *   pyrepr_bytes(buf, size, data, len)   print(b): b'\x8c\xed\xc7m1\xf0F4\xe6'
  *   pyrepr_str(buf, size, s)             repr(s): 'sleep', "it's" (subprocess's
@@ -7,9 +8,12 @@
  *   pyrepr_float(buf, size, x, digits)   f'{x:.3}': 1.01, 1.0, 10.0, 1.23e+03
  *   pyrepr_float_repr(buf, size, x)      repr(x): 3.0, 0.30000000000000004, 1e-05
  *                                        (subprocess's "timed out after 3.0 seconds")
+ *   pyrepr_signal_name(sig)              signal.Signals(sig).name: "SIGIO" for 29
+ *                                        (subprocess's "died with <Signals.SIGIO: 29>.",
+ *                                        futures' "killed by SIGIO")
  *
- * Each writes a '\0'-terminated string into buf and returns buf; the output
- * is cut short (still terminated) if buf is too small. PYREPR_BYTES_SIZE(n)
+ * The first four write a '\0'-terminated string into buf and return buf; the
+ * output is cut short (still terminated) if buf is too small. PYREPR_BYTES_SIZE(n)
  * and PYREPR_STR_SIZE(n) are always big enough for n bytes.
  */
 #ifndef COMMON_PYREPR_H
@@ -42,5 +46,11 @@ char *pyrepr_float(char *buf, size_t size, double x, int digits);
  * the decimal point lies more than 16 places right or 4 places left of the
  * first digit (1e+16, 1e-05). %g is not it: it prints 3 and 0.3. */
 char *pyrepr_float_repr(char *buf, size_t size, double x);
+
+/* The name Python's signal.Signals gives a signal number, a static string, or
+ * NULL where Python has none (signal.Signals(n) raises ValueError). Not
+ * glibc's sigabbrev_np: where Linux has two names for one number, Python's
+ * differs (SIGIO, where sigabbrev_np says POLL for 29). */
+const char *pyrepr_signal_name(int sig);
 
 #endif

@@ -667,54 +667,13 @@ struct error *proc_run(struct proc_result *result, char *const argv[], bool capt
     return e;
 }
 
-/* The name Python's signal.Signals gives a signal number, or NULL where
- * Python has none (signal.Signals(n) raises ValueError). Where Linux has two
- * names for one number, Python's enum keeps the first in alphabetical order
- * (SIGABRT, not SIGIOT; SIGIO, not SIGPOLL; SIGCHLD, not SIGCLD), which is
- * why this is a table and not sigabbrev_np (it says POLL for 29). Python
- * knows the real-time signals only by their ends, SIGRTMIN and SIGRTMAX;
- * 32 and 33 are glibc's own, below SIGRTMIN, and have no name at all. */
-static const char *python_signal_name(int sig)
-{
-    static const struct {
-        int number;
-        const char *name;
-    } names[] = {
-        {SIGHUP, "SIGHUP"},       {SIGINT, "SIGINT"},   {SIGQUIT, "SIGQUIT"},
-        {SIGILL, "SIGILL"},       {SIGTRAP, "SIGTRAP"}, {SIGABRT, "SIGABRT"},
-        {SIGBUS, "SIGBUS"},       {SIGFPE, "SIGFPE"},   {SIGKILL, "SIGKILL"},
-        {SIGUSR1, "SIGUSR1"},     {SIGSEGV, "SIGSEGV"}, {SIGUSR2, "SIGUSR2"},
-        {SIGPIPE, "SIGPIPE"},     {SIGALRM, "SIGALRM"}, {SIGTERM, "SIGTERM"},
-#ifdef SIGSTKFLT
-        {SIGSTKFLT, "SIGSTKFLT"},
-#endif
-        {SIGCHLD, "SIGCHLD"},     {SIGCONT, "SIGCONT"}, {SIGSTOP, "SIGSTOP"},
-        {SIGTSTP, "SIGTSTP"},     {SIGTTIN, "SIGTTIN"}, {SIGTTOU, "SIGTTOU"},
-        {SIGURG, "SIGURG"},       {SIGXCPU, "SIGXCPU"}, {SIGXFSZ, "SIGXFSZ"},
-        {SIGVTALRM, "SIGVTALRM"}, {SIGPROF, "SIGPROF"}, {SIGWINCH, "SIGWINCH"},
-        {SIGIO, "SIGIO"},
-#ifdef SIGPWR
-        {SIGPWR, "SIGPWR"},
-#endif
-        {SIGSYS, "SIGSYS"},
-    };
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (names[i].number == sig)
-            return names[i].name;
-    if (sig == SIGRTMIN)
-        return "SIGRTMIN";
-    if (sig == SIGRTMAX)
-        return "SIGRTMAX";
-    return NULL;
-}
-
 struct error *proc_check_returncode(const struct proc_result *result)
 {
     int rc = result->returncode;
     if (rc == 0)
         return NULL;
     if (rc < 0 && rc != PROC_RUNNING) {
-        const char *name = python_signal_name(-rc);
+        const char *name = pyrepr_signal_name(-rc);
         if (!name)
             return error_new("CalledProcessError", "Command '%s' died with unknown signal %d.",
                              result->args, -rc);

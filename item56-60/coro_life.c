@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "clock.h"
 
 static bool stats_pending; /* --stats, and the report is still to come */
 static long rss_before;    /* VmRSS at the last coro_stats_before() */
@@ -98,26 +99,10 @@ int coro_life_run(struct life_run *run, struct grid *grid, task_fn *simulate, bo
     return 0;
 }
 
-static long resident_bytes(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    if (!f)
-        die_errno("fopen /proc/self/status");
-    char line[256];
-    long kib = -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-            break;
-    fclose(f);
-    if (kib < 0)
-        die("no VmRSS line in /proc/self/status");
-    return kib * 1024;
-}
-
 void coro_stats_before(void)
 {
     if (stats_pending)
-        rss_before = resident_bytes();
+        rss_before = clock_resident_bytes();
 }
 
 bool coro_stats_pending(void)
@@ -130,7 +115,7 @@ void coro_stats_report(long tasks)
     if (!stats_pending)
         return;
     stats_pending = false;
-    long grown = resident_bytes() - rss_before;
+    long grown = clock_resident_bytes() - rss_before;
     fprintf(stderr, "Resident memory per suspended task: %.0f bytes (%ld tasks, VmRSS %+.1f MiB)\n",
             tasks > 0 ? (double)grown / (double)tasks : 0.0, tasks, (double)grown / 1048576.0);
 }

@@ -21,8 +21,18 @@ load helpers
     run_unit 30 test_aio_stream test_readline_exception peer_reset_wakes_a_waiting_readline
 }
 
-@test "a cancelled readline returns CancelledError and loses no byte; a second reader is refused (test_exception_cancel)" {
+@test "a cancelled readline returns CancelledError and loses no byte; a second reader is refused by readline, readexactly and readuntil, each naming itself (test_exception_cancel)" {
     run_unit 30 test_aio_stream test_exception_cancel a_second_reader_is_refused
+}
+
+@test "readexactly(n) returns n bytes however they arrive, past the line limit too, and at EOF is IncompleteReadError with the partial bytes (test_readexactly*)" {
+    run_unit 30 test_aio_stream test_readexactly_zero_or_less test_readexactly \
+        test_readexactly_limit test_readexactly_eof test_readexactly_exception
+}
+
+@test "readuntil(sep) returns through the separator, split across recvs too; at EOF IncompleteReadError with the partial bytes; past the limit LimitOverrunError, keeping the bytes (test_readuntil_*)" {
+    run_unit 30 test_aio_stream test_readuntil_separator test_readuntil_multi_chunks \
+        test_readuntil_multi_chunks_1 test_readuntil_eof test_readuntil_limit_found_sep
 }
 
 @test "write + drain of 16 MiB to a slow reader: every byte arrives in order, drain bounds the queue to 64 KiB" {

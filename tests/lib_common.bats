@@ -55,6 +55,10 @@ setup() {
     run_unit 20 test_common clock
 }
 
+@test "clock: clock_resident_bytes reads VmRSS in bytes, and it grows by the pages written, not those only mapped" {
+    run_unit 20 test_common resident
+}
+
 @test "check: CHECK_SYS names the call, the place and the error, and exits 1" {
     run -1 --separate-stderr timeout 10 "$T" sys
     [ "$output" = "" ]

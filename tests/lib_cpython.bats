@@ -649,3 +649,11 @@ every_case_is_run() {
 @test "test_concurrent_futures: FutureTests.test_exception_with_success" {
     cpython test_cpython_futures future_test_exception_with_success
 }
+
+@test "test_concurrent_futures: FutureTests.test_multiple_set_result (setting a done future dies, naming the call; the first result stands)" {
+    cpython test_cpython_futures future_test_multiple_set_result
+}
+
+@test "test_concurrent_futures: FutureTests.test_multiple_set_exception (setting a done future dies, naming the call; the first error stands)" {
+    cpython test_cpython_futures future_test_multiple_set_exception
+}

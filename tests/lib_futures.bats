@@ -31,6 +31,11 @@ setup() {
     [[ ${lines[-1]} =~ ^[0-9]+\ cases,\ 0\ failed$ ]]
 }
 
+@test "process pool: a worker killed by signal 29 is named as Python names it, SIGIO (not glibc's SIGPOLL)" {
+    run_unit 60 test_futures killed_by_sigio
+    [[ $output == *"(killed by SIGIO)"* ]]
+}
+
 @test "process pool: each worker holds only fds 0-2 and its own socket, no other worker's, even with stdin closed" {
     run -0 timeout 60 "$T" fds
     [[ $output == *"stdin open: 3 of 3 workers have only fds 0-2 and their own socket"* ]]

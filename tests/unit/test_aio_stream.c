@@ -12,7 +12,7 @@
  * Not carried over, and why: test_invalid_limit (limit 0 means the default
  * here, not ValueError), test_multiple_drain (one task drains a stream at a
  * time; a second gets RuntimeError, as a second reader does), the
- * readexactly/readuntil/read(n) cases (aio has readline only), SSL, Unix
+ * read(n) cases (aio has readline, readuntil and readexactly), SSL, Unix
  * sockets and the pickling of exceptions.
  */
 #include <dirent.h>
@@ -426,7 +426,296 @@ static void test_exception_cancel(void)
     RUN(readline_cancel);
 }
 
-/* Two tasks may not wait in readline on one stream at once. */
+/* ---- readexactly and readuntil ---- */
+
+static const char DATA[] = "line1\nline2\nline3\n"; /* CPython's StreamTests.DATA */
+
+/* Read with aio_readexactly (until NULL) or aio_readuntil: it must return
+ * want (NULL: fail with type and message, the bytes it hands over being
+ * partial, NULL for none). */
+static void expect_read(struct aio_stream *s, size_t n, const char *until, const char *want,
+                        const char *type, const char *message, const char *partial)
+{
+    char *data;
+    size_t len;
+    struct error *err = until ? aio_readuntil(s, until, strlen(until), &data, &len)
+                              : aio_readexactly(s, n, &data, &len);
+    const char *call = until ? "readuntil" : "readexactly";
+    if (want) {
+        if (err)
+            EXPECT_FAILF("%s: expected '%s', got %s: %s", call, want, err->type, err->message);
+        else if (len != strlen(want) || strcmp(data, want) != 0)
+            EXPECT_FAILF("%s: expected '%s', got '%s' (%zu bytes)", call, want, data, len);
+    } else if (!err) {
+        EXPECT_FAILF("%s: expected %s, got '%s'", call, type, data);
+    } else {
+        if (strcmp(err->type, type) != 0 || (message && strcmp(err->message, message) != 0))
+            EXPECT_FAILF("%s: expected %s: %s, got %s: %s", call, type, message ? message : "...",
+                         err->type, err->message);
+        if (partial ? !data || len != strlen(partial) || strcmp(data, partial) != 0 : data != NULL)
+            EXPECT_FAILF("%s: expected the bytes '%s' with the error, got '%s'", call,
+                         partial ? partial : "(none)", data ? data : "(none)");
+    }
+    error_free(err);
+    free(data);
+}
+
+struct exact_reader {
+    struct aio_stream *stream;
+    size_t n;
+    const char *until; /* readuntil's separator, or NULL for readexactly(n) */
+    char *data;
+    size_t len;
+};
+
+static struct error *read_exact(void *arg, void **result)
+{
+    (void)result;
+    struct exact_reader *r = arg;
+    if (r->until)
+        return aio_readuntil(r->stream, r->until, strlen(r->until), &r->data, &r->len);
+    return aio_readexactly(r->stream, r->n, &r->data, &r->len);
+}
+
+/* A reader task that waits while the peer sends the pieces one at a time
+ * (each once the reader has taken the one before and waits again); it must
+ * end with want, and leave rest in the stream. */
+static void read_pieces(size_t limit, size_t n, const char *until, const char **pieces, int npieces,
+                        const char *want, const char *rest)
+{
+    int peer;
+    struct aio_stream *s = connect_peer(limit, &peer);
+    struct exact_reader r = {s, n, until, NULL, 0};
+    struct aio_task *t;
+    REQUIRE(aio_create_task(&t, read_exact, &r) == NULL);
+    for (int i = 0; i < npieces; i++) {
+        REQUIRE(aio_sleep(0) == NULL);
+        feed(peer, pieces[i]);
+    }
+    struct error *err = aio_await(t, NULL);
+    if (err)
+        EXPECT_FAILF("%s: %s", err->type, err->message);
+    error_free(err);
+    EXPECT(r.data && r.len == strlen(want) && strcmp(r.data, want) == 0);
+    free(r.data);
+    feed_eof(peer);
+    expect_read(s, 1 << 20, NULL, NULL, "IncompleteReadError", NULL, rest); /* all that is left */
+    aio_close(s);
+    close(peer);
+}
+
+/* test_readexactly_zero_or_less: readexactly(0) is b'' at once, with
+ * nothing to read (n is a size_t: no negative n here). */
+static struct error *readexactly_zero(void *arg, void **result)
+{
+    (void)arg, (void)result;
+    int peer;
+    struct aio_stream *s = connect_peer(0, &peer);
+    expect_read(s, 0, NULL, "", NULL, NULL, NULL);
+    feed(peer, "data");
+    expect_read(s, 0, NULL, "", NULL, NULL, NULL);
+    expect_read(s, 4, NULL, "data", NULL, NULL, NULL);
+    aio_close(s);
+    close(peer);
+    return NULL;
+}
+
+static void test_readexactly_zero_or_less(void)
+{
+    RUN(readexactly_zero);
+}
+
+static size_t exact_limit; /* the stream's limit in readexactly_pieces */
+
+/* test_readexactly: 2 * len(DATA) bytes while DATA arrives three times; the
+ * third stays in the buffer. test_readexactly_limit: the same with limit 3,
+ * which bounds lines, not readexactly. */
+static struct error *readexactly_pieces(void *arg, void **result)
+{
+    (void)arg, (void)result;
+    const char *pieces[] = {DATA, DATA, DATA};
+    read_pieces(exact_limit, 2 * strlen(DATA), NULL, pieces, 3,
+                "line1\nline2\nline3\nline1\nline2\nline3\n", DATA);
+    return NULL;
+}
+
+static void test_readexactly(void)
+{
+    exact_limit = 0;
+    RUN(readexactly_pieces);
+}
+
+static void test_readexactly_limit(void)
+{
+    exact_limit = 3;
+    RUN(readexactly_pieces);
+}
+
+/* test_readexactly_eof: EOF before n bytes is IncompleteReadError with the
+ * bytes that came (e.partial) and asyncio's message; the buffer is empty. */
+static struct error *readexactly_eof(void *arg, void **result)
+{
+    (void)arg, (void)result;
+    int peer;
+    struct aio_stream *s = connect_peer(0, &peer);
+    feed(peer, DATA);
+    feed_eof(peer);
+    expect_read(s, 2 * strlen(DATA), NULL, NULL, "IncompleteReadError",
+                "18 bytes read on a total of 36 expected bytes", DATA);
+    expect_line(s, "");
+    aio_close(s);
+    close(peer);
+    return NULL;
+}
+
+static void test_readexactly_eof(void)
+{
+    RUN(readexactly_eof);
+}
+
+/* test_readexactly_exception: 2 bytes of b'line\n', then the connection's
+ * failure (CPython sets one by hand; here the peer resets). */
+static struct error *readexactly_reset(void *arg, void **result)
+{
+    (void)arg, (void)result;
+    int peer;
+    struct aio_stream *s = connect_peer(0, &peer);
+    feed(peer, "line\n");
+    expect_read(s, 2, NULL, "li", NULL, NULL, NULL);
+    expect_read(s, 3, NULL, "ne\n", NULL, NULL, NULL);
+    reset(peer);
+    expect_read(s, 2, NULL, NULL, "ConnectionResetError", RESET, NULL);
+    expect_read(s, 0, "\n", NULL, "ConnectionResetError", RESET, NULL);
+    aio_close(s);
+    return NULL;
+}
+
+static void test_readexactly_exception(void)
+{
+    RUN(readexactly_reset);
+}
+
+/* test_readuntil_separator: an empty separator is ValueError. */
+static struct error *readuntil_empty_separator(void *arg, void **result)
+{
+    (void)arg, (void)result;
+    int peer;
+    struct aio_stream *s = connect_peer(0, &peer);
+    expect_read(s, 0, "", NULL, "ValueError", "Separator should be at least one-byte string", NULL);
+    aio_close(s);
+    close(peer);
+    return NULL;
+}
+
+static void test_readuntil_separator(void)
+{
+    RUN(readuntil_empty_separator);
+}
+
+/* test_readuntil_multi_chunks: through the separator and no further. */
+static struct error *readuntil_chunks(void *arg, void **result)
+{
+    (void)arg, (void)result;
+    int peer;
+    struct aio_stream *s = connect_peer(0, &peer);
+    feed(peer, "lineAAA");
+    expect_read(s, 0, "AAA", "lineAAA", NULL, NULL, NULL);
+    feed(peer, "lineAAA");
+    expect_read(s, 0, "AAA", "lineAAA", NULL, NULL, NULL);
+    feed(peer, "lineAAAxxx");
+    expect_read(s, 0, "AAA", "lineAAA", NULL, NULL, NULL);
+    feed_eof(peer);
+    expect_line(s, "xxx"); /* CPython: _buffer == b'xxx' */
+    aio_close(s);
+    close(peer);
+    return NULL;
+}
+
+static void test_readuntil_multi_chunks(void)
+{
+    RUN(readuntil_chunks);
+}
+
+/* test_readuntil_multi_chunks_1: the separator split between chunks, and
+ * partly matched before the real match; each chunk comes in a recv of its
+ * own here, while readuntil waits. */
+static struct error *readuntil_split(void *arg, void **result)
+{
+    (void)arg, (void)result;
+    const char *a[] = {"QWEaa", "XYaa", "a"}, *b[] = {"QWEaa", "XYa", "aa"}, *c[] = {"aaa"},
+               *d[] = {"Xaaa"}, *e[] = {"XXX", "a", "a", "a"}, *f[] = {"XX", "aa", "aaY"};
+    read_pieces(0, 0, "aaa", a, 3, "QWEaaXYaaa", "");
+    read_pieces(0, 0, "aaa", b, 3, "QWEaaXYaaa", "");
+    read_pieces(0, 0, "aaa", c, 1, "aaa", "");
+    read_pieces(0, 0, "aaa", d, 1, "Xaaa", "");
+    read_pieces(0, 0, "aaa", e, 4, "XXXaaa", "");
+    read_pieces(0, 0, "aaa", f, 3, "XXaaa", "aY");
+    return NULL;
+}
+
+static void test_readuntil_multi_chunks_1(void)
+{
+    RUN(readuntil_split);
+}
+
+/* test_readuntil_eof: EOF before the separator is IncompleteReadError with
+ * every byte left (expected: None); the buffer is then empty. */
+static struct error *readuntil_eof(void *arg, void **result)
+{
+    (void)arg, (void)result;
+    int peer;
+    struct aio_stream *s = connect_peer(0, &peer);
+    feed(peer, "some dataAA");
+    feed_eof(peer);
+    expect_read(s, 0, "AAA", NULL, "IncompleteReadError",
+                "11 bytes read on a total of undefined expected bytes", "some dataAA");
+    expect_read(s, 0, "AAA", NULL, "IncompleteReadError",
+                "0 bytes read on a total of undefined expected bytes", "");
+    aio_close(s);
+    close(peer);
+    return NULL;
+}
+
+static void test_readuntil_eof(void)
+{
+    RUN(readuntil_eof);
+}
+
+/* test_readuntil_limit_found_sep: limit 3. Not found in 11 bytes, or found
+ * 9 bytes in: LimitOverrunError, with e.consumed in *len, and (unlike
+ * readline) the bytes stay: readexactly takes them after. CPython feeds the
+ * 12th byte into the same buffer; over a socket, a buffer already past the
+ * limit is not read further (asyncio's transport pauses reading past twice
+ * the limit), so the found case has a stream of its own. */
+static struct error *readuntil_limit(void *arg, void **result)
+{
+    (void)arg, (void)result;
+    const char *sent[] = {"some dataAA", "some dataAAA"}, *message[] = {NOT_FOUND, FOUND};
+    for (int i = 0; i < 2; i++) {
+        int peer;
+        struct aio_stream *s = connect_peer(3, &peer);
+        feed(peer, sent[i]);
+        char *data;
+        size_t len;
+        struct error *err = aio_readuntil(s, "AAA", 3, &data, &len);
+        EXPECT(err && strcmp(err->type, "LimitOverrunError") == 0 &&
+               strcmp(err->message, message[i]) == 0);
+        EXPECT(data == NULL && len == 9); /* 11 + 1 - 3 searched; the separator at 9 */
+        error_free(err);
+        expect_read(s, strlen(sent[i]), NULL, sent[i], NULL, NULL, NULL);
+        aio_close(s);
+        close(peer);
+    }
+    return NULL;
+}
+
+static void test_readuntil_limit_found_sep(void)
+{
+    RUN(readuntil_limit);
+}
+
+/* Two tasks may not read one stream at once: while one waits in readline,
+ * readline, readexactly and readuntil are refused, each naming itself. */
 static struct error *two_readers(void *arg, void **result)
 {
     (void)arg, (void)result;
@@ -438,6 +727,11 @@ static struct error *two_readers(void *arg, void **result)
     REQUIRE(aio_sleep(0) == NULL); /* the first reader is now waiting */
     expect_error(s, "RuntimeError",
                  "readline() called while another task is already waiting for incoming data");
+    expect_read(s, 1, NULL, NULL, "RuntimeError",
+                "readexactly() called while another task is already waiting for incoming data",
+                NULL);
+    expect_read(s, 0, "\n", NULL, "RuntimeError",
+                "readuntil() called while another task is already waiting for incoming data", NULL);
     feed(peer, "one\n");
     EXPECT(aio_await(t, NULL) == NULL);
     EXPECT(r.line && strcmp(r.line, "one\n") == 0);
@@ -1665,6 +1959,16 @@ static const struct expect_case cases[] = {
     EXPECT_CASE(peer_reset_wakes_a_waiting_readline),
     EXPECT_CASE(test_exception_cancel),
     EXPECT_CASE(a_second_reader_is_refused),
+    EXPECT_CASE(test_readexactly_zero_or_less),
+    EXPECT_CASE(test_readexactly),
+    EXPECT_CASE(test_readexactly_limit),
+    EXPECT_CASE(test_readexactly_eof),
+    EXPECT_CASE(test_readexactly_exception),
+    EXPECT_CASE(test_readuntil_separator),
+    EXPECT_CASE(test_readuntil_multi_chunks),
+    EXPECT_CASE(test_readuntil_multi_chunks_1),
+    EXPECT_CASE(test_readuntil_eof),
+    EXPECT_CASE(test_readuntil_limit_found_sep),
     EXPECT_CASE(write_drain_to_a_slow_reader),
     EXPECT_CASE(test_drain_raises),
     EXPECT_CASE(test_start_server),

@@ -2,7 +2,8 @@
  *
  *   test_common [CASE...]    the cases (tests/unit/expect.h): cli, the parser's cases;
  *                            clock, clock_now is monotonic and clock_sleep sleeps at least
- *                            as asked, even when signals interrupt it
+ *                            as asked, even when signals interrupt it; resident,
+ *                            clock_resident_bytes grows by the pages the program touches
  *   test_common demo ARGS    a program with one flag of every kind: prints what it parsed
  *   test_common sys|pt|oom   CHECK_SYS / CHECK_PT / xmalloc failing: must exit 1 with a message
  */
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -187,6 +189,26 @@ static void test_clock(void)
     EXPECT(d.tv_nsec >= 0 && d.tv_nsec < 1000000000L);
 }
 
+/* VmRSS counts the pages a program has touched, not those it has only
+ * mapped: 32 MiB mapped adds (next to) nothing, the same written adds about
+ * 32 MiB (at least half of it, whatever else the process does meanwhile). */
+static void resident(void)
+{
+    const size_t size = 32 << 20;
+    long before = clock_resident_bytes();
+    EXPECT(before > 0 && before % 1024 == 0);
+    char *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    REQUIRE(p != MAP_FAILED);
+    long mapped = clock_resident_bytes();
+    memset(p, 1, size);
+    long touched = clock_resident_bytes();
+    printf("resident: %ld bytes, %+ld once mapped, %+ld once written\n", before, mapped - before,
+           touched - mapped);
+    EXPECT(mapped - before < (long)size / 2);
+    EXPECT(touched - mapped >= (long)size / 2);
+    munmap(p, size);
+}
+
 static int demo(int argc, char **argv)
 {
     char **rest;
@@ -200,6 +222,7 @@ static const struct expect_case cases[] = {
     {"cli", test_cli},
     {"cli_groups", test_cli_groups},
     {"clock", test_clock},
+    EXPECT_CASE(resident),
 };
 
 int main(int argc, char **argv)

@@ -796,6 +796,63 @@ static void future_test_exception_with_success(void)
     CHECK_PT(pthread_join(t, NULL));
 }
 
+/* Where Python raises InvalidStateError, setting a done future again dies,
+ * as common/'s other misuse checks do (common/futures.h). The second set runs
+ * in a child, which must exit 1 with *message (its stderr's first line,
+ * after "prog: "); the parent's future keeps its first value. */
+static void second_set_dies(struct future *f, bool with_error, const char *message)
+{
+    int err[2];
+    REQUIRE(pipe(err) == 0);
+    fflush(stdout);
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        dup2(err[1], 2);
+        alarm(60);
+        if (with_error)
+            future_set_error(f, error_new("Exception", "%s", ""));
+        else
+            future_set_result(f, new_pair(2, 0));
+        _exit(0); /* it returned: the misuse went unseen */
+    }
+    close(err[1]);
+    char text[512] = "";
+    size_t len = 0;
+    ssize_t n;
+    while ((n = read(err[0], text + len, sizeof text - 1 - len)) > 0)
+        len += (size_t)n;
+    text[len] = '\0';
+    close(err[0]);
+    int status;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    printf("the second set: %s", len ? text : "(nothing on stderr)\n");
+    EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+    char expected[256];
+    snprintf(expected, sizeof expected, "%s: %s\n", program_invocation_short_name, message);
+    EXPECT(strncmp(text, expected, strlen(expected)) == 0);
+    EXPECT(future_done(f));
+}
+
+static void future_test_multiple_set_result(void)
+{
+    struct future *f = future_create();
+    future_set_result(f, new_pair(1, 0));
+    second_set_dies(f, false,
+                    "future_set_result: the future is already done (a future is set once)");
+    EXPECT(result_of(f).a == 1);
+}
+
+static void future_test_multiple_set_exception(void)
+{
+    struct future *f = future_create();
+    future_set_error(f, error_new("ValueError", "%s", ""));
+    second_set_dies(f, true, "future_set_error: the future is already done (a future is set once)");
+    struct error *e = error_of(f);
+    EXPECT(is_error(e, "ValueError"));
+    error_free(e);
+}
+
 static const struct expect_case cases[] = {
     EXPECT_CASE(thread_test_submit),
     EXPECT_CASE(thread_test_map),
@@ -834,6 +891,8 @@ static const struct expect_case cases[] = {
     EXPECT_CASE(future_test_done),
     EXPECT_CASE(future_test_result_with_success),
     EXPECT_CASE(future_test_exception_with_success),
+    EXPECT_CASE(future_test_multiple_set_result),
+    EXPECT_CASE(future_test_multiple_set_exception),
 };
 
 int main(int argc, char **argv)

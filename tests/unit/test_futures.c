@@ -9,6 +9,8 @@
  *                            pending future fails with BrokenProcessPool, nothing hangs,
  *                            every worker is reaped (no zombie, no child left)
  *   test_futures crash       the same with a task that segfaults in the worker
+ *   test_futures killed_by_sigio   the cause names a worker's fatal signal as Python names
+ *                            it: SIGIO for 29, where glibc's sigabbrev_np says POLL
  *   test_futures fds         each worker holds only fds 0-2 and its own socket, even
  *                            when the caller had closed stdin
  *   test_futures alone       process_pool_create refuses (EBUSY) while another thread runs
@@ -401,6 +403,15 @@ static struct error *segfault(void *arg, void **result)
     return NULL;
 }
 
+/* Ends its worker with signal 29, which Linux calls both SIGIO and SIGPOLL. */
+static struct error *raise_sigio(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    raise(SIGIO);
+    return NULL;
+}
+
 static void expect_broken(struct future *f, const char *message)
 {
     void *value = &board;
@@ -484,6 +495,25 @@ static void test_broken_pool(bool by_kill)
     EXPECT(no_children());
     EXPECT(open_fds() == fds_before);
     munmap(board, sizeof *board);
+}
+
+/* The cause names the signal as Python's signal.Signals does: SIGIO, not
+ * sigabbrev_np's POLL. */
+static void killed_by_sigio(void)
+{
+    struct executor *ex = process_pool_create(1, sizeof(long), sizeof(long));
+    REQUIRE(ex != NULL);
+    long x = 0;
+    struct future *f = executor_submit(ex, raise_sigio, &x);
+    struct error *e = future_result(f, NULL);
+    EXPECT(e && strcmp(e->type, "BrokenProcessPool") == 0);
+    const char *cause = e && e->cause ? e->cause->message : "";
+    printf("cause: %s\n", cause);
+    EXPECT(strstr(cause, " terminated abruptly with exit code -29 (killed by SIGIO)") != NULL);
+    error_free(e);
+    future_destroy(f);
+    executor_destroy(ex);
+    EXPECT(no_children());
 }
 
 /* ---- descriptors and threads at fork time ---- */
@@ -603,6 +633,7 @@ static const struct expect_case cases[] = {
     {"threads", test_thread_pool}, {"processes", test_process_pool},
     {"kill", broken_by_kill},      {"crash", broken_by_crash},
     {"fds", test_worker_fds},      {"alone", test_fork_only_alone},
+    EXPECT_CASE(killed_by_sigio),
 };
 
 int main(int argc, char **argv)
