@@ -32,9 +32,10 @@
  *   next suspending call returns CancelledError, as asyncio's _must_cancel).
  *
  *   Who owns each stack: a stack belongs to one task from aio_create_task
- *   until the task is freed: the task's struct itself lives at the top of
- *   its stack (in the page its first frames touch anyway, so a task costs
- *   no malloc and one page less to reach per step), its frames below it.
+ *   until the task is freed. Each stack is paired for life with a record,
+ *   the task's struct: a task costs no malloc, and the records of a chunk
+ *   of stacks lie side by side (below, "Cache misses"). Making a task
+ *   writes only its record; its first frame is written when it first runs.
  *   Freeing the task puts the stack back in the loop's pool; that happens
  *   only off that stack (a task never frees the stack it runs on).
  *   Pooled stacks are reused by later tasks (warm: their pages are already
@@ -46,18 +47,26 @@
  *   by aio_loop_close; a task made by run_coroutine_threadsafe resolves its
  *   future and is freed when it ends.
  *
- *   Cache misses. A task's struct and frames lie in a page of their own,
- *   cold when the task next runs among 100,000 others, so a generation of
- *   Item 60's 100,000 sleeping tasks costs misses more than instructions.
- *   The loop fetches the next ready task's struct and the lines around its
- *   saved stack pointer while the current step runs (aio_task_warm, called
- *   from aio_loop.c's warm_next), and the timers a few ahead as they move;
- *   task_new fetches the next pooled stack's top; aio_gather the tasks
- *   ahead in its two passes (it collects and finds the first error in one);
- *   the task keeps its canary's address (no miss on its struct aio_stack
- *   at every switch). Together about half the CPU time per generation:
- *   0.10-0.12 s before, 0.053-0.062 s after (load 5-8; 0.064-0.069 at load
- *   1.5, where wall time per generation is 0.142-0.157 s).
+ *   Cache misses. Each task's frames lie in a page of their own, cold when
+ *   the task next runs among 100,000 others, and the first touch of such a
+ *   page is a TLB miss: a page walk, about 75 ns on this kind of machine
+ *   (a virtual machine, so the walk is two-level), one at a time. So a
+ *   generation of Item 60's 100,000 sleeping tasks costs misses more than
+ *   instructions, and the design keeps the stack pages out of every pass
+ *   that does not need them. Making, gathering and freeing 100,000 tasks
+ *   walk their records, side by side, not their stacks; a task's stack is
+ *   touched when it runs, twice a generation (its first step, and its
+ *   wake-up). The loop fetches the record and the frames of the task a few
+ *   steps ahead while the current step runs (aio_task_warm, called from
+ *   aio_loop.c's warm_next), and the timers a few ahead as they move;
+ *   task_new fetches the next pooled record; aio_gather the records ahead.
+ *   A gathered task's outcome is taken as it ends (take_outcome), so that
+ *   work happens while the other tasks still wait for their deadlines, not
+ *   after the last one. Item 60 at 100,000 cells, per generation, before
+ *   (records at the top of their stacks) and after: making the tasks 15-18
+ *   ms -> 7-8 ms, gather's first pass 5-7 -> 3.5-4, the first steps 26-32
+ *   -> 34-38 (their stacks are now touched there first), collecting 7-9 ->
+ *   4-5; in all about 0.16 s -> 0.155 s a generation on a loaded machine.
  *
  *   Order: a task's steps are loop callbacks, so they run in the loop's
  *   order (aio_loop.c): tasks created one after the other take their first
@@ -67,9 +76,9 @@
  *   Limits.
  *   - Stack size: AIO_STACK_SIZE, 128 KiB (512 KiB under ASan or TSan, whose
  *     frames are larger), mapped MAP_NORESERVE | MAP_STACK, so a task costs
- *     only the pages it touches: one 4 KiB page for a shallow task, its
- *     struct included (about 250 bytes at the top of the stack): 4,161
- *     bytes of VmRSS per suspended task at 100,000 (bench/aio_costs).
+ *     only the pages it touches: one 4 KiB page for a shallow task, plus
+ *     its 320-byte record: 4,485 bytes of VmRSS per suspended task at
+ *     100,000 (item56-60/coroutines --stats).
  *     128 KiB holds printf, snprintf and getaddrinfo (a unit test calls
  *     them in a task).
  *   - Overflow, guarded: each stack gets a PROT_NONE page below it while
@@ -277,14 +286,7 @@ __asm__(".pushsection .text\n"
 
 /* ---- tasks ---- */
 
-struct aio_stack {
-    struct aio_stack *next; /* in the loop's pool */
-    void *map;              /* its slot: the guard page, then the stack */
-    size_t map_size;
-    char *lo; /* the usable stack: [lo, lo + size) */
-    size_t size;
-    bool guarded;
-};
+struct aio_stack;
 
 enum task_state { TASK_PENDING, TASK_RUNNING, TASK_SUSPENDED, TASK_DONE };
 
@@ -294,43 +296,67 @@ struct gather_state {
     bool cancelled;
     struct aio_task **children;
     size_t n;
+    void **results;      /* the caller's, or NULL */
+    struct error *error; /* the first error by time, taken from its child */
+    uint64_t error_seq;  /* when that child finished */
 };
 
 struct aio_task {
+    /* Grouped by who reads them, a cache line each (with the assembly
+     * switch): a pass over 100,000 records is paid by the line. */
+    /* The loop: the handle of the next step (a timer, or a ready handle). */
+    struct aio_handle handle;
+    /* A step's start and end, aio_task_warm, and aio_gather's first pass. */
     struct aio_ctx ctx;
+    const char *stack_top;
+    const char *canary; /* an unguarded stack's lowest bytes; NULL: guarded */
     struct aio_loop *loop;
-    struct aio_stack *stack;
-    const char *canary;           /* an unguarded stack's lowest bytes; NULL: guarded */
-    struct aio_task *prev, *next; /* the loop's list of tasks */
+    struct gather_state *gather;
+    size_t gather_index; /* its place in the gather's tasks and results */
+    enum task_state state;
+    bool woken;          /* the current wait has been ended */
+    bool cancel_pending; /* asyncio's _must_cancel */
+    bool cancelled_wake; /* the current wait was ended by aio_cancel */
+    bool stop_when_done; /* run_until_complete's task */
+    bool collected;      /* awaited or gathered: someone will free it */
+    bool detached;       /* run_coroutine_threadsafe's, done: resume() frees it */
+    bool wait_write;     /* waiting for the descriptor to be writable */
+    /* Its function and its outcome; freeing it. */
     task_fn *fn;
     void *arg;
     void *result;
     struct error *error;
-    const char *name, *file;
-    int line;
-    unsigned id;
-    enum task_state state;
-    bool woken;                            /* the current wait has been ended */
-    bool cancel_pending;                   /* asyncio's _must_cancel */
-    bool cancelled_wake;                   /* the current wait was ended by aio_cancel */
-    bool stop_when_done;                   /* run_until_complete's task */
-    bool collected;                        /* awaited or gathered: someone will free it */
-    bool detached;                         /* run_coroutine_threadsafe's, done: resume() frees it */
-    bool wait_write;                       /* waiting for the descriptor to be writable */
+    struct aio_task *prev, *next; /* the loop's list of tasks */
+    struct aio_stack *stack;
+    uint64_t done_seq;
+    /* Waiting, and naming it. */
     bool (*on_cancel)(struct aio_task *t); /* undo the current wait; true: wake with Cancelled */
     void *wait;                            /* what on_cancel needs */
-    int wait_fd;
-    struct aio_handle handle; /* the next step: a timer (sleep) or a ready handle */
     struct aio_task *awaiter;
-    struct gather_state *gather;
     struct future *future; /* run_coroutine_threadsafe's */
-    uint64_t done_seq;
+    const char *name, *file;
+    int line;
+    int wait_fd;
+    unsigned id;
 #if AIO_ASAN
     void *asan_fake;
 #endif
 #if AIO_TSAN
     void *tsan_fiber;
 #endif
+};
+
+/* A stack and the record of the task that runs on it, paired for life: the
+ * records sit side by side in their chunk's array (see map_chunk), the
+ * stacks 132 KiB apart. */
+struct aio_stack {
+    _Alignas(64) struct aio_task task; /* first: a record begins on a cache line */
+    struct aio_stack *next;            /* in the loop's pool */
+    void *map;                         /* its slot: the guard page, then the stack */
+    size_t map_size;
+    char *lo; /* the usable stack: [lo, lo + size) */
+    size_t size;
+    bool guarded;
 };
 
 /* The loop's side of the switch, per thread. */
@@ -555,9 +581,6 @@ static void canary_check(const struct aio_task *t)
  * stack, and go to the pool highest first, so a task's stack usually has the
  * next task's right below it. */
 enum { STACKS_PER_CHUNK = 64 };
-enum {
-    AIO_TASK_LINES = (sizeof(struct aio_task) + 127) / 64
-}; /* the struct, and its first frame */
 
 struct aio_stack_chunk {
     struct aio_stack_chunk *next;
@@ -576,7 +599,12 @@ static int map_chunk(struct aio_loop *loop, size_t n)
     /* Where transparent huge pages are "always", stacks would be backed
      * 2 MiB at a time: one page per task is the point. */
     madvise(map, n * slot, MADV_NOHUGEPAGE);
-    struct aio_stack_chunk *c = xmalloc(sizeof *c + n * sizeof c->stacks[0]);
+    /* The records, side by side, each on its own cache lines. */
+    size_t size =
+        (sizeof(struct aio_stack_chunk) + n * sizeof(struct aio_stack) + 63) & ~(size_t)63;
+    struct aio_stack_chunk *c = aligned_alloc(64, size);
+    if (!c)
+        die("out of memory allocating %zu bytes", size);
     *c = (struct aio_stack_chunk){loop->stack_chunks, map, n * slot, n};
     loop->stack_chunks = c;
     for (size_t i = 0; i < n; i++) {
@@ -587,8 +615,12 @@ static int map_chunk(struct aio_loop *loop, size_t n)
             atomic_fetch_sub(&guarded_stacks, 1);
             guard = false;
         }
-        c->stacks[i] =
-            (struct aio_stack){loop->stack_pool, base, slot, base + page, AIO_STACK_SIZE, guard};
+        c->stacks[i] = (struct aio_stack){.next = loop->stack_pool,
+                                          .map = base,
+                                          .map_size = slot,
+                                          .lo = base + page,
+                                          .size = AIO_STACK_SIZE,
+                                          .guarded = guard};
         loop->stack_pool = &c->stacks[i];
     }
     return 0;
@@ -604,15 +636,11 @@ static struct error *stack_get(struct aio_loop *loop, struct aio_stack **out)
     }
     struct aio_stack *s = loop->stack_pool;
     loop->stack_pool = s->next;
-    /* The next task made (a fan-out makes thousands in a row) writes its
-     * struct at the top of the next stack in the pool: fetch it now. */
-    if (s->next) {
-        if (s->next->next)
-            __builtin_prefetch(s->next->next, 0);
-        const char *top = s->next->lo + s->next->size;
-        for (int i = 1; i <= AIO_TASK_LINES; i++)
-            __builtin_prefetch(top - 64 * i, 1);
-    }
+    /* The next task made (a fan-out makes thousands in a row) writes the
+     * next record in the pool: fetch it now. */
+    if (s->next)
+        for (size_t i = 0; i < sizeof *s; i += 64)
+            __builtin_prefetch((char *)s->next + i, 1);
 #if AIO_ASAN
     __asan_unpoison_memory_region(s->lo, s->size);
 #endif
@@ -642,15 +670,6 @@ static void stacks_unmap(struct aio_loop *loop)
 }
 
 /* ---- switching ---- */
-
-static const char *aio_ctx_sp(const struct aio_ctx *c)
-{
-#if AIO_UCONTEXT
-    return (const char *)c; /* near enough: the frames are below the task */
-#else
-    return c->sp;
-#endif
-}
 
 static void ctx_switch(struct aio_ctx *from, struct aio_ctx *to)
 {
@@ -692,6 +711,25 @@ static void switch_to_loop(struct aio_task *t, bool exiting)
 static void task_free(struct aio_task *t);
 static void wake(struct aio_task *t);
 
+/* A gathered task's outcome is taken as it ends (or by aio_gather, if it
+ * had ended already): its result to its place, its error kept if it is the
+ * first by time. Its record is warm then, and the ends of 100,000 sleeping
+ * tasks are spread over the time they wait for their deadlines, so
+ * aio_gather's last pass, when the last one has ended, only frees them. */
+static void take_outcome(struct gather_state *g, struct aio_task *t)
+{
+    if (g->results)
+        g->results[t->gather_index] = t->result;
+    if (t->error && (!g->error || t->done_seq < g->error_seq)) {
+        error_free(g->error);
+        g->error = t->error;
+        g->error_seq = t->done_seq;
+    } else {
+        error_free(t->error);
+    }
+    t->error = NULL;
+}
+
 /* The end of a task, on its own stack. */
 static void finish(struct aio_task *t)
 {
@@ -701,8 +739,11 @@ static void finish(struct aio_task *t)
     loop->tasks_pending--;
     if (t->awaiter)
         wake(t->awaiter);
-    if (t->gather && --t->gather->remaining == 0)
-        wake(t->gather->task);
+    if (t->gather) {
+        take_outcome(t->gather, t);
+        if (--t->gather->remaining == 0)
+            wake(t->gather->task);
+    }
     if (t->stop_when_done)
         aio_loop_stop(loop);
     if (t->future) {
@@ -746,7 +787,7 @@ static void ucontext_entry(unsigned hi, unsigned lo)
 
 static void prepare_context(struct aio_task *t)
 {
-    char *top = (char *)t; /* the frames go below the task */
+    char *top = t->stack->lo + t->stack->size;
 #if AIO_UCONTEXT
     if (getcontext(&t->ctx.uc) < 0)
         die_errno("aio: getcontext");
@@ -789,12 +830,13 @@ static void resume(struct aio_task *t)
     struct aio_loop *loop = t->loop;
     t->woken = true;
     if (t->state == TASK_PENDING) {
+        prepare_context(t); /* its first frame: this switch reads it */
 #if AIO_TSAN
         t->tsan_fiber = __tsan_create_fiber(0); /* TSan counts fibers as threads: */
 #endif                                          /* only running tasks have one */
     }
     t->state = TASK_RUNNING;
-    if (t->stack->guarded && !altstack_ready)
+    if (!t->canary && !altstack_ready) /* guarded */
         guard_reporting_ready();
     sched.current = t;
     double t0 = loop->debug ? clock_now() : 0;
@@ -838,15 +880,20 @@ void aio_task_step(void *arg)
 }
 #define step aio_task_step
 
-/* What resume() and the task's first instructions touch: the struct at the
- * top of the stack, the frames saved above the stack pointer and those its
- * next calls will write below it (prefetches never fault). */
+/* What resume() and the task's first instructions touch: its record, the
+ * frames saved above the stack pointer and those its next calls will write
+ * below it (prefetches never fault). A task yet to start has its first
+ * frame written at the top of its stack. */
 void aio_task_warm(void *arg)
 {
     struct aio_task *t = arg;
-    const char *top = (const char *)(t + 1), *sp = aio_ctx_sp(&t->ctx);
-    for (const char *p = (const char *)t; p < top; p += 64)
+    for (const char *p = (const char *)t; p < (const char *)(t + 1); p += 64)
         __builtin_prefetch(p, 1);
+    const char *top = t->stack_top, *sp = top - 256;
+#if !AIO_UCONTEXT /* (ucontext's saved stack pointer is not worth digging out) */
+    if (t->state != TASK_PENDING)
+        sp = t->ctx.sp;
+#endif
     const char *lo = sp - 256, *hi = sp + 512 < top ? sp + 512 : top;
     for (const char *p = lo; p < hi; p += 64)
         __builtin_prefetch(p, 1);
@@ -897,16 +944,18 @@ static struct error *task_new(struct aio_loop *loop, struct aio_task **taskp, ta
                               const char *name, void *arg, const char *file, int line)
 {
     *taskp = NULL;
+    /* (Before the record's stores: a locked add waits for those to drain.) */
+    unsigned id = atomic_fetch_add(&task_counter, 1) + 1;
     struct aio_stack *stack = NULL;
     struct error *err = stack_get(loop, &stack);
     if (err)
         return err;
-    /* The task lives at the top of its own stack, in the page its first
-     * frames touch anyway: no malloc, and one page less to reach per step. */
-    uintptr_t top = (uintptr_t)(stack->lo + stack->size);
-    struct aio_task *t = (struct aio_task *)(void *)((top - sizeof *t) & ~(uintptr_t)63);
+    /* The record paired with the stack: no malloc, and making a task does
+     * not touch its stack (its first frame is written when it first runs). */
+    struct aio_task *t = &stack->task;
     memset(t, 0, sizeof *t);
     t->stack = stack;
+    t->stack_top = stack->lo + stack->size;
     t->canary = stack->guarded ? NULL : stack->lo;
     t->loop = loop;
     t->fn = fn;
@@ -914,10 +963,9 @@ static struct error *task_new(struct aio_loop *loop, struct aio_task **taskp, ta
     t->name = name;
     t->file = file;
     t->line = line;
-    t->id = atomic_fetch_add(&task_counter, 1) + 1;
+    t->id = id;
     t->state = TASK_PENDING;
     t->wait_fd = -1;
-    prepare_context(t);
     t->next = loop->tasks;
     if (loop->tasks)
         loop->tasks->prev = t;
@@ -943,7 +991,7 @@ static void task_free(struct aio_task *t)
     if (t->next)
         t->next->prev = t->prev;
     error_free(t->error);
-    stack_put(loop, t->stack); /* and the task with it: it lives there */
+    stack_put(loop, t->stack); /* and the record with it */
 }
 
 struct error *aio_create_task_at(struct aio_task **task, task_fn *fn, const char *name, void *arg,
@@ -1113,46 +1161,37 @@ struct error *aio_gather(struct aio_task **tasks, size_t n, void **results)
     struct error *err = current(&t);
     if (err)
         return err;
-    struct gather_state g = {t, 0, false, tasks, n};
+    struct gather_state g = {.task = t, .children = tasks, .n = n, .results = results};
     for (size_t i = 0; i < n; i++) {
-        if (i + GATHER_AHEAD < n) /* each task is a page of its own: fetch ahead */
-            __builtin_prefetch(tasks[i + GATHER_AHEAD], 1);
+        if (i + GATHER_AHEAD < n) /* the record's line this pass reads */
+            __builtin_prefetch(&tasks[i + GATHER_AHEAD]->state, 1);
         if (tasks[i] == t)
             die("aio_gather: a task gathers itself");
         if (tasks[i]->collected)
             die("aio_gather: task %zu is already awaited (a task is collected once)", i);
         tasks[i]->collected = true;
-        if (tasks[i]->state != TASK_DONE) {
+        tasks[i]->gather_index = i;
+        if (tasks[i]->state == TASK_DONE) {
+            take_outcome(&g, tasks[i]);
+        } else {
             tasks[i]->gather = &g;
             g.remaining++;
         }
     }
     if (g.remaining)
         suspend(t, gather_cancel, &g);
-    /* The first error by time: the failed child that finished first; the
-     * others are freed. One pass, collecting as it goes. */
-    uint64_t first_seq = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++) { /* every outcome is taken: free them */
         if (i + GATHER_AHEAD < n)
-            __builtin_prefetch(tasks[i + GATHER_AHEAD], 1);
-        uint64_t seq = tasks[i]->done_seq;
-        struct error *e;
-        collect(tasks[i], results ? &results[i] : NULL, &e);
-        if (e && (!err || seq < first_seq)) {
-            error_free(err);
-            err = e;
-            first_seq = seq;
-        } else {
-            error_free(e);
-        }
+            __builtin_prefetch(&tasks[i + GATHER_AHEAD]->prev, 1);
+        task_free(tasks[i]);
     }
     if (g.cancelled || woken_then_cancelled(t)) {
-        error_free(err);
+        error_free(g.error);
         for (size_t i = 0; results && i < n; i++)
             results[i] = NULL;
         return cancelled();
     }
-    return err;
+    return g.error;
 }
 
 /* ---- run ---- */
