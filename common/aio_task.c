@@ -49,8 +49,9 @@
  *
  *   Cache misses. Each task's frames lie in a page of their own, cold when
  *   the task next runs among 100,000 others, and the first touch of such a
- *   page is a TLB miss: a page walk, about 75 ns on this kind of machine
- *   (a virtual machine, so the walk is two-level), one at a time. So a
+ *   page is a TLB miss: a page walk, about 70 ns on the 2-core VM these
+ *   figures come from (a guest's walk goes through the host's tables too),
+ *   one at a time. So a
  *   generation of Item 60's 100,000 sleeping tasks costs misses more than
  *   instructions, and the design keeps the stack pages out of every pass
  *   that does not need them. Making, gathering and freeing 100,000 tasks
@@ -62,11 +63,13 @@
  *   task_new fetches the next pooled record; aio_gather the records ahead.
  *   A gathered task's outcome is taken as it ends (take_outcome), so that
  *   work happens while the other tasks still wait for their deadlines, not
- *   after the last one. Item 60 at 100,000 cells, per generation, before
- *   (records at the top of their stacks) and after: making the tasks 15-18
- *   ms -> 7-8 ms, gather's first pass 5-7 -> 3.5-4, the first steps 26-32
- *   -> 34-38 (their stacks are now touched there first), collecting 7-9 ->
- *   4-5; in all about 0.16 s -> 0.155 s a generation on a loaded machine.
+ *   after the last one. Item 60 at 100,000 cells, per generation, with the
+ *   records at the top of their stacks and then apart (load average 1.2):
+ *   making the tasks 16.5 -> 7 ms, gather's first pass 6.6 -> 1.7 ms (the
+ *   fields it reads share a cache line), the first steps 30 -> 30-34 ms
+ *   (their stacks are now first touched there), freeing 8.4 -> 3.6 ms; a
+ *   generation 0.167 -> 0.147-0.151 s (with the timestamps that measured
+ *   the parts; 0.139 s in make bench).
  *
  *   Order: a task's steps are loop callbacks, so they run in the loop's
  *   order (aio_loop.c): tasks created one after the other take their first
