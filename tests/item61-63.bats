@@ -484,6 +484,18 @@ merge_ok() {
     [ -z "$(compgen -G "$TMPDIR/merge-*")" ]
 }
 
+# merged_ok PID LINE: the merge program started in the background as PID,
+# with its stdout and stderr in $BATS_TEST_TMPDIR/out and err, exits 0
+# having printed LINE and nothing on stderr.
+merged_ok() {
+    local status=0
+    wait "$1" || status=$?
+    cat "$BATS_TEST_TMPDIR/err"
+    [ "$status" -eq 0 ]
+    [ "$(cat "$BATS_TEST_TMPDIR/out")" = "$2" ]
+    [ ! -s "$BATS_TEST_TMPDIR/err" ]
+}
+
 @test "readline holds part of a line until its newline, hands on a last line once ended, drains before it ends" {
     run_unit 20 test_merge readline_holds_part_of_a_line readline_last_line_without_newline_once_ended \
         readline_drains_before_it_ends readline_long_line readline_book_hands_on_half_lines \
@@ -526,12 +538,7 @@ merge_ok() {
         kill -STOP "$pid"
         sleep 1 # stopped: the writers, the tailers and any timer all fall behind
         kill -CONT "$pid"
-        local status=0
-        wait "$pid" || status=$?
-        cat "$BATS_TEST_TMPDIR/err"
-        [ "$status" -eq 0 ]
-        [ "$(cat "$BATS_TEST_TMPDIR/out")" = "merged 200 lines from 5 inputs: OK" ]
-        [ ! -s "$BATS_TEST_TMPDIR/err" ]
+        merged_ok "$pid" "merged 200 lines from 5 inputs: OK"
     done
 }
 
@@ -551,12 +558,7 @@ merge_ok() {
             sleep "0.0$((RANDOM % 10))"
         done
         kill -CONT "$pid" 2>/dev/null || true
-        local status=0
-        wait "$pid" || status=$?
-        cat "$BATS_TEST_TMPDIR/err"
-        [ "$status" -eq 0 ]
-        [ "$(cat "$BATS_TEST_TMPDIR/out")" = "merged 800 lines from 40 inputs: OK" ]
-        [ ! -s "$BATS_TEST_TMPDIR/err" ]
+        merged_ok "$pid" "merged 800 lines from 40 inputs: OK"
     done
 }
 
