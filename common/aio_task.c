@@ -595,19 +595,24 @@ struct aio_stack_chunk {
 static int map_chunk(struct aio_loop *loop, size_t n)
 {
     size_t page = (size_t)sysconf(_SC_PAGESIZE), slot = page + AIO_STACK_SIZE;
-    void *map = mmap(NULL, n * slot, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-    if (map == MAP_FAILED)
-        return errno;
-    /* Where transparent huge pages are "always", stacks would be backed
-     * 2 MiB at a time: one page per task is the point. */
-    madvise(map, n * slot, MADV_NOHUGEPAGE);
-    /* The records, side by side, each on its own cache lines. */
+    /* The records, side by side, each on its own cache lines. Taken first:
+     * where address space runs out (ulimit -v), either failing is the
+     * OSError, not a death in the allocation after the mmap. */
     size_t size =
         (sizeof(struct aio_stack_chunk) + n * sizeof(struct aio_stack) + 63) & ~(size_t)63;
     struct aio_stack_chunk *c = aligned_alloc(64, size);
     if (!c)
-        die("out of memory allocating %zu bytes", size);
+        return ENOMEM;
+    void *map = mmap(NULL, n * slot, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+    if (map == MAP_FAILED) {
+        int err = errno;
+        free(c);
+        return err;
+    }
+    /* Where transparent huge pages are "always", stacks would be backed
+     * 2 MiB at a time: one page per task is the point. */
+    madvise(map, n * slot, MADV_NOHUGEPAGE);
     *c = (struct aio_stack_chunk){loop->stack_chunks, map, n * slot, n};
     loop->stack_chunks = c;
     for (size_t i = 0; i < n; i++) {

@@ -304,6 +304,19 @@ expect_aligned() {
 
 # ---- Item 60: coroutines (a task per cell) and stackless (a frame per cell) ----
 
+@test "coroutines: when address space runs out for task stacks it says OSError and exits 1, at every limit tried" {
+    [ "${SANITIZED:-0}" = 1 ] && skip "sanitizers reserve terabytes of address space: ulimit -v cannot apply"
+    # 100,000 tasks reserve about 13 GB of address space (132 KiB a stack).
+    # Wherever the limit falls, the error is the stack's OSError, never
+    # "out of memory" from an allocation made after the last stack fitted.
+    for kb in 200000 1000000 4000000 10000000; do
+        run -1 --separate-stderr timeout 60 bash -c "ulimit -v $kb && exec '$L/coroutines' --height 250 --width 400 --io-ms 10 --generations 1 --final"
+        echo "ulimit -v $kb: ${stderr_lines[*]}"
+        [ "$output" = "" ]
+        [[ ${stderr_lines[0]} =~ ^OSError:\ mmap\ of\ a\ [0-9]+\ KiB\ task\ stack:\ Cannot\ allocate\ memory$ ]]
+    done
+}
+
 @test "coroutines and stackless agree with serial on --final for larger soups (2,400 and 10,000 cells), awaited neighbours or not" {
     cases=("40 60 11 3" "100 100 12 2")
     # Under a sanitizer a task's stack costs far more (TSan: about 850 KB of
