@@ -51,16 +51,16 @@
  *   the task next runs among 100,000 others, and the first touch of such a
  *   page is a TLB miss: a page walk, about 70 ns on the 2-core VM these
  *   figures come from (a guest's walk goes through the host's tables too),
- *   one at a time. So a
- *   generation of Item 60's 100,000 sleeping tasks costs misses more than
- *   instructions, and the design keeps the stack pages out of every pass
- *   that does not need them. Making, gathering and freeing 100,000 tasks
- *   walk their records, side by side, not their stacks; a task's stack is
- *   touched when it runs, twice a generation (its first step, and its
- *   wake-up). The loop fetches the record and the frames of the task a few
- *   steps ahead while the current step runs (aio_task_warm, called from
- *   aio_loop.c's warm_next), and the timers a few ahead as they move;
- *   task_new fetches the next pooled record; aio_gather the records ahead.
+ *   one at a time. So a generation of Item 60's 100,000 sleeping tasks
+ *   costs misses more than instructions, and the design keeps the stack
+ *   pages out of every pass that does not need them. Making, gathering and
+ *   freeing 100,000 tasks walk their records, side by side, not their
+ *   stacks; a task's stack is touched when it runs, twice a generation (its
+ *   first step, and its wake-up). The loop fetches the record and the
+ *   frames of the task a few steps ahead while the current step runs
+ *   (aio_task_warm, called from aio_loop.c's warm_next), and the timers a
+ *   few ahead as they move; task_new fetches the next pooled record;
+ *   aio_gather the records ahead.
  *   A gathered task's outcome is taken as it ends (take_outcome), so that
  *   work happens while the other tasks still wait for their deadlines, not
  *   after the last one. Item 60 at 100,000 cells, per generation, with the
