@@ -93,6 +93,7 @@ void aio_unwatch_lazily(struct aio_loop *loop, int fd, bool write);
  * to run: fetch its struct and frames into the cache (aio_loop.c, warm_next). */
 void aio_task_step(void *arg);
 void aio_task_warm(void *arg);
+void aio_task_prime(void *arg);
 
 /* The running loop of this thread (aio_loop.c sets it in run_forever). */
 void aio_set_running_loop(struct aio_loop *loop);

@@ -646,19 +646,23 @@ static int epoll_wait_ns(int epfd, struct epoll_event *events, double timeout)
  * LANE_AHEAD on when timers move, and the record and frames of the task
  * READY_AHEAD steps on (aio_task_warm; its page's TLB miss is the longest
  * wait, so it is started a few steps early). */
-enum { LANE_AHEAD = 4, READY_AHEAD = 3 };
+enum { LANE_AHEAD = 4, READY_AHEAD = 3, PAGE_AHEAD = 6, RECORD_AHEAD = 8 };
 
 static void warm_next(struct aio_loop *loop)
 {
-    struct aio_handle *next = loop->ready_head; /* the records ahead are side by side: cheap */
-    for (int i = 1; next && i < READY_AHEAD; i++)
-        next = next->next;
-    if (!next)
-        return;
-    if (next->next)
-        __builtin_prefetch(next->next, 1);
-    if (next->callback == aio_task_step)
-        aio_task_warm(next->arg);
+    struct aio_handle *h = loop->ready_head; /* the records ahead are side by side: cheap */
+    for (int i = 1; h && i <= RECORD_AHEAD; i++, h = h->next) {
+        if (h->callback != aio_task_step)
+            continue;
+        if (i == READY_AHEAD)
+            aio_task_warm(h->arg);
+        else if (i == PAGE_AHEAD)
+            aio_task_prime(h->arg);
+        else if (i == RECORD_AHEAD) {
+            __builtin_prefetch(h, 1);
+            __builtin_prefetch((char *)h + 64, 1);
+        }
+    }
 }
 
 void aio_loop_run_once(struct aio_loop *loop)

@@ -322,7 +322,7 @@ struct aio_task {
     bool cancelled_wake; /* the current wait was ended by aio_cancel */
     bool stop_when_done; /* run_until_complete's task */
     bool collected;      /* awaited or gathered: someone will free it */
-    bool detached;       /* run_coroutine_threadsafe's, done: resume() frees it */
+    bool detached;       /* done, nobody will collect it: resume() frees it */
     bool wait_write;     /* waiting for the descriptor to be writable */
     /* Its function and its outcome; freeing it. */
     task_fn *fn;
@@ -747,10 +747,11 @@ static void finish(struct aio_task *t)
     loop->tasks_pending--;
     if (t->awaiter)
         wake(t->awaiter);
-    if (t->gather) {
+    if (t->gather) { /* its outcome is the gather's now: resume() frees it */
         take_outcome(t->gather, t);
         if (--t->gather->remaining == 0)
             wake(t->gather->task);
+        t->detached = true;
     }
     if (t->stop_when_done)
         aio_loop_stop(loop);
@@ -909,6 +910,19 @@ void aio_task_warm(void *arg)
         __builtin_prefetch(t->canary, 0); /* canary_check, at the task's next switch */
 }
 
+/* Earlier still: one line of the task's stack page, so the page walk its
+ * TLB miss takes is done by the time aio_task_warm fetches the frames. */
+void aio_task_prime(void *arg)
+{
+    struct aio_task *t = arg;
+    const char *sp = t->stack_top - 64;
+#if !AIO_UCONTEXT
+    if (t->state != TASK_PENDING)
+        sp = t->ctx.sp;
+#endif
+    __builtin_prefetch(sp, 1);
+}
+
 /* Schedule the task's next step (the end of its current wait). */
 static void wake(struct aio_task *t)
 {
@@ -992,6 +1006,7 @@ static struct error *task_new(struct aio_loop *loop, struct aio_task **taskp, ta
 static void task_free(struct aio_task *t)
 {
     struct aio_loop *loop = t->loop;
+    t->gather = NULL; /* gather_cancel passes over it */
     if (t->prev)
         t->prev->next = t->next;
     else
@@ -1156,8 +1171,11 @@ static bool gather_cancel(struct aio_task *t)
 {
     struct gather_state *g = t->wait;
     g->cancelled = true;
+    /* A child that has ended is freed already (its record may be another
+     * task's by now): only those still in this gather are cancelled. */
     for (size_t i = 0; i < g->n; i++)
-        aio_cancel(g->children[i]);
+        if (g->children[i]->gather == g)
+            aio_cancel(g->children[i]);
     return false; /* still wait for every one */
 }
 
@@ -1181,18 +1199,14 @@ struct error *aio_gather(struct aio_task **tasks, size_t n, void **results)
         tasks[i]->gather_index = i;
         if (tasks[i]->state == TASK_DONE) {
             take_outcome(&g, tasks[i]);
+            task_free(tasks[i]);
         } else {
             tasks[i]->gather = &g;
             g.remaining++;
         }
     }
-    if (g.remaining)
+    if (g.remaining) /* each child is freed as it ends, its outcome taken */
         suspend(t, gather_cancel, &g);
-    for (size_t i = 0; i < n; i++) { /* every outcome is taken: free them */
-        if (i + GATHER_AHEAD < n)
-            __builtin_prefetch(&tasks[i + GATHER_AHEAD]->prev, 1);
-        task_free(tasks[i]);
-    }
     if (g.cancelled || woken_then_cancelled(t)) {
         error_free(g.error);
         for (size_t i = 0; results && i < n; i++)
