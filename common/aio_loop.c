@@ -650,18 +650,16 @@ enum { LANE_AHEAD = 4, READY_AHEAD = 3, PAGE_AHEAD = 6, RECORD_AHEAD = 8 };
 
 static void warm_next(struct aio_loop *loop)
 {
-    struct aio_handle *h = loop->ready_head; /* the records ahead are side by side: cheap */
-    for (int i = 1; h && i <= RECORD_AHEAD; i++, h = h->next) {
-        if (h->callback != aio_task_step)
-            continue;
-        if (i == READY_AHEAD)
+    struct aio_handle *h = loop->ready_head;
+    for (int i = 1; h && i < RECORD_AHEAD; i++, h = h->next) {
+        if (i == READY_AHEAD && h->callback == aio_task_step)
             aio_task_warm(h->arg);
-        else if (i == PAGE_AHEAD)
+        else if (i == PAGE_AHEAD && h->callback == aio_task_step)
             aio_task_prime(h->arg);
-        else if (i == RECORD_AHEAD) {
-            __builtin_prefetch(h, 1);
-            __builtin_prefetch((char *)h + 64, 1);
-        }
+    }
+    if (h) { /* not read yet: only fetched (a task's handle and its next line) */
+        __builtin_prefetch(h, 1);
+        __builtin_prefetch((char *)h + 64, 1);
     }
 }
 

@@ -311,7 +311,7 @@ struct aio_task {
     struct aio_handle handle;
     /* A step's start and end, aio_task_warm, and aio_gather's first pass. */
     struct aio_ctx ctx;
-    const char *stack_top;
+    char *stack_top;
     const char *canary; /* an unguarded stack's lowest bytes; NULL: guarded */
     struct aio_loop *loop;
     struct gather_state *gather;
@@ -796,7 +796,7 @@ static void ucontext_entry(unsigned hi, unsigned lo)
 
 static void prepare_context(struct aio_task *t)
 {
-    char *top = t->stack->lo + t->stack->size;
+    char *top = t->stack_top; /* not t->stack's: aio_task_warm fetched this line */
 #if AIO_UCONTEXT
     if (getcontext(&t->ctx.uc) < 0)
         die_errno("aio: getcontext");
