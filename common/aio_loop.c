@@ -646,7 +646,7 @@ static int epoll_wait_ns(int epfd, struct epoll_event *events, double timeout)
  * LANE_AHEAD on when timers move, and the record and frames of the task
  * READY_AHEAD steps on (aio_task_warm; its page's TLB miss is the longest
  * wait, so it is started a few steps early). */
-enum { LANE_AHEAD = 4, READY_AHEAD = 3, PAGE_AHEAD = 6, RECORD_AHEAD = 8 };
+enum { LANE_AHEAD = 16, READY_AHEAD = 3, PAGE_AHEAD = 6, RECORD_AHEAD = 8 };
 
 static void warm_next(struct aio_loop *loop)
 {
