@@ -45,8 +45,9 @@ struct aio_loop {
     bool running, stopping, debug;
     bool step_reported; /* the task layer reported this callback itself */
     uint64_t seq;       /* scheduling order, for handles */
-    struct aio_handle *ready_head, *ready_tail;
-    struct aio_handle *batch_end; /* the last handle of the round being run */
+    struct aio_handle **ready;         /* ready handles: a ring (NULL: cancelled) */
+    size_t ready_cap;                  /* a power of two */
+    uint64_t ready_head, ready_tail;   /* live positions: [ready_head, ready_tail) */
     struct aio_handle **heap;     /* timers: a binary min-heap on (when, seq) */
     size_t heap_len, heap_cap;
     struct aio_handle **lane;          /* timers scheduled in deadline order: a FIFO */

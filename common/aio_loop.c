@@ -151,53 +151,63 @@ void aio_loop_set_debug(struct aio_loop *loop, bool debug)
     loop->debug = debug;
 }
 
-/* ---- the ready FIFO ---- */
+/* ---- the ready FIFO ----
+ * A ring of handle pointers. Positions count up for ever (a slot is
+ * position & (ready_cap - 1)), and a ready handle's heap_index holds its
+ * own, so cancelling it blanks its slot (NULL, skipped), O(1). An array,
+ * not a linked list: the loop finds the handles a few places ahead (to
+ * fetch what they will touch, warm_next) without a load per place, and
+ * scheduling a handle writes no other handle. */
+
+static bool in_ready(const struct aio_loop *loop, const struct aio_handle *h)
+{
+    uint64_t pos = h->heap_index;
+    return pos >= loop->ready_head && pos < loop->ready_tail &&
+           loop->ready[pos & (loop->ready_cap - 1)] == h;
+}
 
 static void ready_push(struct aio_loop *loop, struct aio_handle *h)
 {
-    h->next = NULL;
+    if (loop->ready_tail - loop->ready_head == loop->ready_cap) { /* full: double it */
+        size_t cap = loop->ready_cap ? 2 * loop->ready_cap : 256;
+        struct aio_handle **ring = xmalloc(cap * sizeof *ring);
+        for (uint64_t pos = loop->ready_head; pos < loop->ready_tail; pos++)
+            ring[pos & (cap - 1)] = loop->ready[pos & (loop->ready_cap - 1)];
+        free(loop->ready);
+        loop->ready = ring;
+        loop->ready_cap = cap;
+    }
     h->state = AIO_HANDLE_READY;
-    if (loop->ready_tail)
-        loop->ready_tail->next = h;
-    else
-        loop->ready_head = h;
-    loop->ready_tail = h;
+    h->heap_index = (size_t)loop->ready_tail;
+    loop->ready[loop->ready_tail++ & (loop->ready_cap - 1)] = h;
 }
 
-static struct aio_handle *ready_pop(struct aio_loop *loop)
+/* The next ready handle, up to position `end` (not included), or NULL. */
+static struct aio_handle *ready_pop(struct aio_loop *loop, uint64_t end)
 {
-    struct aio_handle *h = loop->ready_head;
-    if (!h)
-        return NULL;
-    loop->ready_head = h->next;
-    if (!loop->ready_head)
-        loop->ready_tail = NULL;
-    if (loop->batch_end == h)
-        loop->batch_end = NULL;
-    h->next = NULL;
-    h->state = AIO_HANDLE_IDLE;
-    return h;
+    while (loop->ready_head < end) {
+        struct aio_handle *h = loop->ready[loop->ready_head++ & (loop->ready_cap - 1)];
+        if (h) { /* NULL: cancelled */
+            h->state = AIO_HANDLE_IDLE;
+            return h;
+        }
+    }
+    return NULL;
+}
+
+/* The handle to run `ahead` steps from now (1: the next one), or NULL. */
+static struct aio_handle *ready_peek(const struct aio_loop *loop, uint64_t ahead)
+{
+    uint64_t pos = loop->ready_head + ahead - 1;
+    return pos < loop->ready_tail ? loop->ready[pos & (loop->ready_cap - 1)] : NULL;
 }
 
 static void ready_unlink(struct aio_loop *loop, struct aio_handle *h)
 {
-    struct aio_handle *prev = NULL;
-    for (struct aio_handle *p = loop->ready_head; p; prev = p, p = p->next) {
-        if (p != h)
-            continue;
-        if (prev)
-            prev->next = h->next;
-        else
-            loop->ready_head = h->next;
-        if (loop->ready_tail == h)
-            loop->ready_tail = prev;
-        if (loop->batch_end == h)
-            loop->batch_end = prev;
-        h->next = NULL;
-        h->state = AIO_HANDLE_IDLE;
-        return;
-    }
-    die("aio_handle_cancel: a ready handle that is not in its loop's ready queue");
+    if (!in_ready(loop, h))
+        die("aio_handle_cancel: a ready handle that is not in its loop's ready queue");
+    loop->ready[h->heap_index & (loop->ready_cap - 1)] = NULL;
+    h->state = AIO_HANDLE_IDLE;
 }
 
 /* ---- the timer heap ---- */
@@ -347,6 +357,8 @@ static void check_idle(struct aio_loop *loop, struct aio_handle *h, const char *
          loop->heap[h->heap_index] == h) ||
         (h->state == AIO_HANDLE_LANE && h->loop == loop && in_lane(loop, h)))
         die("%s: the handle is already scheduled as a timer (cancel it first)", call);
+    if (h->state == AIO_HANDLE_READY && h->loop == loop && in_ready(loop, h))
+        die("%s: the handle is already scheduled to run (cancel it first)", call);
 }
 
 void aio_call_soon(struct aio_loop *loop, struct aio_handle *h, aio_callback *cb, void *arg)
@@ -650,14 +662,12 @@ enum { LANE_AHEAD = 16, READY_AHEAD = 3, PAGE_AHEAD = 6, RECORD_AHEAD = 8 };
 
 static void warm_next(struct aio_loop *loop)
 {
-    struct aio_handle *h = loop->ready_head;
-    for (int i = 1; h && i < RECORD_AHEAD; i++, h = h->next) {
-        if (i == READY_AHEAD && h->callback == aio_task_step)
-            aio_task_warm(h->arg);
-        else if (i == PAGE_AHEAD && h->callback == aio_task_step)
-            aio_task_prime(h->arg);
-    }
-    if (h) { /* not read yet: only fetched (a task's handle and its next line) */
+    struct aio_handle *h;
+    if ((h = ready_peek(loop, READY_AHEAD)) && h->callback == aio_task_step)
+        aio_task_warm(h->arg);
+    if ((h = ready_peek(loop, PAGE_AHEAD)) && h->callback == aio_task_step)
+        aio_task_prime(h->arg);
+    if ((h = ready_peek(loop, RECORD_AHEAD))) { /* not read: fetched (a task's first two lines) */
         __builtin_prefetch(h, 1);
         __builtin_prefetch((char *)h + 64, 1);
     }
@@ -666,7 +676,7 @@ static void warm_next(struct aio_loop *loop)
 void aio_loop_run_once(struct aio_loop *loop)
 {
     double timeout = -1;
-    if (loop->ready_head || loop->stopping)
+    if (loop->ready_head < loop->ready_tail || loop->stopping)
         timeout = 0;
     else if (timer_next(loop)) {
         timeout = timer_next(loop)->when - clock_now();
@@ -696,9 +706,7 @@ void aio_loop_run_once(struct aio_loop *loop)
             ready_push(loop, h);
         }
     }
-    loop->batch_end = loop->ready_tail;
-    while (loop->batch_end) {
-        h = ready_pop(loop);
+    for (uint64_t end = loop->ready_tail; (h = ready_pop(loop, end));) {
         warm_next(loop);
         run_callback(loop, h->callback, h->arg, "Handle");
     }
@@ -736,7 +744,7 @@ void aio_loop_close(struct aio_loop *loop)
     aio_tasks_close(loop);
     /* Handles never run are dropped; calls from other threads that never
      * ran get their drop function (a waiting future is told). */
-    for (struct aio_handle *h; (h = ready_pop(loop));) {
+    for (struct aio_handle *h; (h = ready_pop(loop, loop->ready_tail));) {
         if (h->callback == ts_run) {
             struct aio_ts_call *c = h->arg;
             if (c->drop)
@@ -761,6 +769,7 @@ void aio_loop_close(struct aio_loop *loop)
         free(c);
         c = next;
     }
+    free(loop->ready);
     free(loop->heap);
     free(loop->lane);
     free(loop->fds);
