@@ -583,12 +583,9 @@ void aio_forget_fd(struct aio_loop *loop, int fd)
 
 /* ---- running ---- */
 
-static void run_callback(struct aio_loop *loop, aio_callback *cb, void *arg, const char *kind)
+/* Debug mode: run it, and report it if it held the loop too long. */
+static void run_timed(struct aio_loop *loop, aio_callback *cb, void *arg, const char *kind)
 {
-    if (!loop->debug) {
-        cb(arg);
-        return;
-    }
     loop->step_reported = false;
     double t0 = clock_now();
     cb(arg);
@@ -596,6 +593,15 @@ static void run_callback(struct aio_loop *loop, aio_callback *cb, void *arg, con
     if (dt > AIO_SLOW_CALLBACK && !loop->step_reported)
         fprintf(stderr, "Executing <%s callback=%p arg=%p> took %.3f seconds\n", kind,
                 (void *)(uintptr_t)cb, arg, dt);
+}
+
+static inline void run_callback(struct aio_loop *loop, aio_callback *cb, void *arg,
+                                const char *kind)
+{
+    if (loop->debug)
+        run_timed(loop, cb, arg, kind);
+    else
+        cb(arg);
 }
 
 static void dispatch(struct aio_loop *loop, int fd, uint32_t ev)
@@ -667,10 +673,9 @@ static void warm_next(struct aio_loop *loop)
         aio_task_warm(h->arg);
     if ((h = ready_peek(loop, PAGE_AHEAD)) && h->callback == aio_task_step)
         aio_task_prime(h->arg);
-    if ((h = ready_peek(loop, RECORD_AHEAD))) { /* not read: fetched (a task's first two lines) */
-        __builtin_prefetch(h, 1);
-        __builtin_prefetch((char *)h + 64, 1);
-    }
+    if ((h = ready_peek(loop, RECORD_AHEAD))) /* not read: fetched (a task's first lines) */
+        for (int i = 0; i < 3; i++)
+            __builtin_prefetch((char *)h + 64 * i, 1);
 }
 
 void aio_loop_run_once(struct aio_loop *loop)

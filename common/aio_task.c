@@ -921,6 +921,7 @@ void aio_task_prime(void *arg)
         sp = t->ctx.sp;
 #endif
     __builtin_prefetch(sp, 1);
+    __builtin_prefetch(t->arg, 0); /* what its function most likely reads first */
 }
 
 /* Schedule the task's next step (the end of its current wait). */

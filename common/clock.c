@@ -24,7 +24,7 @@ double clock_now(void)
 {
     struct timespec ts;
     CHECK_SYS(clock_gettime(CLOCK_MONOTONIC, &ts)); /* fails only if the program is broken */
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9; /* (a multiply: a divide is slow) */
 }
 
 void clock_sleep_until(double deadline)

@@ -41,7 +41,7 @@ void grid_destroy(struct grid *g)
  * nine reads a cell: a 64-bit division is tens of cycles). */
 static long wrap(long i, long n)
 {
-    if (i >= 0 && i < n)
+    if ((unsigned long)i < (unsigned long)n) /* 0 <= i < n, one comparison (n > 0) */
         return i;
     long r = i % n;
     return r < 0 ? r + n : r;
