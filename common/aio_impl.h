@@ -43,12 +43,12 @@ struct aio_stack_chunk;
 struct aio_loop {
     int epfd, wakefd;
     bool running, stopping, debug;
-    bool step_reported; /* the task layer reported this callback itself */
-    uint64_t seq;       /* scheduling order, for handles */
-    struct aio_handle **ready;         /* ready handles: a ring (NULL: cancelled) */
-    size_t ready_cap;                  /* a power of two */
-    uint64_t ready_head, ready_tail;   /* live positions: [ready_head, ready_tail) */
-    struct aio_handle **heap;     /* timers: a binary min-heap on (when, seq) */
+    bool step_reported;              /* the task layer reported this callback itself */
+    uint64_t seq;                    /* scheduling order, for handles */
+    struct aio_handle **ready;       /* ready handles: a ring (NULL: cancelled) */
+    size_t ready_cap;                /* a power of two */
+    uint64_t ready_head, ready_tail; /* live positions: [ready_head, ready_tail) */
+    struct aio_handle **heap;        /* timers: a binary min-heap on (when, seq) */
     size_t heap_len, heap_cap;
     struct aio_handle **lane;          /* timers scheduled in deadline order: a FIFO */
     size_t lane_lo, lane_hi, lane_cap; /* live entries: lane[lane_lo, lane_hi) */

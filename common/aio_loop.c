@@ -3,10 +3,11 @@
  *
  * Implementation notes
  *
- *   What the loop holds: a FIFO of ready handles; the timers, in a binary
- *   min-heap ordered by (deadline, seq) and a FIFO "lane" (below); a table
- *   of readers and writers indexed by descriptor number (one epoll registration per descriptor,
- *   level-triggered as asyncio's selectors are), an eventfd that other
+ *   What the loop holds: a FIFO of ready handles (a ring); the timers, in
+ *   a binary min-heap ordered by (deadline, seq) and a FIFO "lane" (below);
+ *   a table of readers and writers indexed by descriptor number (one epoll
+ *   registration per descriptor, level-triggered as asyncio's selectors
+ *   are), an eventfd that other
  *   threads write to wake it, and the queue of calls they handed over.
  *   Nothing else: no I/O buffering, no signal handling (as Redis' ae and
  *   libuv's core).
@@ -58,9 +59,8 @@
  *   Handles live in the caller's storage (aio.h). Cancelling a timer takes
  *   it out of the heap (O(log n), heap_index) or blanks its lane slot
  *   (O(1), heap_index holds its position there); cancelling a ready handle
- *   unlinks it from the FIFO (a walk: cancelling a timer is the common case,
- *   a ready handle the rare one). batch_end marks the last handle of the
- *   round being run and moves back if that very handle is cancelled.
+ *   blanks its slot in the ready ring (O(1), the same way). A round runs
+ *   the ring's positions up to where it ended when the round began.
  *
  *   Threads: only the loop's thread touches anything but ts_head/ts_tail
  *   (under ts_mutex) and the eventfd. A thread queues a call, and writes the
@@ -660,10 +660,16 @@ static int epoll_wait_ns(int epfd, struct epoll_event *events, double timeout)
 /* Cache misses, not instructions, are most of a round's cost when many
  * tasks run in it (100,000 that each sleep: each task's frames lie in a
  * page of their own, cold since the task last ran). While one callback
- * runs, the memory the next ones need is fetched: the lane entries
- * LANE_AHEAD on when timers move, and the record and frames of the task
- * READY_AHEAD steps on (aio_task_warm; its page's TLB miss is the longest
- * wait, so it is started a few steps early). */
+ * runs, the memory the next ones need is fetched, a pipeline: the first
+ * lines of the handle RECORD_AHEAD steps on (a task's record), the stack
+ * page and argument of the task PAGE_AHEAD on (aio_task_prime: the page's
+ * TLB miss is the longest wait), the rest of the record and the frames of
+ * the task READY_AHEAD on (aio_task_warm); and the timers LANE_AHEAD on as
+ * they move. Each stage reads only lines an earlier one fetched (the
+ * ring finds the handles ahead without reading any). In alternating runs
+ * of Item 60 at 100,000 cells, the pipeline took a generation from 0.158
+ * to 0.148 s on a busy machine (one stage at 3 ahead before), and reading
+ * only fetched lines from 0.135 to 0.132 s on a quieter one. */
 enum { LANE_AHEAD = 16, READY_AHEAD = 3, PAGE_AHEAD = 6, RECORD_AHEAD = 8 };
 
 static void warm_next(struct aio_loop *loop)

@@ -42,10 +42,15 @@
  *   faulted in) and unmapped when the loop closes. The pool maps them 64 at
  *   a time (one mmap; each guard page one mprotect), falling back to one
  *   when 64 do not fit. The task, and so its stack, belongs to whoever
- *   awaits it (aio_await, aio_gather) and is freed there: a finished task
- *   nobody has collected yet keeps its stack. Tasks nobody awaited are freed
- *   by aio_loop_close; a task made by run_coroutine_threadsafe resolves its
- *   future and is freed when it ends.
+ *   awaits it and is freed there: aio_await frees it when the awaiter takes
+ *   its outcome; a finished task nobody has collected yet keeps its stack.
+ *   A task in an aio_gather hands its outcome to the gather as it ends and
+ *   is freed by the loop right after its last step, while its record is in
+ *   the cache (not all at once after the last one ends); its stack waits
+ *   in the gather and goes back to the pool when aio_gather returns, so
+ *   the task stays valid until then (finished: aio_cancel does nothing).
+ *   Tasks nobody awaited are freed by aio_loop_close; a task made by
+ *   run_coroutine_threadsafe resolves its future and is freed when it ends.
  *
  *   Cache misses. Each task's frames lie in a page of their own, cold when
  *   the task next runs among 100,000 others, and the first touch of such a
@@ -56,20 +61,23 @@
  *   pages out of every pass that does not need them. Making, gathering and
  *   freeing 100,000 tasks walk their records, side by side, not their
  *   stacks; a task's stack is touched when it runs, twice a generation (its
- *   first step, and its wake-up). The loop fetches the record and the
- *   frames of the task a few steps ahead while the current step runs
- *   (aio_task_warm, called from aio_loop.c's warm_next), and the timers a
- *   few ahead as they move; task_new fetches the next pooled record;
- *   aio_gather the records ahead.
- *   A gathered task's outcome is taken as it ends (take_outcome), so that
- *   work happens while the other tasks still wait for their deadlines, not
- *   after the last one. Item 60 at 100,000 cells, per generation, with the
- *   records at the top of their stacks and then apart (load average 1.2):
- *   making the tasks 16.5 -> 7 ms, gather's first pass 6.6 -> 1.7 ms (the
- *   fields it reads share a cache line), the first steps 30 -> 30-34 ms
- *   (their stacks are now first touched there), freeing 8.4 -> 3.6 ms; a
- *   generation 0.167 -> 0.147-0.151 s (with the timestamps that measured
- *   the parts; 0.139 s in make bench).
+ *   first step, and its wake-up). While one step runs, the loop fetches
+ *   what the next few will touch, in stages (aio_loop.c's warm_next): a
+ *   record's first lines 8 steps ahead, the stack page (its page walk) and
+ *   the argument 6 ahead (aio_task_prime), the rest of the record and the
+ *   frames 3 ahead (aio_task_warm); task_new fetches the next pooled
+ *   record, aio_gather the records ahead.
+ *   A gathered task's outcome is taken as it ends (take_outcome), and the
+ *   task freed then, so that work happens while the other tasks still wait
+ *   for their deadlines, not after the last one. Item 60 at 100,000 cells,
+ *   per generation, with the records at the top of their stacks and then
+ *   apart (load average 1.2): making the tasks 16.5 -> 7 ms, gather's first
+ *   pass 6.6 -> 1.7 ms (the fields it reads share a cache line), the first
+ *   steps 30 -> 30-34 ms (their stacks are now first touched there),
+ *   freeing 8.4 -> 3.6 ms; a generation 0.167 -> 0.147-0.151 s (with the
+ *   timestamps that measured the parts). Freeing each task as it ends took
+ *   the last 3-4 ms to none, and the staged fetches the first steps to
+ *   21-29 ms (their spread is the machine's: its memory is shared).
  *
  *   Order: a task's steps are loop callbacks, so they run in the loop's
  *   order (aio_loop.c): tasks created one after the other take their first
@@ -302,6 +310,9 @@ struct gather_state {
     void **results;      /* the caller's, or NULL */
     struct error *error; /* the first error by time, taken from its child */
     uint64_t error_seq;  /* when that child finished */
+    /* The stacks of the children that have ended: to the pool when
+     * aio_gather returns (until then the children stay valid, and done). */
+    struct aio_stack *ended, *ended_last;
 };
 
 struct aio_task {
@@ -723,7 +734,7 @@ static void wake(struct aio_task *t);
  * had ended already): its result to its place, its error kept if it is the
  * first by time. Its record is warm then, and the ends of 100,000 sleeping
  * tasks are spread over the time they wait for their deadlines, so
- * aio_gather's last pass, when the last one has ended, only frees them. */
+ * aio_gather has no pass to make when the last one has ended. */
 static void take_outcome(struct gather_state *g, struct aio_task *t)
 {
     if (g->results)
@@ -747,7 +758,7 @@ static void finish(struct aio_task *t)
     loop->tasks_pending--;
     if (t->awaiter)
         wake(t->awaiter);
-    if (t->gather) { /* its outcome is the gather's now: resume() frees it */
+    if (t->gather) { /* its outcome is the gather's now: resume() frees it (into the gather) */
         take_outcome(t->gather, t);
         if (--t->gather->remaining == 0)
             wake(t->gather->task);
@@ -1004,10 +1015,11 @@ static struct error *task_new(struct aio_loop *loop, struct aio_task **taskp, ta
     return NULL;
 }
 
+/* A gathered child's stack, and so its record, waits in its gather's list
+ * until aio_gather returns; any other goes back to the pool now. */
 static void task_free(struct aio_task *t)
 {
     struct aio_loop *loop = t->loop;
-    t->gather = NULL; /* gather_cancel passes over it */
     if (t->prev)
         t->prev->next = t->next;
     else
@@ -1015,7 +1027,16 @@ static void task_free(struct aio_task *t)
     if (t->next)
         t->next->prev = t->prev;
     error_free(t->error);
-    stack_put(loop, t->stack); /* and the record with it */
+    t->error = NULL;
+    struct gather_state *g = t->gather;
+    if (!g) {
+        stack_put(loop, t->stack); /* and the record with it */
+        return;
+    }
+    t->stack->next = g->ended;
+    g->ended = t->stack;
+    if (!g->ended_last)
+        g->ended_last = t->stack;
 }
 
 struct error *aio_create_task_at(struct aio_task **task, task_fn *fn, const char *name, void *arg,
@@ -1172,11 +1193,8 @@ static bool gather_cancel(struct aio_task *t)
 {
     struct gather_state *g = t->wait;
     g->cancelled = true;
-    /* A child that has ended is freed already (its record may be another
-     * task's by now): only those still in this gather are cancelled. */
     for (size_t i = 0; i < g->n; i++)
-        if (g->children[i]->gather == g)
-            aio_cancel(g->children[i]);
+        aio_cancel(g->children[i]); /* one that has ended: nothing */
     return false; /* still wait for every one */
 }
 
@@ -1198,16 +1216,20 @@ struct error *aio_gather(struct aio_task **tasks, size_t n, void **results)
             die("aio_gather: task %zu is already awaited (a task is collected once)", i);
         tasks[i]->collected = true;
         tasks[i]->gather_index = i;
+        tasks[i]->gather = &g;
         if (tasks[i]->state == TASK_DONE) {
             take_outcome(&g, tasks[i]);
             task_free(tasks[i]);
         } else {
-            tasks[i]->gather = &g;
             g.remaining++;
         }
     }
-    if (g.remaining) /* each child is freed as it ends, its outcome taken */
+    if (g.remaining) /* each child's outcome is taken, and the child freed, as it ends */
         suspend(t, gather_cancel, &g);
+    if (g.ended) { /* every stack back to the pool at once */
+        g.ended_last->next = t->loop->stack_pool;
+        t->loop->stack_pool = g.ended;
+    }
     if (g.cancelled || woken_then_cancelled(t)) {
         error_free(g.error);
         for (size_t i = 0; results && i < n; i++)
