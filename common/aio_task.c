@@ -1195,7 +1195,7 @@ static bool gather_cancel(struct aio_task *t)
     g->cancelled = true;
     for (size_t i = 0; i < g->n; i++)
         aio_cancel(g->children[i]); /* one that has ended: nothing */
-    return false; /* still wait for every one */
+    return false;                   /* still wait for every one */
 }
 
 struct error *aio_gather(struct aio_task **tasks, size_t n, void **results)
