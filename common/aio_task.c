@@ -1193,9 +1193,9 @@ static bool gather_cancel(struct aio_task *t)
 {
     struct gather_state *g = t->wait;
     g->cancelled = true;
-    for (size_t i = 0; i < g->n; i++)
-        aio_cancel(g->children[i]); /* one that has ended: nothing */
-    return false;                   /* still wait for every one */
+    for (size_t i = 0; i < g->n; i++) /* (one that has ended: nothing) */
+        aio_cancel(g->children[i]);
+    return false; /* still wait for every one */
 }
 
 struct error *aio_gather(struct aio_task **tasks, size_t n, void **results)
