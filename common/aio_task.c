@@ -75,9 +75,12 @@
  *   pass 6.6 -> 1.7 ms (the fields it reads share a cache line), the first
  *   steps 30 -> 30-34 ms (their stacks are now first touched there),
  *   freeing 8.4 -> 3.6 ms; a generation 0.167 -> 0.147-0.151 s (with the
- *   timestamps that measured the parts). Freeing each task as it ends took
- *   the last 3-4 ms to none, and the staged fetches the first steps to
- *   21-29 ms (their spread is the machine's: its memory is shared).
+ *   timestamps that measured the parts). Then, in alternating runs on a
+ *   busier machine: freeing each task as it ends took the last pass's
+ *   3.7 ms to none, and the staged fetches (with the grid's reads) the
+ *   first steps from 35 to 32 ms; a generation 150 -> 142 ms. The same
+ *   first steps took 21-26 ms when the machine was quieter: its memory is
+ *   shared, and these passes wait on it.
  *
  *   Order: a task's steps are loop callbacks, so they run in the loop's
  *   order (aio_loop.c): tasks created one after the other take their first
