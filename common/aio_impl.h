@@ -43,11 +43,12 @@ struct aio_stack_chunk;
 struct aio_loop {
     int epfd, wakefd;
     bool running, stopping, debug;
-    bool step_reported; /* the task layer reported this callback itself */
-    uint64_t seq;       /* scheduling order, for handles */
-    struct aio_handle *ready_head, *ready_tail;
-    struct aio_handle *batch_end; /* the last handle of the round being run */
-    struct aio_handle **heap;     /* timers: a binary min-heap on (when, seq) */
+    bool step_reported;              /* the task layer reported this callback itself */
+    uint64_t seq;                    /* scheduling order, for handles */
+    struct aio_handle **ready;       /* ready handles: a ring (NULL: cancelled) */
+    size_t ready_cap;                /* a power of two */
+    uint64_t ready_head, ready_tail; /* live positions: [ready_head, ready_tail) */
+    struct aio_handle **heap;        /* timers: a binary min-heap on (when, seq) */
     size_t heap_len, heap_cap;
     struct aio_handle **lane;          /* timers scheduled in deadline order: a FIFO */
     size_t lane_lo, lane_hi, lane_cap; /* live entries: lane[lane_lo, lane_hi) */
@@ -93,6 +94,7 @@ void aio_unwatch_lazily(struct aio_loop *loop, int fd, bool write);
  * to run: fetch its struct and frames into the cache (aio_loop.c, warm_next). */
 void aio_task_step(void *arg);
 void aio_task_warm(void *arg);
+void aio_task_prime(void *arg);
 
 /* The running loop of this thread (aio_loop.c sets it in run_forever). */
 void aio_set_running_loop(struct aio_loop *loop);

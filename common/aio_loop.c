@@ -3,10 +3,11 @@
  *
  * Implementation notes
  *
- *   What the loop holds: a FIFO of ready handles; the timers, in a binary
- *   min-heap ordered by (deadline, seq) and a FIFO "lane" (below); a table
- *   of readers and writers indexed by descriptor number (one epoll registration per descriptor,
- *   level-triggered as asyncio's selectors are), an eventfd that other
+ *   What the loop holds: a FIFO of ready handles (a ring); the timers, in
+ *   a binary min-heap ordered by (deadline, seq) and a FIFO "lane" (below);
+ *   a table of readers and writers indexed by descriptor number (one epoll
+ *   registration per descriptor, level-triggered as asyncio's selectors
+ *   are), an eventfd that other
  *   threads write to wake it, and the queue of calls they handed over.
  *   Nothing else: no I/O buffering, no signal handling (as Redis' ae and
  *   libuv's core).
@@ -58,9 +59,8 @@
  *   Handles live in the caller's storage (aio.h). Cancelling a timer takes
  *   it out of the heap (O(log n), heap_index) or blanks its lane slot
  *   (O(1), heap_index holds its position there); cancelling a ready handle
- *   unlinks it from the FIFO (a walk: cancelling a timer is the common case,
- *   a ready handle the rare one). batch_end marks the last handle of the
- *   round being run and moves back if that very handle is cancelled.
+ *   blanks its slot in the ready ring (O(1), the same way). A round runs
+ *   the ring's positions up to where it ended when the round began.
  *
  *   Threads: only the loop's thread touches anything but ts_head/ts_tail
  *   (under ts_mutex) and the eventfd. A thread queues a call, and writes the
@@ -151,53 +151,63 @@ void aio_loop_set_debug(struct aio_loop *loop, bool debug)
     loop->debug = debug;
 }
 
-/* ---- the ready FIFO ---- */
+/* ---- the ready FIFO ----
+ * A ring of handle pointers. Positions count up for ever (a slot is
+ * position & (ready_cap - 1)), and a ready handle's heap_index holds its
+ * own, so cancelling it blanks its slot (NULL, skipped), O(1). An array,
+ * not a linked list: the loop finds the handles a few places ahead (to
+ * fetch what they will touch, warm_next) without a load per place, and
+ * scheduling a handle writes no other handle. */
+
+static bool in_ready(const struct aio_loop *loop, const struct aio_handle *h)
+{
+    uint64_t pos = h->heap_index;
+    return pos >= loop->ready_head && pos < loop->ready_tail &&
+           loop->ready[pos & (loop->ready_cap - 1)] == h;
+}
 
 static void ready_push(struct aio_loop *loop, struct aio_handle *h)
 {
-    h->next = NULL;
+    if (loop->ready_tail - loop->ready_head == loop->ready_cap) { /* full: double it */
+        size_t cap = loop->ready_cap ? 2 * loop->ready_cap : 256;
+        struct aio_handle **ring = xmalloc(cap * sizeof *ring);
+        for (uint64_t pos = loop->ready_head; pos < loop->ready_tail; pos++)
+            ring[pos & (cap - 1)] = loop->ready[pos & (loop->ready_cap - 1)];
+        free(loop->ready);
+        loop->ready = ring;
+        loop->ready_cap = cap;
+    }
     h->state = AIO_HANDLE_READY;
-    if (loop->ready_tail)
-        loop->ready_tail->next = h;
-    else
-        loop->ready_head = h;
-    loop->ready_tail = h;
+    h->heap_index = (size_t)loop->ready_tail;
+    loop->ready[loop->ready_tail++ & (loop->ready_cap - 1)] = h;
 }
 
-static struct aio_handle *ready_pop(struct aio_loop *loop)
+/* The next ready handle, up to position `end` (not included), or NULL. */
+static struct aio_handle *ready_pop(struct aio_loop *loop, uint64_t end)
 {
-    struct aio_handle *h = loop->ready_head;
-    if (!h)
-        return NULL;
-    loop->ready_head = h->next;
-    if (!loop->ready_head)
-        loop->ready_tail = NULL;
-    if (loop->batch_end == h)
-        loop->batch_end = NULL;
-    h->next = NULL;
-    h->state = AIO_HANDLE_IDLE;
-    return h;
+    while (loop->ready_head < end) {
+        struct aio_handle *h = loop->ready[loop->ready_head++ & (loop->ready_cap - 1)];
+        if (h) { /* NULL: cancelled */
+            h->state = AIO_HANDLE_IDLE;
+            return h;
+        }
+    }
+    return NULL;
+}
+
+/* The handle to run `ahead` steps from now (1: the next one), or NULL. */
+static struct aio_handle *ready_peek(const struct aio_loop *loop, uint64_t ahead)
+{
+    uint64_t pos = loop->ready_head + ahead - 1;
+    return pos < loop->ready_tail ? loop->ready[pos & (loop->ready_cap - 1)] : NULL;
 }
 
 static void ready_unlink(struct aio_loop *loop, struct aio_handle *h)
 {
-    struct aio_handle *prev = NULL;
-    for (struct aio_handle *p = loop->ready_head; p; prev = p, p = p->next) {
-        if (p != h)
-            continue;
-        if (prev)
-            prev->next = h->next;
-        else
-            loop->ready_head = h->next;
-        if (loop->ready_tail == h)
-            loop->ready_tail = prev;
-        if (loop->batch_end == h)
-            loop->batch_end = prev;
-        h->next = NULL;
-        h->state = AIO_HANDLE_IDLE;
-        return;
-    }
-    die("aio_handle_cancel: a ready handle that is not in its loop's ready queue");
+    if (!in_ready(loop, h))
+        die("aio_handle_cancel: a ready handle that is not in its loop's ready queue");
+    loop->ready[h->heap_index & (loop->ready_cap - 1)] = NULL;
+    h->state = AIO_HANDLE_IDLE;
 }
 
 /* ---- the timer heap ---- */
@@ -347,6 +357,8 @@ static void check_idle(struct aio_loop *loop, struct aio_handle *h, const char *
          loop->heap[h->heap_index] == h) ||
         (h->state == AIO_HANDLE_LANE && h->loop == loop && in_lane(loop, h)))
         die("%s: the handle is already scheduled as a timer (cancel it first)", call);
+    if (h->state == AIO_HANDLE_READY && h->loop == loop && in_ready(loop, h))
+        die("%s: the handle is already scheduled to run (cancel it first)", call);
 }
 
 void aio_call_soon(struct aio_loop *loop, struct aio_handle *h, aio_callback *cb, void *arg)
@@ -571,12 +583,9 @@ void aio_forget_fd(struct aio_loop *loop, int fd)
 
 /* ---- running ---- */
 
-static void run_callback(struct aio_loop *loop, aio_callback *cb, void *arg, const char *kind)
+/* Debug mode: run it, and report it if it held the loop too long. */
+static void run_timed(struct aio_loop *loop, aio_callback *cb, void *arg, const char *kind)
 {
-    if (!loop->debug) {
-        cb(arg);
-        return;
-    }
     loop->step_reported = false;
     double t0 = clock_now();
     cb(arg);
@@ -584,6 +593,15 @@ static void run_callback(struct aio_loop *loop, aio_callback *cb, void *arg, con
     if (dt > AIO_SLOW_CALLBACK && !loop->step_reported)
         fprintf(stderr, "Executing <%s callback=%p arg=%p> took %.3f seconds\n", kind,
                 (void *)(uintptr_t)cb, arg, dt);
+}
+
+static inline void run_callback(struct aio_loop *loop, aio_callback *cb, void *arg,
+                                const char *kind)
+{
+    if (loop->debug)
+        run_timed(loop, cb, arg, kind);
+    else
+        cb(arg);
 }
 
 static void dispatch(struct aio_loop *loop, int fd, uint32_t ev)
@@ -642,29 +660,34 @@ static int epoll_wait_ns(int epfd, struct epoll_event *events, double timeout)
 /* Cache misses, not instructions, are most of a round's cost when many
  * tasks run in it (100,000 that each sleep: each task's frames lie in a
  * page of their own, cold since the task last ran). While one callback
- * runs, the memory the next ones need is fetched: the lane entries
- * LANE_AHEAD on when timers move, and the record and frames of the task
- * READY_AHEAD steps on (aio_task_warm; its page's TLB miss is the longest
- * wait, so it is started a few steps early). */
-enum { LANE_AHEAD = 4, READY_AHEAD = 3 };
+ * runs, the memory the next ones need is fetched, a pipeline: the first
+ * lines of the handle RECORD_AHEAD steps on (a task's record), the stack
+ * page and argument of the task PAGE_AHEAD on (aio_task_prime: the page's
+ * TLB miss is the longest wait), the rest of the record and the frames of
+ * the task READY_AHEAD on (aio_task_warm); and the timers LANE_AHEAD on as
+ * they move. Each stage reads only lines an earlier one fetched (the
+ * ring finds the handles ahead without reading any). In alternating runs
+ * of Item 60 at 100,000 cells, the pipeline took a generation from 0.158
+ * to 0.148 s on a busy machine (one stage at 3 ahead before), and reading
+ * only fetched lines from 0.135 to 0.132 s on a quieter one. */
+enum { LANE_AHEAD = 16, READY_AHEAD = 3, PAGE_AHEAD = 6, RECORD_AHEAD = 8 };
 
 static void warm_next(struct aio_loop *loop)
 {
-    struct aio_handle *next = loop->ready_head; /* the records ahead are side by side: cheap */
-    for (int i = 1; next && i < READY_AHEAD; i++)
-        next = next->next;
-    if (!next)
-        return;
-    if (next->next)
-        __builtin_prefetch(next->next, 1);
-    if (next->callback == aio_task_step)
-        aio_task_warm(next->arg);
+    struct aio_handle *h;
+    if ((h = ready_peek(loop, READY_AHEAD)) && h->callback == aio_task_step)
+        aio_task_warm(h->arg);
+    if ((h = ready_peek(loop, PAGE_AHEAD)) && h->callback == aio_task_step)
+        aio_task_prime(h->arg);
+    if ((h = ready_peek(loop, RECORD_AHEAD))) /* not read: fetched (a task's first lines) */
+        for (int i = 0; i < 3; i++)
+            __builtin_prefetch((char *)h + 64 * i, 1);
 }
 
 void aio_loop_run_once(struct aio_loop *loop)
 {
     double timeout = -1;
-    if (loop->ready_head || loop->stopping)
+    if (loop->ready_head < loop->ready_tail || loop->stopping)
         timeout = 0;
     else if (timer_next(loop)) {
         timeout = timer_next(loop)->when - clock_now();
@@ -694,9 +717,7 @@ void aio_loop_run_once(struct aio_loop *loop)
             ready_push(loop, h);
         }
     }
-    loop->batch_end = loop->ready_tail;
-    while (loop->batch_end) {
-        h = ready_pop(loop);
+    for (uint64_t end = loop->ready_tail; (h = ready_pop(loop, end));) {
         warm_next(loop);
         run_callback(loop, h->callback, h->arg, "Handle");
     }
@@ -734,7 +755,7 @@ void aio_loop_close(struct aio_loop *loop)
     aio_tasks_close(loop);
     /* Handles never run are dropped; calls from other threads that never
      * ran get their drop function (a waiting future is told). */
-    for (struct aio_handle *h; (h = ready_pop(loop));) {
+    for (struct aio_handle *h; (h = ready_pop(loop, loop->ready_tail));) {
         if (h->callback == ts_run) {
             struct aio_ts_call *c = h->arg;
             if (c->drop)
@@ -759,6 +780,7 @@ void aio_loop_close(struct aio_loop *loop)
         free(c);
         c = next;
     }
+    free(loop->ready);
     free(loop->heap);
     free(loop->lane);
     free(loop->fds);

@@ -42,10 +42,15 @@
  *   faulted in) and unmapped when the loop closes. The pool maps them 64 at
  *   a time (one mmap; each guard page one mprotect), falling back to one
  *   when 64 do not fit. The task, and so its stack, belongs to whoever
- *   awaits it (aio_await, aio_gather) and is freed there: a finished task
- *   nobody has collected yet keeps its stack. Tasks nobody awaited are freed
- *   by aio_loop_close; a task made by run_coroutine_threadsafe resolves its
- *   future and is freed when it ends.
+ *   awaits it and is freed there: aio_await frees it when the awaiter takes
+ *   its outcome; a finished task nobody has collected yet keeps its stack.
+ *   A task in an aio_gather hands its outcome to the gather as it ends and
+ *   is freed by the loop right after its last step, while its record is in
+ *   the cache (not all at once after the last one ends); its stack waits
+ *   in the gather and goes back to the pool when aio_gather returns, so
+ *   the task stays valid until then (finished: aio_cancel does nothing).
+ *   Tasks nobody awaited are freed by aio_loop_close; a task made by
+ *   run_coroutine_threadsafe resolves its future and is freed when it ends.
  *
  *   Cache misses. Each task's frames lie in a page of their own, cold when
  *   the task next runs among 100,000 others, and the first touch of such a
@@ -56,20 +61,26 @@
  *   pages out of every pass that does not need them. Making, gathering and
  *   freeing 100,000 tasks walk their records, side by side, not their
  *   stacks; a task's stack is touched when it runs, twice a generation (its
- *   first step, and its wake-up). The loop fetches the record and the
- *   frames of the task a few steps ahead while the current step runs
- *   (aio_task_warm, called from aio_loop.c's warm_next), and the timers a
- *   few ahead as they move; task_new fetches the next pooled record;
- *   aio_gather the records ahead.
- *   A gathered task's outcome is taken as it ends (take_outcome), so that
- *   work happens while the other tasks still wait for their deadlines, not
- *   after the last one. Item 60 at 100,000 cells, per generation, with the
- *   records at the top of their stacks and then apart (load average 1.2):
- *   making the tasks 16.5 -> 7 ms, gather's first pass 6.6 -> 1.7 ms (the
- *   fields it reads share a cache line), the first steps 30 -> 30-34 ms
- *   (their stacks are now first touched there), freeing 8.4 -> 3.6 ms; a
- *   generation 0.167 -> 0.147-0.151 s (with the timestamps that measured
- *   the parts; 0.139 s in make bench).
+ *   first step, and its wake-up). While one step runs, the loop fetches
+ *   what the next few will touch, in stages (aio_loop.c's warm_next): a
+ *   record's first lines 8 steps ahead, the stack page (its page walk) and
+ *   the argument 6 ahead (aio_task_prime), the rest of the record and the
+ *   frames 3 ahead (aio_task_warm); task_new fetches the next pooled
+ *   record, aio_gather the records ahead.
+ *   A gathered task's outcome is taken as it ends (take_outcome), and the
+ *   task freed then, so that work happens while the other tasks still wait
+ *   for their deadlines, not after the last one. Item 60 at 100,000 cells,
+ *   per generation, with the records at the top of their stacks and then
+ *   apart (load average 1.2): making the tasks 16.5 -> 7 ms, gather's first
+ *   pass 6.6 -> 1.7 ms (the fields it reads share a cache line), the first
+ *   steps 30 -> 30-34 ms (their stacks are now first touched there),
+ *   freeing 8.4 -> 3.6 ms; a generation 0.167 -> 0.147-0.151 s (with the
+ *   timestamps that measured the parts). Then, in alternating runs on a
+ *   busier machine: freeing each task as it ends took the last pass's
+ *   3.7 ms to none, and the staged fetches (with the grid's reads) the
+ *   first steps from 35 to 32 ms; a generation 150 -> 142 ms. The same
+ *   first steps took 21-26 ms when the machine was quieter: its memory is
+ *   shared, and these passes wait on it.
  *
  *   Order: a task's steps are loop callbacks, so they run in the loop's
  *   order (aio_loop.c): tasks created one after the other take their first
@@ -302,6 +313,9 @@ struct gather_state {
     void **results;      /* the caller's, or NULL */
     struct error *error; /* the first error by time, taken from its child */
     uint64_t error_seq;  /* when that child finished */
+    /* The stacks of the children that have ended: to the pool when
+     * aio_gather returns (until then the children stay valid, and done). */
+    struct aio_stack *ended, *ended_last;
 };
 
 struct aio_task {
@@ -311,7 +325,7 @@ struct aio_task {
     struct aio_handle handle;
     /* A step's start and end, aio_task_warm, and aio_gather's first pass. */
     struct aio_ctx ctx;
-    const char *stack_top;
+    char *stack_top;
     const char *canary; /* an unguarded stack's lowest bytes; NULL: guarded */
     struct aio_loop *loop;
     struct gather_state *gather;
@@ -322,7 +336,7 @@ struct aio_task {
     bool cancelled_wake; /* the current wait was ended by aio_cancel */
     bool stop_when_done; /* run_until_complete's task */
     bool collected;      /* awaited or gathered: someone will free it */
-    bool detached;       /* run_coroutine_threadsafe's, done: resume() frees it */
+    bool detached;       /* done, nobody will collect it: resume() frees it */
     bool wait_write;     /* waiting for the descriptor to be writable */
     /* Its function and its outcome; freeing it. */
     task_fn *fn;
@@ -723,7 +737,7 @@ static void wake(struct aio_task *t);
  * had ended already): its result to its place, its error kept if it is the
  * first by time. Its record is warm then, and the ends of 100,000 sleeping
  * tasks are spread over the time they wait for their deadlines, so
- * aio_gather's last pass, when the last one has ended, only frees them. */
+ * aio_gather has no pass to make when the last one has ended. */
 static void take_outcome(struct gather_state *g, struct aio_task *t)
 {
     if (g->results)
@@ -747,10 +761,11 @@ static void finish(struct aio_task *t)
     loop->tasks_pending--;
     if (t->awaiter)
         wake(t->awaiter);
-    if (t->gather) {
+    if (t->gather) { /* its outcome is the gather's now: resume() frees it (into the gather) */
         take_outcome(t->gather, t);
         if (--t->gather->remaining == 0)
             wake(t->gather->task);
+        t->detached = true;
     }
     if (t->stop_when_done)
         aio_loop_stop(loop);
@@ -795,7 +810,7 @@ static void ucontext_entry(unsigned hi, unsigned lo)
 
 static void prepare_context(struct aio_task *t)
 {
-    char *top = t->stack->lo + t->stack->size;
+    char *top = t->stack_top; /* not t->stack's: aio_task_warm fetched this line */
 #if AIO_UCONTEXT
     if (getcontext(&t->ctx.uc) < 0)
         die_errno("aio: getcontext");
@@ -909,6 +924,20 @@ void aio_task_warm(void *arg)
         __builtin_prefetch(t->canary, 0); /* canary_check, at the task's next switch */
 }
 
+/* Earlier still: one line of the task's stack page, so the page walk its
+ * TLB miss takes is done by the time aio_task_warm fetches the frames. */
+void aio_task_prime(void *arg)
+{
+    struct aio_task *t = arg;
+    const char *sp = t->stack_top - 64;
+#if !AIO_UCONTEXT
+    if (t->state != TASK_PENDING)
+        sp = t->ctx.sp;
+#endif
+    __builtin_prefetch(sp, 1);
+    __builtin_prefetch(t->arg, 0); /* what its function most likely reads first */
+}
+
 /* Schedule the task's next step (the end of its current wait). */
 static void wake(struct aio_task *t)
 {
@@ -989,6 +1018,8 @@ static struct error *task_new(struct aio_loop *loop, struct aio_task **taskp, ta
     return NULL;
 }
 
+/* A gathered child's stack, and so its record, waits in its gather's list
+ * until aio_gather returns; any other goes back to the pool now. */
 static void task_free(struct aio_task *t)
 {
     struct aio_loop *loop = t->loop;
@@ -999,7 +1030,16 @@ static void task_free(struct aio_task *t)
     if (t->next)
         t->next->prev = t->prev;
     error_free(t->error);
-    stack_put(loop, t->stack); /* and the record with it */
+    t->error = NULL;
+    struct gather_state *g = t->gather;
+    if (!g) {
+        stack_put(loop, t->stack); /* and the record with it */
+        return;
+    }
+    t->stack->next = g->ended;
+    g->ended = t->stack;
+    if (!g->ended_last)
+        g->ended_last = t->stack;
 }
 
 struct error *aio_create_task_at(struct aio_task **task, task_fn *fn, const char *name, void *arg,
@@ -1156,7 +1196,7 @@ static bool gather_cancel(struct aio_task *t)
 {
     struct gather_state *g = t->wait;
     g->cancelled = true;
-    for (size_t i = 0; i < g->n; i++)
+    for (size_t i = 0; i < g->n; i++) /* (one that has ended: nothing) */
         aio_cancel(g->children[i]);
     return false; /* still wait for every one */
 }
@@ -1179,19 +1219,19 @@ struct error *aio_gather(struct aio_task **tasks, size_t n, void **results)
             die("aio_gather: task %zu is already awaited (a task is collected once)", i);
         tasks[i]->collected = true;
         tasks[i]->gather_index = i;
+        tasks[i]->gather = &g;
         if (tasks[i]->state == TASK_DONE) {
             take_outcome(&g, tasks[i]);
+            task_free(tasks[i]);
         } else {
-            tasks[i]->gather = &g;
             g.remaining++;
         }
     }
-    if (g.remaining)
+    if (g.remaining) /* each child's outcome is taken, and the child freed, as it ends */
         suspend(t, gather_cancel, &g);
-    for (size_t i = 0; i < n; i++) { /* every outcome is taken: free them */
-        if (i + GATHER_AHEAD < n)
-            __builtin_prefetch(&tasks[i + GATHER_AHEAD]->prev, 1);
-        task_free(tasks[i]);
+    if (g.ended) { /* every stack back to the pool at once */
+        g.ended_last->next = t->loop->stack_pool;
+        t->loop->stack_pool = g.ended;
     }
     if (g.cancelled || woken_then_cancelled(t)) {
         error_free(g.error);

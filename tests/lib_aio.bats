@@ -48,9 +48,10 @@ cases() {
     cases reused_descriptor_number_wakes_its_waiter
 }
 
-@test "aio tasks: cancel reaches a task in sleep, on a descriptor and in gather; a task cancelled before it starts never runs" {
+@test "aio tasks: cancel reaches a task in sleep, on a descriptor and in gather; a task cancelled before it starts never runs; a finished child of a waiting gather is unaffected" {
     cases cancel_reaches_sleep cancel_reaches_descriptor_wait cancel_reaches_gather \
         cancel_gather_before_children_start "test_tasks: test_cancel_gather_2" \
+        gather_children_stay_valid_until_it_returns \
         "test_tasks: test_cancel_yield" "test_tasks: test_task_cancel_sleeping_task" \
         "test_tasks: test_cancel_task_catching" "test_tasks: test_cancel_task_ignoring" \
         "test_tasks: test_cancel_current_task" "test_tasks: test_cancel_at_end" \

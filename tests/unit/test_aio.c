@@ -577,6 +577,64 @@ static void gather_keeps_order_and_raises_first_error(void)
     EXPECT(all);
 }
 
+struct meddle {
+    struct aio_task *done_child; /* gathered, and finished by the time it is used */
+    int ran;                     /* of the tasks the meddler makes */
+};
+
+static struct error *count_run(void *arg, void **result)
+{
+    (void)result;
+    ((struct meddle *)arg)->ran++;
+    return NULL;
+}
+
+/* Makes tasks while a gather waits (they take any stack that is back in
+ * the pool), then cancels a child of that gather that has finished. */
+static struct error *meddler(void *arg, void **result)
+{
+    (void)result;
+    struct meddle *m = arg;
+    struct error *err = yield_times(2); /* the gather's first child has ended */
+    struct aio_task *t[4];
+    for (int i = 0; !err && i < 4; i++)
+        err = aio_create_task(&t[i], count_run, m);
+    if (err)
+        return err;
+    aio_cancel(m->done_child); /* it has finished: nothing, and no other task */
+    return aio_gather(t, 4, NULL);
+}
+
+static struct error *gather_children_stay_main(void *arg, void **result)
+{
+    (void)result;
+    struct meddle *m = arg;
+    struct child_spec specs[2] = {{0, NULL, 10, false}, {6, NULL, 20, false}};
+    struct aio_task *t[2], *other;
+    struct error *err;
+    for (int i = 0; i < 2; i++)
+        if ((err = aio_create_task(&t[i], child, &specs[i])))
+            return err;
+    m->done_child = t[0];
+    if ((err = aio_create_task(&other, meddler, m)))
+        return err;
+    void *results[2];
+    EXPECT(no_error(aio_gather(t, 2, results)));
+    EXPECT((long)results[0] == 10 && (long)results[1] == 20);
+    return aio_await(other, NULL);
+}
+
+/* A gathered task that has finished stays a finished task until aio_gather
+ * returns: cancelling it does nothing, and the tasks made meanwhile do not
+ * get its record (gather frees each child as it ends, but hands the stacks
+ * back only when it returns). */
+static void gather_children_stay_valid_until_it_returns(void)
+{
+    struct meddle m = {0};
+    EXPECT(no_error(aio_run(gather_children_stay_main, &m, NULL)));
+    EXPECT(m.ran == 4);
+}
+
 static struct error *gather_one_exception_main(void *arg, void **result)
 {
     (void)result;
@@ -1920,6 +1978,7 @@ static const struct expect_case cases[] = {
     {"many_sleeping_tasks_wake_in_deadline_order", many_sleeping_tasks_wake_in_deadline_order},
     {"create_task_does_not_run", create_task_does_not_run},
     {"gather_keeps_order_and_raises_first_error", gather_keeps_order_and_raises_first_error},
+    {"gather_children_stay_valid_until_it_returns", gather_children_stay_valid_until_it_returns},
     {"test_tasks: test_constructor_empty_sequence", test_tasks_test_constructor_empty_sequence},
     {"test_tasks: test_one_exception", test_tasks_test_one_exception},
     {"test_events: test_run_until_complete_nesting", test_events_test_run_until_complete_nesting},
