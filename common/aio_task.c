@@ -319,12 +319,13 @@ struct gather_state {
 };
 
 struct aio_task {
-    /* Grouped by who reads them, a cache line each (with the assembly
-     * switch): a pass over 100,000 records is paid by the line. */
-    /* The loop: the handle of the next step (a timer, or a ready handle). */
+    /* Grouped by who reads them, about a cache line each (with the
+     * assembly switch): a pass over 100,000 records is paid by the line.
+     * Line 0: the handle of the next step (a timer, or a ready handle),
+     * and the saved stack pointer, which the switch into the task reads. */
     struct aio_handle handle;
-    /* A step's start and end, aio_task_warm, and aio_gather's first pass. */
     struct aio_ctx ctx;
+    /* Line 1: a step's start and end, aio_task_warm, aio_gather's first pass. */
     char *stack_top;
     const char *canary; /* an unguarded stack's lowest bytes; NULL: guarded */
     struct aio_loop *loop;
