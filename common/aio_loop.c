@@ -7,8 +7,8 @@
  *   a binary min-heap ordered by (deadline, seq) and a FIFO "lane" (below);
  *   a table of readers and writers indexed by descriptor number (one epoll
  *   registration per descriptor, level-triggered as asyncio's selectors
- *   are), an eventfd that other
- *   threads write to wake it, and the queue of calls they handed over.
+ *   are), an eventfd that other threads write to wake it, and the queue of
+ *   calls they handed over.
  *   Nothing else: no I/O buffering, no signal handling (as Redis' ae and
  *   libuv's core).
  *
