@@ -127,8 +127,8 @@ typedef void aio_callback(void *arg);
 struct aio_handle {
     aio_callback *callback;
     void *arg;
-    double when;             /* deadline on clock_now()'s scale; 0 for call_soon */
-    uint64_t seq;            /* equal deadlines run in scheduling order */
+    double when;           /* deadline on clock_now()'s scale; 0 for call_soon */
+    uint64_t seq;          /* equal deadlines run in scheduling order */
     size_t heap_index;     /* its position: in the timer heap, the lane or the ready ring */
     struct aio_loop *loop; /* where it is scheduled (for aio_handle_cancel) */
     int state;
