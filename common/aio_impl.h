@@ -61,7 +61,7 @@ struct aio_loop {
     struct aio_ts_call *ts_head, *ts_tail; /* guarded by ts_mutex */
 
     /* The task layer's (aio_task.c). */
-    struct aio_task *tasks;       /* every task not yet freed, doubly linked */
+    size_t tasks_live;            /* tasks made and not yet freed */
     size_t tasks_pending;         /* of those, not done */
     uint64_t done_seq;            /* completion order, for gather's "first error" */
     struct aio_stack *stack_pool; /* free stacks, carved from stack_chunks */
