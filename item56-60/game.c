@@ -36,25 +36,9 @@ void grid_destroy(struct grid *g)
     free(g);
 }
 
-/* Python's y % height is never negative; C's % can be, so fold it back.
- * Most reads are on the grid already and skip the division (two a read,
- * nine reads a cell: a 64-bit division is tens of cycles). */
-static long wrap(long i, long n)
-{
-    if ((unsigned long)i < (unsigned long)n) /* 0 <= i < n, one comparison (n > 0) */
-        return i;
-    long r = i % n;
-    return r < 0 ? r + n : r;
-}
-
-char grid_get(const struct grid *g, long y, long x)
-{
-    return g->cells[wrap(y, g->height) * g->width + wrap(x, g->width)];
-}
-
 void grid_set(struct grid *g, long y, long x, char state)
 {
-    g->cells[wrap(y, g->height) * g->width + wrap(x, g->width)] = state;
+    g->cells[grid_wrap(y, g->height) * g->width + grid_wrap(x, g->width)] = state;
 }
 
 char *grid_str(const struct grid *g)
@@ -115,11 +99,6 @@ char *locking_grid_str(struct locking_grid *g)
 
 /* ==== get and set as functions ==== */
 
-static char call_grid_get(void *self, long y, long x)
-{
-    return grid_get(self, y, x);
-}
-
 static void call_grid_set(void *self, long y, long x, char state)
 {
     grid_set(self, y, x, state);
@@ -133,11 +112,6 @@ static char call_locking_grid_get(void *self, long y, long x)
 static void call_locking_grid_set(void *self, long y, long x, char state)
 {
     locking_grid_set(self, y, x, state);
-}
-
-struct getter grid_getter(struct grid *g)
-{
-    return (struct getter){call_grid_get, g};
 }
 
 struct setter grid_setter(struct grid *g)
@@ -155,25 +129,7 @@ struct setter locking_grid_setter(struct locking_grid *g)
     return (struct setter){call_locking_grid_set, g};
 }
 
-/* ==== the game ==== */
-
-int count_neighbors(long y, long x, struct getter get)
-{
-    char n_ = get_state(get, y - 1, x + 0); /* North */
-    char ne = get_state(get, y - 1, x + 1); /* Northeast */
-    char e_ = get_state(get, y + 0, x + 1); /* East */
-    char se = get_state(get, y + 1, x + 1); /* Southeast */
-    char s_ = get_state(get, y + 1, x + 0); /* South */
-    char sw = get_state(get, y + 1, x - 1); /* Southwest */
-    char w_ = get_state(get, y + 0, x - 1); /* West */
-    char nw = get_state(get, y - 1, x - 1); /* Northwest */
-    const char neighbor_states[] = {n_, ne, e_, se, s_, sw, w_, nw};
-    int count = 0;
-    for (size_t i = 0; i < sizeof neighbor_states; i++)
-        if (neighbor_states[i] == ALIVE)
-            count++;
-    return count;
-}
+/* ==== the game (count_neighbors is in game.h) ==== */
 
 char conway_rules(char state, int neighbors)
 {

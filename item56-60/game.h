@@ -36,6 +36,7 @@
 #define ITEM56_60_GAME_H
 
 #include <pthread.h>
+#include <stddef.h>
 
 #include "error.h"
 
@@ -56,9 +57,25 @@ struct grid {
 
 struct grid *grid_create(long height, long width); /* every cell EMPTY */
 void grid_destroy(struct grid *g);
-char grid_get(const struct grid *g, long y, long x);
 void grid_set(struct grid *g, long y, long x, char state);
 char *grid_str(const struct grid *g); /* caller frees */
+
+/* Python's y % height is never negative; C's % can be, so fold it back.
+ * Most reads are on the grid already and skip the division (two a read,
+ * nine reads a cell: a 64-bit division is tens of cycles). */
+static inline long grid_wrap(long i, long n)
+{
+    if ((unsigned long)i < (unsigned long)n) /* 0 <= i < n, one comparison (n > 0) */
+        return i;
+    long r = i % n;
+    return r < 0 ? r + n : r;
+}
+
+/* Inline, as are grid.get's bound method and count_neighbors below: see there. */
+static inline char grid_get(const struct grid *g, long y, long x)
+{
+    return g->cells[grid_wrap(y, g->height) * g->width + grid_wrap(x, g->width)];
+}
 
 /* Item 57's LockingGrid: a Grid with one mutex held around get, set and str. */
 struct locking_grid {
@@ -94,7 +111,16 @@ static inline void set_state(struct setter set, long y, long x, char state)
     set.call(set.self, y, x, state);
 }
 
-struct getter grid_getter(struct grid *g);                 /* grid.get */
+static inline char call_grid_get(void *self, long y, long x)
+{
+    return grid_get(self, y, x);
+}
+
+static inline struct getter grid_getter(struct grid *g) /* grid.get */
+{
+    return (struct getter){call_grid_get, g};
+}
+
 struct setter grid_setter(struct grid *g);                 /* grid.set */
 struct getter locking_grid_getter(struct locking_grid *g); /* locking_grid.get */
 struct setter locking_grid_setter(struct locking_grid *g); /* locking_grid.set */
@@ -102,8 +128,31 @@ struct setter locking_grid_setter(struct locking_grid *g); /* locking_grid.set *
 /* ---- the game ---- */
 
 /* How many of the 8 neighbours are ALIVE, read in the book's order:
- * N, NE, E, SE, S, SW, W, NW. */
-int count_neighbors(long y, long x, struct getter get);
+ * N, NE, E, SE, S, SW, W, NW.
+ *
+ * It is here in the header, inline, with grid_get and grid_getter, so that a
+ * caller who passes grid_getter(g) itself (stackless does) gets the 8 reads
+ * compiled in place: the compiler can see which function the bound method
+ * calls, and inlines it. Through a getter read from memory (coroutines keeps
+ * it in each task's argument) or a LockingGrid's, each read is still a call.
+ * Measured: stackless at 100,000 cells, 0.1110 -> 0.1088 s a generation. */
+static inline int count_neighbors(long y, long x, struct getter get)
+{
+    char n_ = get_state(get, y - 1, x + 0); /* North */
+    char ne = get_state(get, y - 1, x + 1); /* Northeast */
+    char e_ = get_state(get, y + 0, x + 1); /* East */
+    char se = get_state(get, y + 1, x + 1); /* Southeast */
+    char s_ = get_state(get, y + 1, x + 0); /* South */
+    char sw = get_state(get, y + 1, x - 1); /* Southwest */
+    char w_ = get_state(get, y + 0, x - 1); /* West */
+    char nw = get_state(get, y - 1, x - 1); /* Northwest */
+    const char neighbor_states[] = {n_, ne, e_, se, s_, sw, w_, nw};
+    int count = 0;
+    for (size_t i = 0; i < sizeof neighbor_states; i++)
+        if (neighbor_states[i] == ALIVE)
+            count++;
+    return count;
+}
 
 /* The rules alone (Item 56's game_logic before it did any I/O). */
 char conway_rules(char state, int neighbors);
