@@ -668,8 +668,8 @@ static int map_chunk(struct aio_loop *loop, size_t n)
     size_t size =
         (sizeof(struct aio_stack_chunk) + n * sizeof(struct aio_stack) + 63) & ~(size_t)63;
     struct aio_stack_chunk *c = NULL;
-    bool in_region = loop->stack_chunks_made >= SMALL_CHUNKS &&
-                     (c = record_region_alloc(loop, size)) != NULL;
+    bool in_region =
+        loop->stack_chunks_made >= SMALL_CHUNKS && (c = record_region_alloc(loop, size)) != NULL;
     if (!in_region)
         c = aligned_alloc(64, size);
     if (!c)
