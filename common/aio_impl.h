@@ -39,7 +39,6 @@ struct aio_fd {           /* one per descriptor number, in loop->fds */
 struct aio_ts_call; /* a call handed over by another thread (aio_loop.c) */
 struct aio_stack;   /* a task's stack (aio_task.c) */
 struct aio_stack_chunk;
-struct aio_record_region;
 
 struct aio_loop {
     int epfd, wakefd;
@@ -67,8 +66,6 @@ struct aio_loop {
     uint64_t done_seq;            /* completion order, for gather's "first error" */
     struct aio_stack *stack_pool; /* free stacks, carved from stack_chunks */
     struct aio_stack_chunk *stack_chunks;
-    size_t stack_chunks_made;
-    struct aio_record_region *record_regions; /* huge pages for a big fan-out's records */
     struct executor *default_executor;
     bool closing;       /* aio_loop_close has begun: a task made now starts cancelled */
     size_t outstanding; /* completions still to come from other threads */

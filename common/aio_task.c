@@ -97,7 +97,7 @@
  *   - Stack size: AIO_STACK_SIZE, 128 KiB (512 KiB under ASan or TSan, whose
  *     frames are larger), mapped MAP_NORESERVE | MAP_STACK, so a task costs
  *     only the pages it touches: one 4 KiB page for a shallow task, plus
- *     its 256-byte record: 4,455 bytes of VmRSS per suspended task at
+ *     its 256-byte record: 4,428 bytes of VmRSS per suspended task at
  *     100,000 (item56-60/coroutines --stats).
  *     128 KiB holds printf, snprintf and getaddrinfo (a unit test calls
  *     them in a task).
@@ -613,50 +613,8 @@ struct aio_stack_chunk {
     struct aio_stack_chunk *next;
     void *map;
     size_t map_size, n;
-    bool in_region;            /* its records are in a record region, not malloc'd */
     struct aio_stack stacks[]; /* n of them */
 };
-
-/* The records of a big fan-out: past the first SMALL_CHUNKS chunks (1,024
- * tasks), a loop takes its chunks' records from 2 MiB regions marked
- * MADV_HUGEPAGE, so that 100,000 records (25 MB) are 13 TLB entries, not
- * 6,250 pages: making, gathering and running 100,000 tasks each walk them
- * all. A small loop does not pay a 2 MiB page. Item 60 at 100,000 cells:
- * 0.1321 -> 0.1308 s a generation (7 alternating runs). Regions are unmapped
- * when the loop closes; without one (mmap fails), the records are malloc'd. */
-enum { RECORD_REGION = 2 << 20, SMALL_CHUNKS = 16 };
-
-struct aio_record_region {
-    struct aio_record_region *next;
-    size_t used; /* bytes handed out, this header included */
-};
-
-static void *record_region_alloc(struct aio_loop *loop, size_t size)
-{
-    struct aio_record_region *r = loop->record_regions;
-    if (!r || r->used + size > RECORD_REGION) {
-        if (size + 64 > RECORD_REGION)
-            return NULL;
-        /* Twice the size, to cut a 2 MiB-aligned region out of it. */
-        char *map = mmap(NULL, 2 * RECORD_REGION, PROT_READ | PROT_WRITE,
-                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        if (map == MAP_FAILED)
-            return NULL;
-        char *base =
-            (char *)(((uintptr_t)map + RECORD_REGION - 1) & ~(uintptr_t)(RECORD_REGION - 1));
-        if (base > map)
-            munmap(map, (size_t)(base - map));
-        munmap(base + RECORD_REGION, (size_t)(map + RECORD_REGION - base));
-        madvise(base, RECORD_REGION, MADV_HUGEPAGE);
-        r = (struct aio_record_region *)(void *)base;
-        r->next = loop->record_regions;
-        r->used = 64; /* the records start on a cache line */
-        loop->record_regions = r;
-    }
-    void *p = (char *)r + r->used;
-    r->used += size;
-    return p;
-}
 
 static int map_chunk(struct aio_loop *loop, size_t n)
 {
@@ -667,27 +625,21 @@ static int map_chunk(struct aio_loop *loop, size_t n)
      * OSError, not a death in the allocation after the mmap. */
     size_t size =
         (sizeof(struct aio_stack_chunk) + n * sizeof(struct aio_stack) + 63) & ~(size_t)63;
-    struct aio_stack_chunk *c = NULL;
-    bool in_region =
-        loop->stack_chunks_made >= SMALL_CHUNKS && (c = record_region_alloc(loop, size)) != NULL;
-    if (!in_region)
-        c = aligned_alloc(64, size);
+    struct aio_stack_chunk *c = aligned_alloc(64, size);
     if (!c)
         return ENOMEM;
     void *map = mmap(NULL, n * slot, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
     if (map == MAP_FAILED) {
         int err = errno;
-        if (!in_region) /* (a region's share stays handed out until close) */
-            free(c);
+        free(c);
         return err;
     }
     /* Where transparent huge pages are "always", stacks would be backed
      * 2 MiB at a time: one page per task is the point. */
     madvise(map, n * slot, MADV_NOHUGEPAGE);
-    *c = (struct aio_stack_chunk){loop->stack_chunks, map, n * slot, n, in_region};
+    *c = (struct aio_stack_chunk){loop->stack_chunks, map, n * slot, n};
     loop->stack_chunks = c;
-    loop->stack_chunks_made++;
     for (size_t i = 0; i < n; i++) {
         char *base = (char *)map + i * slot;
         bool guard = atomic_fetch_add(&guarded_stacks, 1) < guard_budget();
@@ -741,15 +693,8 @@ static void stacks_unmap(struct aio_loop *loop)
             if (c->stacks[i].guarded)
                 atomic_fetch_sub(&guarded_stacks, 1);
         munmap(c->map, c->map_size);
-        if (!c->in_region)
-            free(c);
+        free(c);
     }
-    while (loop->record_regions) {
-        struct aio_record_region *r = loop->record_regions;
-        loop->record_regions = r->next;
-        munmap(r, RECORD_REGION);
-    }
-    loop->stack_chunks_made = 0;
     loop->stack_pool = NULL;
 }
 

@@ -101,7 +101,3 @@ cases() {
 @test "aio stacks: mmap refusing a stack is an OSError from create_task, and the loop goes on" {
     cases stack_mmap_failure_is_oserror
 }
-
-@test "aio stacks: a fan-out of 3,000 tasks takes its records from 2 MiB regions, and closing the loop unmaps them" {
-    cases big_fan_out_records_in_regions_unmapped_at_close
-}

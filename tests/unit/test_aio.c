@@ -1363,58 +1363,6 @@ static void stack_overflow_unguarded_is_caught_by_canary(void)
     free(text);
 }
 
-/* Is address a inside a mapping of this process? (/proc/self/maps) */
-static bool mapped(uintptr_t a)
-{
-    FILE *f = fopen("/proc/self/maps", "re");
-    REQUIRE(f);
-    unsigned long lo, hi;
-    bool found = false;
-    char line[512];
-    while (!found && fgets(line, sizeof line, f))
-        if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && a >= lo && a < hi)
-            found = true;
-    fclose(f);
-    return found;
-}
-
-enum { FAN_OUT = 3000, REGION = 2 << 20 }; /* past aio_task.c's first 1,024 records */
-
-static struct error *sleep_zero(void *arg, void **result)
-{
-    (void)arg;
-    (void)result;
-    return aio_sleep(0);
-}
-
-static struct error *fan_out_main(void *arg, void **result)
-{
-    (void)result;
-    uintptr_t *region = arg;
-    struct aio_task **t = xcalloc(FAN_OUT, sizeof *t);
-    struct error *err = NULL;
-    size_t n = 0;
-    while (n < FAN_OUT && !(err = aio_create_task(&t[n], sleep_zero, NULL)))
-        n++;
-    EXPECT(no_error(err) && n == FAN_OUT);
-    /* The last record made is in a 2 MiB region of its own, 2 MiB-aligned. */
-    *region = (uintptr_t)t[n - 1] & ~(uintptr_t)(REGION - 1);
-    EXPECT(mapped(*region) && mapped(*region + REGION - 1));
-    EXPECT(no_error(aio_gather(t, n, NULL)));
-    free(t);
-    return NULL;
-}
-
-/* A fan-out of 3,000 tasks: past the first 1,024, their records come from
- * 2 MiB regions (huge pages where the kernel has them), and closing the loop
- * unmaps those regions. */
-static void big_fan_out_records_in_regions_unmapped_at_close(void)
-{
-    uintptr_t region = 0;
-    EXPECT(no_error(aio_run(fan_out_main, &region, NULL)));
-    EXPECT(region != 0 && !mapped(region));
-}
-
 enum { ENOMEM_MAX = 100000 };
 
 static struct error *create_until_refused(void *arg, void **result)
@@ -2064,8 +2012,6 @@ static const struct expect_case cases[] = {
     {"stack_overflow_unguarded_is_caught_by_canary", stack_overflow_unguarded_is_caught_by_canary},
     {"loop_closed_from_another_loops_task", loop_closed_from_another_loops_task},
     {"stack_mmap_failure_is_oserror", stack_mmap_failure_is_oserror},
-    {"big_fan_out_records_in_regions_unmapped_at_close",
-     big_fan_out_records_in_regions_unmapped_at_close},
     {"outside_loop_runtime_error", outside_loop_runtime_error},
     {"suspending_in_callback_runtime_error", suspending_in_callback_runtime_error},
     {"test_events: test_run_in_executor", test_events_test_run_in_executor},
