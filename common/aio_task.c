@@ -38,7 +38,8 @@
  *   writes only its record; its first frame is written when it first runs.
  *   A record is four cache lines (256 bytes; 320 when it held the loop's
  *   list of tasks and the stack's sizes: a generation of Item 60 at
- *   100,000 cells went from 0.1336 to 0.1310 s in alternating runs). The
+ *   100,000 cells went from 0.1336 to 0.1310 s in alternating runs, and
+ *   from 0.1365 to 0.1335 s in others on a busier machine). The
  *   loop keeps no list: aio_loop_close finds the tasks not yet freed in the
  *   stack chunks (`live`), so making or freeing a task writes no other
  *   task's record.
