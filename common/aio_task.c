@@ -914,11 +914,21 @@ void aio_task_step(void *arg)
 /* What resume() and the task's first instructions touch: its record, the
  * frames saved above the stack pointer and those its next calls will write
  * below it (prefetches never fault). A task yet to start has its first
- * frame written at the top of its stack. */
+ * frame written at the top of its stack, and its first step reads only the
+ * record's first three lines (the fourth, its name, future and pool link,
+ * is for its end). Each line fetched and not read takes a place among the
+ * misses in flight: fetching the fourth too made Item 60 at 100,000 cells
+ * 2-3 ms a generation slower (0.1342 against 0.1321 s, then 0.1369
+ * against 0.1335 s, 9 alternating runs each). */
 void aio_task_warm(void *arg)
 {
     struct aio_task *t = arg;
-    for (const char *p = (const char *)t; p < (const char *)(t + 1); p += 64)
+    const char *end = (const char *)(t + 1);
+#if !AIO_UCONTEXT /* (a ucontext_t is much bigger, and is all read) */
+    if (t->state == TASK_PENDING)
+        end = (const char *)t + 3 * 64; /* the first step's three lines */
+#endif
+    for (const char *p = (const char *)t; p < end; p += 64)
         __builtin_prefetch(p, 1);
     const char *top = t->stack_top, *sp = top - 256;
 #if !AIO_UCONTEXT /* (ucontext's saved stack pointer is not worth digging out) */
