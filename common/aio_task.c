@@ -914,12 +914,13 @@ void aio_task_step(void *arg)
 /* What resume() and the task's first instructions touch: its record, the
  * frames saved above the stack pointer and those its next calls will write
  * below it (prefetches never fault). A task yet to start has its first
- * frame written at the top of its stack, and its first step reads only the
- * record's first three lines (the fourth, its name, future and pool link,
- * is for its end). Each line fetched and not read takes a place among the
- * misses in flight: fetching the fourth too made Item 60 at 100,000 cells
- * 2-3 ms a generation slower (0.1342 against 0.1321 s, then 0.1369
- * against 0.1335 s, 9 alternating runs each). */
+ * frame written at the top of its stack, and a first step that ends in a
+ * sleep (Item 60's) reads only the record's first three lines: the fourth
+ * (its name, future, descriptor and pool link) is mostly for its end, and a
+ * step that does need it just misses. Each line fetched and not read takes
+ * a place among the misses in flight: fetching the fourth too made Item 60
+ * at 100,000 cells 2-3 ms a generation slower (0.1342 against 0.1321 s,
+ * then 0.1369 against 0.1335 s, 9 alternating runs each). */
 void aio_task_warm(void *arg)
 {
     struct aio_task *t = arg;
