@@ -96,6 +96,10 @@ void aio_task_step(void *arg);
 void aio_task_warm(void *arg);
 void aio_task_prime(void *arg);
 
+/* How many of a task's record's cache lines its first step reads (with the
+ * assembly switch): all that is fetched for a task yet to start. */
+enum { AIO_TASK_FIRST_LINES = 3 };
+
 /* The running loop of this thread (aio_loop.c sets it in run_forever). */
 void aio_set_running_loop(struct aio_loop *loop);
 

@@ -680,7 +680,7 @@ static void warm_next(struct aio_loop *loop)
     if ((h = ready_peek(loop, PAGE_AHEAD)) && h->callback == aio_task_step)
         aio_task_prime(h->arg);
     if ((h = ready_peek(loop, RECORD_AHEAD))) /* not read: fetched (a task's first lines) */
-        for (int i = 0; i < 3; i++)
+        for (int i = 0; i < AIO_TASK_FIRST_LINES; i++)
             __builtin_prefetch((char *)h + 64 * i, 1);
 }
 

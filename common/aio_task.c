@@ -927,7 +927,7 @@ void aio_task_warm(void *arg)
     const char *end = (const char *)(t + 1);
 #if !AIO_UCONTEXT /* (a ucontext_t is much bigger, and is all read) */
     if (t->state == TASK_PENDING)
-        end = (const char *)t + 3 * 64; /* the first step's three lines */
+        end = (const char *)t + AIO_TASK_FIRST_LINES * 64;
 #endif
     for (const char *p = (const char *)t; p < end; p += 64)
         __builtin_prefetch(p, 1);
