@@ -284,7 +284,10 @@ static bool help_line(const struct cli_flag *f, void *unused)
         snprintf(left, sizeof left, "%s %s", f->name, f->metavar ? f->metavar : "VALUE");
     else
         snprintf(left, sizeof left, "%s", f->name);
-    printf("  %-24s %s", left, f->help ? f->help : "");
+    if (strlen(left) > 24) /* too wide for the column: the text goes on the next line */
+        printf("  %s\n  %-24s %s", left, "", f->help ? f->help : "");
+    else
+        printf("  %-24s %s", left, f->help ? f->help : "");
     print_default(f, stdout);
     putchar('\n');
     return false;
