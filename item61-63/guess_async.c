@@ -134,7 +134,7 @@ static struct error *main_async(void *arg, void **result) /* New */
     struct aio_server *listener;
     struct aio_task *server_task;
     struct error *err;
-    if (!o->connect) { /* Changed: listening when aio_start_server returns; the book sleeps 0.1 s */
+    if (!o->connect) { /* Changed: listening when aio_start_server returns */
         if ((err = aio_start_server(handle_connection, NULL, "127.0.0.1", (int)o->port,
                                     GUESS_LINE_MAX, &listener)))
             return err;
