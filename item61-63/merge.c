@@ -822,6 +822,12 @@ bool thread_is_running(pid_t tid)
 {
     char task[64];
     snprintf(task, sizeof task, "/proc/self/task/%d", (int)tid);
+    double deadline = clock_now() + 1.0;
     struct stat st;
-    return stat(task, &st) == 0;
+    while (stat(task, &st) == 0) {
+        if (clock_now() > deadline)
+            return true;
+        clock_sleep(0.001);
+    }
+    return false;
 }

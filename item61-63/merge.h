@@ -115,7 +115,9 @@ struct error *await_threadsafe(struct future *future);
  * system calls, kept off the loop). */
 struct error *thread_start_in_executor(pthread_t *thread, void *(*body)(void *), void *arg);
 struct error *thread_join_in_executor(pthread_t thread);
-/* Is thread tid (gettid) of this process still alive? */
+/* Is thread tid (gettid) of this process still alive? A thread just
+ * joined can stay listed in /proc for a moment while the kernel finishes
+ * its exit, so this waits up to a second for it to go before saying yes. */
 bool thread_is_running(pid_t tid);
 /* a if there is one (b freed), else b. */
 struct error *first_error(struct error *a, struct error *b);

@@ -230,9 +230,27 @@ static int count_children(void)
 #define TSAN_THREAD 0
 #endif
 
+/* A thread that has been joined can still be listed in /proc/self/task
+ * for a moment: pthread_join returns when the kernel clears the thread's
+ * id, a little before the thread leaves the process. So a count that
+ * follows a join waits for the thread to be gone (giving up after 10 s). */
+static bool count_becomes(int want, int or_want)
+{
+    double deadline = clock_now() + 10;
+    for (;;) {
+        int now = count_threads();
+        if (now == want || now == or_want)
+            return true;
+        if (clock_now() > deadline)
+            return false;
+        clock_sleep(0.001);
+    }
+}
+
 static void *nothing(void *arg)
 {
-    return arg;
+    *(pid_t *)arg = gettid();
+    return NULL;
 }
 
 /* The threads running now, with the sanitizer's settled in (see above). */
@@ -240,17 +258,22 @@ static int threads_before_pool(bool processes)
 {
     if (!processes) {
         pthread_t t;
-        CHECK_PT(pthread_create(&t, NULL, nothing, NULL));
+        pid_t tid = 0;
+        CHECK_PT(pthread_create(&t, NULL, nothing, &tid));
         CHECK_PT(pthread_join(t, NULL));
+        char path[64];
+        snprintf(path, sizeof path, "/proc/self/task/%d", (int)tid);
+        double deadline = clock_now() + 10;
+        while (access(path, F_OK) == 0 && clock_now() < deadline) /* see count_becomes */
+            clock_sleep(0.001);
     }
     return count_threads();
 }
 
-/* Every thread the pool started has been joined. */
+/* Every thread the pool started has been joined, and has left. */
 static bool threads_back(int before, bool processes)
 {
-    int now = count_threads();
-    return now == before || (processes && now == before + TSAN_THREAD);
+    return count_becomes(before, processes ? before + TSAN_THREAD : before);
 }
 
 static bool no_children(void)
