@@ -97,10 +97,11 @@
  *
  * Stacks: a task runs on a 128 KiB stack of its own (512 KiB under ASan or
  * TSan), of which a suspended task keeps about 4.1 KiB resident. Overflow
- * hits a guard page while vm.max_map_count allows one per stack (about
- * 30,700 stacks in a process): the task dies naming itself, then of SIGSEGV;
- * past that, a canary checked at every
- * switch: the task dies naming itself. More on limits and costs in the
+ * hits a guard page: the task dies naming itself, then of SIGSEGV. Since
+ * Linux 6.13 every stack has one (a guard marker, which costs no mapping);
+ * before, only while vm.max_map_count allows one per stack (about 30,700
+ * stacks in a process), and past that a canary checked at every switch
+ * catches it: the task dies naming itself. More on limits and costs in the
  * implementation notes at the top of aio_task.c (stacks) and aio_loop.c.
  */
 #ifndef COMMON_AIO_H

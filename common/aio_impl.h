@@ -108,8 +108,9 @@ void aio_set_running_loop(struct aio_loop *loop);
  * uses, without the loop's round in between). Must run outside any loop. */
 double aio_switch_ns(long switches);
 
-/* For tests: how many stacks may have guard pages, process-wide (0: none,
- * so every new stack is unguarded and canary-checked). */
+/* For tests: how many stacks may have guard pages from mprotect,
+ * process-wide; guard markers (Linux 6.13) are not counted (0: no guards
+ * of either kind, so every new stack is unguarded and canary-checked). */
 void aio_set_guard_budget(long stacks);
 
 /* "asm" or "ucontext": which switch this build uses. */

@@ -98,6 +98,10 @@ cases() {
         stack_overflow_unguarded_is_caught_by_canary
 }
 
+@test "aio stacks: past the mprotect guard budget, a guard marker (Linux 6.13) still catches an overflow at the guard page; older kernels, the canary" {
+    cases stack_overflow_past_budget_hits_a_guard_marker
+}
+
 @test "aio stacks: mmap refusing a stack is an OSError from create_task, and the loop goes on" {
     cases stack_mmap_failure_is_oserror
 }

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -470,8 +471,9 @@ static struct error *start_sleepers(void *arg, void **result)
 /* 100,000 tasks sleep (100 distinct delays, nondecreasing with the order
  * they start in, so their deadlines are in creation order whatever the
  * first round costs): every one wakes, none before its deadline, and they
- * wake in deadline order (equal delays: in the order they slept). 100,000
- * stacks is past the guard-page budget, so unguarded stacks are used too. */
+ * wake in deadline order (equal delays: in the order they slept). Before
+ * Linux 6.13, 100,000 stacks is past the guard-page budget, so unguarded
+ * stacks are used too. */
 static void many_sleeping_tasks_wake_in_deadline_order(void)
 {
     struct many m = {xcalloc(MANY, sizeof(struct sleeper)), MANY};
@@ -1304,8 +1306,10 @@ static struct error *overflow_main(void *arg, void **result)
     return err;
 }
 
-/* Run overflow_main in a child; its status and what it wrote on stderr. */
-static int overflow_child(bool guarded, char **text)
+/* Run overflow_main in a child, with `budget` guard pages from mprotect
+ * (-1: as aio counts them; 0: no guards of any kind); its status and what
+ * it wrote on stderr. */
+static int overflow_child(long budget, char **text)
 {
     fflush(stdout);
     FILE *err = tmpfile();
@@ -1313,8 +1317,8 @@ static int overflow_child(bool guarded, char **text)
     REQUIRE(pid >= 0);
     if (pid == 0) {
         dup2(fileno(err), 2);
-        if (!guarded)
-            aio_set_guard_budget(0);
+        if (budget >= 0)
+            aio_set_guard_budget(budget);
         error_free(aio_run(overflow_main, NULL, NULL));
         _exit(0);
     }
@@ -1334,7 +1338,7 @@ static int overflow_child(bool guarded, char **text)
 static void stack_overflow_guarded_is_sigsegv(void)
 {
     char *text;
-    int status = overflow_child(true, &text);
+    int status = overflow_child(-1, &text);
     if (SANITIZED_BUILD)
         EXPECT(WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) != 0));
     else
@@ -1349,7 +1353,7 @@ static void stack_overflow_guarded_is_sigsegv(void)
 static void stack_overflow_unguarded_is_caught_by_canary(void)
 {
     char *text;
-    int status = overflow_child(false, &text);
+    int status = overflow_child(0, &text);
     printf("  stderr: %s", text);
     if (SANITIZED_BUILD && !strstr(text, "overflowed its")) {
         EXPECT(WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) != 0));
@@ -1360,6 +1364,50 @@ static void stack_overflow_unguarded_is_caught_by_canary(void)
     EXPECT(strstr(text, "aio: task 'Task-") != NULL);
     EXPECT(strstr(text, "(overflow, created at tests/unit/test_aio.c:") != NULL);
     EXPECT(strstr(text, "overflowed its") != NULL);
+    free(text);
+}
+
+/* Does this kernel have guard markers (MADV_GUARD_INSTALL, Linux 6.13)?
+ * Asked of a page of the test's own: the kernel reading a marked page for
+ * write(2) gets EFAULT. */
+static bool kernel_has_guard_markers(void)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    char *m = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    REQUIRE(m != MAP_FAILED);
+    bool marked = false;
+    if (madvise(m, page, 102 /* MADV_GUARD_INSTALL */) == 0) {
+        int p[2];
+        REQUIRE(pipe(p) == 0);
+        marked = write(p[1], m, 1) < 0 && errno == EFAULT;
+        close(p[0]);
+        close(p[1]);
+    }
+    munmap(m, page);
+    return marked;
+}
+
+/* Past the mprotect budget (1 stack: not the one the overflowing task gets,
+ * the first handed out of a chunk), a stack still has its guard page where
+ * the kernel has guard markers, which cost no mapping: the overflow faults
+ * at the guard. Without markers that stack is unguarded, and the canary
+ * catches it. */
+static void stack_overflow_past_budget_hits_a_guard_marker(void)
+{
+    bool markers = kernel_has_guard_markers();
+    printf("  guard markers: %s\n", markers ? "yes" : "no (a kernel before 6.13)");
+    char *text;
+    int status = overflow_child(1, &text);
+    printf("  stderr: %s", text);
+    if (SANITIZED_BUILD) { /* the sanitizer reports the fault its own way */
+        EXPECT(WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) != 0));
+    } else if (markers) {
+        EXPECT(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+        EXPECT(strstr(text, "(it hit the guard page below it)") != NULL);
+    } else {
+        EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+        EXPECT(strstr(text, "its canary was overwritten") != NULL);
+    }
     free(text);
 }
 
@@ -2010,6 +2058,8 @@ static const struct expect_case cases[] = {
     {"switch_keeps_callee_saved_registers", switch_keeps_callee_saved_registers},
     {"stack_overflow_guarded_is_sigsegv", stack_overflow_guarded_is_sigsegv},
     {"stack_overflow_unguarded_is_caught_by_canary", stack_overflow_unguarded_is_caught_by_canary},
+    {"stack_overflow_past_budget_hits_a_guard_marker",
+     stack_overflow_past_budget_hits_a_guard_marker},
     {"loop_closed_from_another_loops_task", loop_closed_from_another_loops_task},
     {"stack_mmap_failure_is_oserror", stack_mmap_failure_is_oserror},
     {"outside_loop_runtime_error", outside_loop_runtime_error},
