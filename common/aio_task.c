@@ -111,13 +111,13 @@
  *     marker in the page table (madvise MADV_GUARD_INSTALL): no mapping of
  *     its own, so every stack has one, however many there are; and making
  *     the first 100,000 stacks is faster (Item 60's first generation at
- *     100,000 cells: 0.66 s against 0.79 s with mprotect). Older kernels
- *     get a PROT_NONE page from mprotect, which makes a stack two mappings;
- *     vm.max_map_count is 65,530 here, so those guards stop after
- *     max_map_count / 2 - 2,048 guarded stacks (30,717 here; a quarter of
- *     that under a sanitizer, which needs mappings of its own), counted
- *     across the process; mprotect failing early (other mappings) also
- *     leaves that stack unguarded.
+ *     100,000 cells: 0.54-0.64 s against 0.68-0.78 s with mprotect, four
+ *     alternating runs). Older kernels get a PROT_NONE page from mprotect,
+ *     which makes a stack two mappings; vm.max_map_count is 65,530 here,
+ *     so those guards stop after max_map_count / 2 - 2,048 guarded stacks
+ *     (30,717 here; a quarter of that under a sanitizer, which needs
+ *     mappings of its own), counted across the process; mprotect failing
+ *     early (other mappings) also leaves that stack unguarded.
  *   - Overflow, unguarded (before Linux 6.13, past that count; or after
  *     aio_set_guard_budget(0)): unguarded stacks' mappings merge, so they
  *     cost no map entries; their lowest 64 bytes, which only an overflow
