@@ -672,9 +672,9 @@ static void canary_check(const struct aio_task *t)
 }
 
 /* Stacks are mapped STACKS_PER_CHUNK at a time (one mmap, one madvise; a
- * guard is one madvise or mprotect each), each slot a page for the guard and then the
- * stack, and go to the pool highest first, so a task's stack usually has the
- * next task's right below it. */
+ * guard is one madvise or mprotect each), each slot a page for the guard
+ * and then the stack, and go to the pool highest first, so a task's stack
+ * usually has the next task's right below it. */
 enum { STACKS_PER_CHUNK = 64 };
 
 struct aio_stack_chunk {
