@@ -1387,11 +1387,11 @@ static bool kernel_has_guard_markers(void)
     return marked;
 }
 
-/* Past the mprotect budget (1 stack: not the one the overflowing task gets,
- * the first handed out of a chunk), a stack still has its guard page where
- * the kernel has guard markers, which cost no mapping: the overflow faults
- * at the guard. Without markers that stack is unguarded, and the canary
- * catches it. */
+/* Past the mprotect budget (1 stack: the lowest of the chunk, which the
+ * pool hands out last, so not the overflowing task's), a stack still has
+ * its guard page where the kernel has guard markers, which cost no
+ * mapping: the overflow faults at the guard. Without markers that stack is
+ * unguarded, and the canary catches it. */
 static void stack_overflow_past_budget_hits_a_guard_marker(void)
 {
     bool markers = kernel_has_guard_markers();
