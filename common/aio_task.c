@@ -979,13 +979,21 @@ void aio_task_step(void *arg)
 /* What resume() and the task's first instructions touch: its record, the
  * frames saved above the stack pointer and those its next calls will write
  * below it (prefetches never fault). A task yet to start has its first
- * frame written at the top of its stack, and a first step that ends in a
- * sleep (Item 60's) reads only the record's first three lines: the fourth
- * (its name, future, descriptor and pool link) is mostly for its end, and a
- * step that does need it just misses. Each line fetched and not read takes
- * a place among the misses in flight: fetching the fourth too made Item 60
- * at 100,000 cells 2-3 ms a generation slower (0.1342 against 0.1321 s,
- * then 0.1369 against 0.1335 s, 9 alternating runs each). */
+ * frames written at the top of its stack (Item 60's step_cell, with its
+ * calls and the switch, uses 320 bytes: FIRST_FRAMES), and a first step
+ * that ends in a sleep (Item 60's) reads only the record's first three
+ * lines: the fourth (its name, future, descriptor and pool link) is mostly
+ * for its end, and a step that does need it just misses. A suspended task
+ * returns through the frames above its saved stack pointer and calls below
+ * it: from BELOW_SP under it, at most STACK_LINES lines. Each line fetched
+ * and not read takes a place among the misses in flight, and so slows the
+ * page walks of the tasks ahead (aio_task_prime waits on those): fetching
+ * the fourth record line too made Item 60 at 100,000 cells 2-3 ms a
+ * generation slower (0.1342 against 0.1321 s, then 0.1369 against
+ * 0.1335 s, 9 alternating runs each); fetching 512 bytes at a task's start
+ * and 256 under its stack pointer, where it now fetches 320 and 128, made
+ * it 3.3 ms slower (0.1355 against 0.1322 s, 11 alternating runs), and
+ * its first steps 5 ms slower (29.1 against 24.0 ms). */
 void aio_task_warm(void *arg)
 {
     struct aio_task *t = arg;
@@ -996,12 +1004,13 @@ void aio_task_warm(void *arg)
 #endif
     for (const char *p = (const char *)t; p < end; p += 64)
         __builtin_prefetch(p, 1);
-    const char *top = t->stack_top, *sp = top - 256;
+    enum { FIRST_FRAMES = 320, BELOW_SP = 128, STACK_LINES = 10 };
+    const char *top = t->stack_top, *lo = top - FIRST_FRAMES;
 #if !AIO_UCONTEXT /* (ucontext's saved stack pointer is not worth digging out) */
     if (t->state != TASK_PENDING)
-        sp = t->ctx.sp;
+        lo = (const char *)t->ctx.sp - BELOW_SP;
 #endif
-    const char *lo = sp - 256, *hi = sp + 512 < top ? sp + 512 : top;
+    const char *hi = lo + STACK_LINES * 64 < top ? lo + STACK_LINES * 64 : top;
     for (const char *p = lo; p < hi; p += 64)
         __builtin_prefetch(p, 1);
     if (t->canary)
