@@ -61,10 +61,11 @@ struct aio_loop {
     struct aio_ts_call *ts_head, *ts_tail; /* guarded by ts_mutex */
 
     /* The task layer's (aio_task.c). */
-    size_t tasks_live;            /* tasks made and not yet freed */
-    size_t tasks_pending;         /* of those, not done */
-    uint64_t done_seq;            /* completion order, for gather's "first error" */
-    struct aio_stack *stack_pool; /* free stacks, carved from stack_chunks */
+    size_t tasks_live;             /* tasks made and not yet freed */
+    size_t tasks_pending;          /* of those, not done */
+    uint64_t done_seq;             /* completion order, for gather's "first error" */
+    struct aio_stack **stack_pool; /* free stacks (from stack_chunks), a stack of them */
+    size_t stack_pool_n, stack_pool_cap, stacks_mapped;
     struct aio_stack_chunk *stack_chunks;
     struct executor *default_executor;
     bool closing;       /* aio_loop_close has begun: a task made now starts cancelled */

@@ -72,8 +72,8 @@
  *   what the next few will touch, in stages (aio_loop.c's warm_next): a
  *   record's first lines 8 steps ahead, the stack page (its page walk) and
  *   the argument 6 ahead (aio_task_prime), the rest of the record and the
- *   frames 3 ahead (aio_task_warm); task_new fetches the next pooled
- *   record, aio_gather the records ahead.
+ *   frames 3 ahead (aio_task_warm); task_new fetches the pooled record
+ *   it will take POOL_AHEAD tasks on, aio_gather the records ahead.
  *   A gathered task's outcome is taken as it ends (take_outcome), and the
  *   task freed then, so that work happens while the other tasks still wait
  *   for their deadlines, not after the last one. Item 60 at 100,000 cells,
@@ -155,6 +155,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -338,9 +339,6 @@ struct gather_state {
     void **results;      /* the caller's, or NULL */
     struct error *error; /* the first error by time, taken from its child */
     uint64_t error_seq;  /* when that child finished */
-    /* The stacks of the children that have ended: to the pool when
-     * aio_gather returns (until then the children stay valid, and done). */
-    struct aio_stack *ended, *ended_last;
 };
 
 struct aio_task {
@@ -395,10 +393,11 @@ struct aio_task {
  * making a task writes all of them, so nothing here that can be computed. */
 struct aio_stack {
     _Alignas(64) struct aio_task task; /* first: a record begins on a cache line */
-    struct aio_stack *next;            /* in the loop's pool */
     char *lo;               /* the usable stack, [lo, lo + AIO_STACK_SIZE), above its guard page */
     enum stack_guard guard; /* what the page below lo is */
 };
+_Static_assert(offsetof(struct aio_stack, task) == 0,
+               "a task's record is its stack's first member");
 
 /* The loop's side of the switch, per thread. */
 static _Thread_local struct {
@@ -678,8 +677,16 @@ static void canary_check(const struct aio_task *t)
 /* Stacks are mapped STACKS_PER_CHUNK at a time (one mmap, one madvise; a
  * guard is one madvise or mprotect each), each slot a page for the guard
  * and then the stack, and go to the pool highest first, so a task's stack
- * usually has the next task's right below it. */
-enum { STACKS_PER_CHUNK = 64 };
+ * usually has the next task's right below it. The pool is an array, a
+ * stack of free stacks with room for every stack mapped (so putting one
+ * back cannot fail): the record a task made POOL_AHEAD tasks from now will
+ * write is found without a load, and fetched (a linked pool could fetch
+ * only the next one, the list's link being in the record itself). Item 60
+ * at 100,000 cells, against the linked pool: making the tasks 7.3 -> 6.4
+ * ms, a generation 0.1326 -> 0.1295 s and 0.1335 -> 0.1297 s (9
+ * alternating runs each); putting the stacks back when aio_gather returns
+ * takes 0.2 ms, where splicing a list took none. */
+enum { STACKS_PER_CHUNK = 64, POOL_AHEAD = 4 };
 
 struct aio_stack_chunk {
     struct aio_stack_chunk *next;
@@ -697,6 +704,15 @@ static int map_chunk(struct aio_loop *loop, size_t n)
      * OSError, not a death in the allocation after the mmap. */
     size_t size =
         (sizeof(struct aio_stack_chunk) + n * sizeof(struct aio_stack) + 63) & ~(size_t)63;
+    size_t all = loop->stacks_mapped + n;
+    if (all > loop->stack_pool_cap) { /* room in the pool for every stack, free or not */
+        size_t cap = 2 * loop->stack_pool_cap > all ? 2 * loop->stack_pool_cap : all;
+        struct aio_stack **pool = realloc(loop->stack_pool, cap * sizeof *pool);
+        if (!pool)
+            return ENOMEM;
+        loop->stack_pool = pool;
+        loop->stack_pool_cap = cap;
+    }
     struct aio_stack_chunk *c = aligned_alloc(64, size);
     if (!c)
         return ENOMEM;
@@ -712,30 +728,31 @@ static int map_chunk(struct aio_loop *loop, size_t n)
     madvise(map, n * slot, MADV_NOHUGEPAGE);
     *c = (struct aio_stack_chunk){loop->stack_chunks, map, n * slot, n};
     loop->stack_chunks = c;
+    loop->stacks_mapped += n;
     for (size_t i = 0; i < n; i++) {
         char *base = (char *)map + i * slot;
-        c->stacks[i] = (struct aio_stack){
-            .next = loop->stack_pool, .lo = base + page, .guard = guard_install(base, page)};
-        loop->stack_pool = &c->stacks[i];
+        c->stacks[i] = (struct aio_stack){.lo = base + page, .guard = guard_install(base, page)};
+        loop->stack_pool[loop->stack_pool_n++] = &c->stacks[i];
     }
     return 0;
 }
 
 static struct error *stack_get(struct aio_loop *loop, struct aio_stack **out)
 {
-    if (!loop->stack_pool) {
+    if (!loop->stack_pool_n) {
         int err = map_chunk(loop, STACKS_PER_CHUNK);
         if (err && (err = map_chunk(loop, 1)) != 0) /* room for one, perhaps */
             return error_new("OSError", "mmap of a %d KiB task stack: %s", AIO_STACK_SIZE / 1024,
                              strerror(err));
     }
-    struct aio_stack *s = loop->stack_pool;
-    loop->stack_pool = s->next;
-    /* The next task made (a fan-out makes thousands in a row) writes the
-     * next record in the pool: fetch it now. */
-    if (s->next)
+    struct aio_stack *s = loop->stack_pool[--loop->stack_pool_n];
+    /* The tasks made next (a fan-out makes thousands in a row) write the
+     * next records in the pool: fetch the one POOL_AHEAD on. */
+    if (loop->stack_pool_n >= POOL_AHEAD) {
+        const char *next = (const char *)loop->stack_pool[loop->stack_pool_n - POOL_AHEAD];
         for (size_t i = 0; i < sizeof *s; i += 64)
-            __builtin_prefetch((char *)s->next + i, 1);
+            __builtin_prefetch(next + i, 1);
+    }
 #if AIO_ASAN
     __asan_unpoison_memory_region(s->lo, AIO_STACK_SIZE);
 #endif
@@ -745,8 +762,7 @@ static struct error *stack_get(struct aio_loop *loop, struct aio_stack **out)
 
 static void stack_put(struct aio_loop *loop, struct aio_stack *s)
 {
-    s->next = loop->stack_pool;
-    loop->stack_pool = s;
+    loop->stack_pool[loop->stack_pool_n++] = s; /* map_chunk made room for it */
 }
 
 /* At close, when every task has ended: every stack is back in the pool. */
@@ -761,7 +777,9 @@ static void stacks_unmap(struct aio_loop *loop)
         munmap(c->map, c->map_size);
         free(c);
     }
+    free(loop->stack_pool);
     loop->stack_pool = NULL;
+    loop->stack_pool_n = loop->stack_pool_cap = loop->stacks_mapped = 0;
 }
 
 /* ---- switching ---- */
@@ -982,7 +1000,7 @@ void aio_task_step(void *arg)
  * frames written at the top of its stack (Item 60's step_cell, with its
  * calls and the switch, uses 320 bytes: FIRST_FRAMES), and a first step
  * that ends in a sleep (Item 60's) reads only the record's first three
- * lines: the fourth (its name, future, descriptor and pool link) is mostly
+ * lines: the fourth (its name, future, descriptor and stack) is mostly
  * for its end, and a step that does need it just misses. A suspended task
  * returns through the frames above its saved stack pointer and calls below
  * it: from BELOW_SP under it, at most STACK_LINES lines. Each line fetched
@@ -1109,8 +1127,8 @@ static struct error *task_new(struct aio_loop *loop, struct aio_task **taskp, ta
     return NULL;
 }
 
-/* A gathered child's stack, and so its record, waits in its gather's list
- * until aio_gather returns; any other goes back to the pool now. */
+/* A gathered child's stack, and so its record, waits until aio_gather
+ * returns; any other goes back to the pool now. */
 static void task_free(struct aio_task *t)
 {
     struct aio_loop *loop = t->loop;
@@ -1118,15 +1136,8 @@ static void task_free(struct aio_task *t)
     loop->tasks_live--;
     error_free(t->error);
     t->error = NULL;
-    struct gather_state *g = t->gather;
-    if (!g) {
+    if (!t->gather)
         stack_put(loop, t->stack); /* and the record with it */
-        return;
-    }
-    t->stack->next = g->ended;
-    g->ended = t->stack;
-    if (!g->ended_last)
-        g->ended_last = t->stack;
 }
 
 struct error *aio_create_task_at(struct aio_task **task, task_fn *fn, const char *name, void *arg,
@@ -1316,10 +1327,11 @@ struct error *aio_gather(struct aio_task **tasks, size_t n, void **results)
     }
     if (g.remaining) /* each child's outcome is taken, and the child freed, as it ends */
         suspend(t, gather_cancel, &g);
-    if (g.ended) { /* every stack back to the pool at once */
-        g.ended_last->next = t->loop->stack_pool;
-        t->loop->stack_pool = g.ended;
-    }
+    /* Every child has ended and been freed: their stacks back to the pool,
+     * found from the array, not from the records (the record is the
+     * stack's first member), which are cold by now. */
+    for (size_t i = 0; i < n; i++)
+        stack_put(t->loop, (struct aio_stack *)(void *)tasks[i]);
     if (g.cancelled || woken_then_cancelled(t)) {
         error_free(g.error);
         for (size_t i = 0; results && i < n; i++)
