@@ -47,7 +47,7 @@
  *   only off that stack (a task never frees the stack it runs on).
  *   Pooled stacks are reused by later tasks (warm: their pages are already
  *   faulted in) and unmapped when the loop closes. The pool maps them 64 at
- *   a time (one mmap; each guard page one mprotect), falling back to one
+ *   a time (one mmap; each guard page one madvise or mprotect), falling back to one
  *   when 64 do not fit. The task, and so its stack, belongs to whoever
  *   awaits it and is freed there: aio_await frees it when the awaiter takes
  *   its outcome; a finished task nobody has collected yet keeps its stack.
