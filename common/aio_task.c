@@ -102,7 +102,7 @@
  *   - Stack size: AIO_STACK_SIZE, 128 KiB (512 KiB under ASan or TSan, whose
  *     frames are larger), mapped MAP_NORESERVE | MAP_STACK, so a task costs
  *     only the pages it touches: one 4 KiB page for a shallow task, plus
- *     its 256-byte record: 4,428 bytes of VmRSS per suspended task at
+ *     its 256-byte record: 4,434 bytes of VmRSS per suspended task at
  *     100,000 (item56-60/coroutines --stats).
  *     128 KiB holds printf, snprintf and getaddrinfo (a unit test calls
  *     them in a task).
