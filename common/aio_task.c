@@ -47,10 +47,11 @@
  *   only off that stack (a task never frees the stack it runs on).
  *   Pooled stacks are reused by later tasks (warm: their pages are already
  *   faulted in) and unmapped when the loop closes. The pool maps them 64 at
- *   a time (one mmap; each guard page one madvise or mprotect), falling back to one
- *   when 64 do not fit. The task, and so its stack, belongs to whoever
- *   awaits it and is freed there: aio_await frees it when the awaiter takes
- *   its outcome; a finished task nobody has collected yet keeps its stack.
+ *   a time (one mmap; each guard page one madvise or mprotect), falling
+ *   back to one when 64 do not fit. The task, and so its stack, belongs to
+ *   whoever awaits it and is freed there: aio_await frees it when the
+ *   awaiter takes its outcome; a finished task nobody has collected yet
+ *   keeps its stack.
  *   A task in an aio_gather hands its outcome to the gather as it ends and
  *   is freed by the loop right after its last step, while its record is in
  *   the cache (not all at once after the last one ends); its stack waits
@@ -136,8 +137,9 @@
  *     address space (not counted as commit charge: MAP_NORESERVE); 100,000
  *     tasks are 13 GB of address space and about 440 MB resident. mmap
  *     failing (ENOMEM) is an OSError from aio_create_task (the stack is
- *     taken when the task is made, so that is where it fails). Under TSan, which counts a
- *     running task as a thread, no more than about 8,000 at once.
+ *     taken when the task is made, so that is where it fails). Under TSan,
+ *     which counts a running task as a thread, no more than about 8,000 at
+ *     once.
  *   - Tasks never move between threads: the loop's side of the switch
  *     (sched) is thread-local. So is errno, which every task of a thread
  *     shares: read it before the next suspending call, which may run
